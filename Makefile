@@ -1,0 +1,25 @@
+# The two set-up commands of the README:
+#   make demo   install everything into .venv and run the seed's ensemble end to end
+#   make test   install everything into .venv and run the whole test suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+
+.PHONY: demo test install clean
+
+$(BIN)/ovtriton: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[server,test]"
+	touch $@
+
+install: $(BIN)/ovtriton
+
+demo: install
+	$(BIN)/ovtriton serve --model-repository model_repository/triton
+
+test: install
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,17 @@
+"""The two kinds of user-fixable problems the backend reports."""
+from __future__ import annotations
+
+
+class BackendError(Exception):
+    """Base class: a problem the user can fix; the message says what, where and how."""
+
+
+class ModelLoadError(BackendError):
+    """The model cannot be loaded: a missing or corrupt file, a bad parameter, a bad device.
+
+    Triton marks the model UNAVAILABLE with this message; other models are not affected.
+    """
+
+
+class RequestError(BackendError):
+    """One request is malformed; it gets its own INVALID_ARG response, the others still run."""

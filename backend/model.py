@@ -1,0 +1,91 @@
+"""Triton's entry point for the ``openvino_py`` backend: a thin ``TritonPythonModel``.
+
+Triton imports this file as the top-level module ``model`` from ``<backend-dir>/openvino_py/``;
+the logic lives in the sibling modules, loaded here as one package.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+import sys
+from pathlib import Path
+
+import triton_python_backend_utils as pb_utils
+
+_PACKAGE = "ovtriton_openvino_py"
+
+
+def _load_package() -> None:
+    """Make the sibling modules importable as ``ovtriton_openvino_py.*`` (relative imports work)."""
+    if __package__ or _PACKAGE in sys.modules:
+        return
+    here = Path(__file__).resolve().parent
+    spec = importlib.util.spec_from_file_location(
+        _PACKAGE, here / "__init__.py", submodule_search_locations=[str(here)]
+    )
+    assert spec is not None and spec.loader is not None
+    package = importlib.util.module_from_spec(spec)
+    sys.modules[_PACKAGE] = package
+    spec.loader.exec_module(package)
+
+
+_load_package()
+if __package__:
+    from .errors import BackendError, ModelLoadError, RequestError
+    from .instance import load_engine
+else:
+    from ovtriton_openvino_py.errors import BackendError, ModelLoadError, RequestError
+    from ovtriton_openvino_py.instance import load_engine
+
+
+class _TritonLogHandler(logging.Handler):
+    """Send the backend's ``logging`` records to Triton's log."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = self.format(record)
+        if record.levelno >= logging.ERROR:
+            pb_utils.Logger.log_error(message)
+        elif record.levelno >= logging.WARNING:
+            pb_utils.Logger.log_warn(message)
+        else:
+            pb_utils.Logger.log_info(message)
+
+
+def _install_logging() -> None:
+    root = logging.getLogger(_PACKAGE if not __package__ else __package__)
+    if not any(isinstance(h, _TritonLogHandler) for h in root.handlers):
+        root.addHandler(_TritonLogHandler())
+        root.setLevel(logging.INFO)
+
+
+class TritonPythonModel:
+    def initialize(self, args: dict[str, str]) -> None:
+        _install_logging()
+        self.name = args["model_name"]
+        config = json.loads(args["model_config"])
+        try:
+            self.engine = load_engine(Path(args["model_repository"]), args["model_version"], config)
+        except ModelLoadError as exc:
+            raise pb_utils.TritonModelException(f"model {self.name!r}: {exc}") from None
+
+    def execute(self, requests: list) -> list:
+        tensors = [{t.name(): t.as_numpy() for t in request.inputs()} for request in requests]
+        wanted = [request.requested_output_names() for request in requests]
+        responses = []
+        for result in self.engine.run(tensors, wanted):
+            if isinstance(result, BackendError):
+                code = (
+                    pb_utils.TritonError.INVALID_ARG
+                    if isinstance(result, RequestError)
+                    else pb_utils.TritonError.INTERNAL
+                )
+                error = pb_utils.TritonError(f"model {self.name!r}: {result}", code)
+                responses.append(pb_utils.InferenceResponse(error=error))
+            else:
+                out = [pb_utils.Tensor(name, array) for name, array in result.items()]
+                responses.append(pb_utils.InferenceResponse(output_tensors=out))
+        return responses
+
+    def finalize(self) -> None:
+        self.engine = None

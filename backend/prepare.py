@@ -1,0 +1,174 @@
+"""Read a model and shape it into what Triton serves: names, shapes, layout, batch dimension.
+
+The converter calls the same functions to write config.pbtxt, so the inputs and outputs it
+declares are exactly those the backend serves.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+import openvino as ov
+from openvino.preprocess import PrePostProcessor
+
+from . import dtypes
+from .errors import ModelLoadError
+from .settings import BackendSettings, Dim
+
+LOGGER = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """One input or output as Triton sees it: full shape, -1 where the model is dynamic."""
+
+    name: str
+    triton_type: str
+    shape: tuple[int, ...]
+
+
+def read_model(core: ov.Core, path: Path) -> ov.Model:
+    try:
+        return core.read_model(str(path))
+    except Exception as exc:  # OpenVINO raises RuntimeError subclasses with long texts
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelLoadError(f"cannot read model file {path}: {first_line}") from None
+
+
+def prepare_model(
+    model: ov.Model,
+    settings: BackendSettings,
+    max_batch_size: int,
+    mapping: tuple[Mapping[str, str], Mapping[str, str]] = ({}, {}),
+) -> ov.Model:
+    """Apply, in OVMS's order: mapping renames, RESHAPE, LAYOUT, then Triton's batch dimension."""
+    _rename(model.inputs, mapping[0], "input")
+    _rename(model.outputs, mapping[1], "output")
+    names = {port.get_any_name() for port in model.inputs}
+    if settings.reshape:
+        unknown = sorted(set(settings.reshape) - names)
+        if unknown:
+            raise ModelLoadError(
+                f"parameter RESHAPE names input(s) {unknown} the model does not have; "
+                f"its inputs are {sorted(names)}"
+            )
+        shapes = {k: _partial_shape(v) for k, v in settings.reshape.items()}
+        _reshape(model, shapes, "parameter RESHAPE")
+    if settings.layout:
+        model = _apply_layout(model, settings.layout)
+    if max_batch_size > 0:
+        _make_batch_dynamic(model, max_batch_size, settings.layout)
+    return model
+
+
+def describe(ports: list[ov.Output]) -> list[TensorSpec]:
+    specs = []
+    for port in ports:
+        name = port.get_any_name() if port.get_names() else ""
+        if not name:
+            raise ModelLoadError(f"tensor #{port.get_index()} of the model has no name")
+        try:
+            triton_type = dtypes.triton_from_ov(port.get_element_type())
+        except KeyError:
+            raise ModelLoadError(
+                f"tensor {name!r} has element type {port.get_element_type().get_type_name()}, "
+                f"which the openvino_py backend does not carry (supported: "
+                f"{', '.join(dtypes.SUPPORTED)})"
+            ) from None
+        pshape = port.get_partial_shape()
+        if pshape.rank.is_dynamic:
+            raise ModelLoadError(
+                f"tensor {name!r} has a dynamic rank; set its shape with parameter RESHAPE"
+            )
+        shape = tuple(d.get_length() if d.is_static else -1 for d in pshape)
+        specs.append(TensorSpec(name, triton_type, shape))
+    return specs
+
+
+def _rename(ports: list[ov.Output], mapping: Mapping[str, str], kind: str) -> None:
+    if not mapping:
+        return
+    seen: set[str] = set()
+    for port in ports:
+        for name in port.get_names():
+            if name in mapping:
+                port.get_tensor().set_names({mapping[name]})
+                seen.add(name)
+                break
+    missing = sorted(set(mapping) - seen)
+    if missing:
+        raise ModelLoadError(f"mapping_config.json renames {kind}(s) {missing} the model does not have")
+
+
+def _partial_shape(dims: list[Dim]) -> ov.PartialShape:
+    out = []
+    for dim in dims:
+        if isinstance(dim, str):
+            low, high = dim.split(":")
+            out.append(ov.Dimension(int(low), int(high)))
+        else:
+            out.append(ov.Dimension(dim))
+    return ov.PartialShape(out)
+
+
+def _reshape(model: ov.Model, shapes: dict[str, ov.PartialShape], what: str) -> None:
+    try:
+        model.reshape(shapes)
+    except Exception as exc:
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        wanted = ", ".join(f"{k}: {v}" for k, v in shapes.items())
+        raise ModelLoadError(f"{what}: the model cannot take shapes {{{wanted}}}: {text}") from None
+
+
+def _apply_layout(model: ov.Model, layouts: Mapping[str, str]) -> ov.Model:
+    inputs = {p.get_any_name() for p in model.inputs}
+    outputs = {p.get_any_name() for p in model.outputs}
+    ppp = PrePostProcessor(model)
+    for name, spec in layouts.items():
+        request_side, _, model_side = spec.upper().partition(":")
+        model_side = model_side or request_side
+        try:
+            if name in inputs:
+                ppp.input(name).tensor().set_layout(ov.Layout(request_side))
+                ppp.input(name).model().set_layout(ov.Layout(model_side))
+            elif name in outputs:
+                ppp.output(name).model().set_layout(ov.Layout(model_side))
+                ppp.output(name).tensor().set_layout(ov.Layout(request_side))
+            else:
+                raise ModelLoadError(
+                    f"parameter LAYOUT names tensor {name!r} the model does not have; its inputs "
+                    f"are {sorted(inputs)} and outputs {sorted(outputs)}"
+                )
+        except ModelLoadError:
+            raise
+        except Exception as exc:
+            raise ModelLoadError(f"parameter LAYOUT: entry {name!r}: {spec!r}: {exc}") from None
+    try:
+        return ppp.build()
+    except Exception as exc:
+        text = str(exc).strip().splitlines()[0]
+        raise ModelLoadError(f"parameter LAYOUT {dict(layouts)} does not fit the model: {text}") from None
+
+
+def _make_batch_dynamic(model: ov.Model, max_batch_size: int, layouts: Mapping[str, str]) -> None:
+    """Dimension 0 of every input becomes 1..max_batch_size so batched requests can be joined."""
+    for name, spec in layouts.items():
+        request_side = spec.upper().partition(":")[0]
+        if "N" in request_side and not request_side.startswith("N"):
+            raise ModelLoadError(
+                f"parameter LAYOUT: {name!r} is {spec!r}, but with max_batch_size > 0 Triton "
+                f"batches along the first dimension; put N first or set max_batch_size: 0"
+            )
+    shapes = {}
+    for port in model.inputs:
+        pshape = port.get_partial_shape()
+        if pshape.rank.is_dynamic or len(pshape) == 0:
+            raise ModelLoadError(
+                f"input {port.get_any_name()!r} has no batch dimension (shape {pshape}) but "
+                f"max_batch_size is {max_batch_size}; set max_batch_size: 0"
+            )
+        pshape[0] = ov.Dimension(1, max_batch_size)
+        shapes[port.get_any_name()] = pshape
+    _reshape(model, shapes, f"max_batch_size {max_batch_size}")

@@ -1,0 +1,3 @@
+from ovtriton.cli import run
+
+run()

@@ -1,0 +1,1 @@
+"""The embedded tritonserver (from the nvidia-pytriton wheel) and its process lifecycle."""

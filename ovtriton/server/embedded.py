@@ -1,0 +1,100 @@
+"""Locate the tritonserver shipped in the ``nvidia-pytriton`` wheel and lay out a backend folder.
+
+The wheel carries tritonserver 2.51, Triton's Python backend and one stub per Python version.
+A backend folder for it holds ``python/`` (libtriton_python.so, the utils module, the stub for
+the running Python) and ``openvino_py/`` (a copy of this project's ``backend/``).
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import sys
+import sysconfig
+from dataclasses import dataclass
+from pathlib import Path
+
+from ovtriton.errors import UserError
+
+BACKEND_NAME = "openvino_py"
+
+
+@dataclass(frozen=True)
+class Installation:
+    """Where the wheel put things."""
+
+    root: Path  # .../site-packages/pytriton/tritonserver
+    libs: Path  # .../site-packages/nvidia_pytriton.libs
+
+    @property
+    def binary(self) -> Path:
+        return self.root / "bin" / "tritonserver"
+
+    @property
+    def stub(self) -> Path:
+        version = f"{sys.version_info[0]}.{sys.version_info[1]}"
+        return self.root / "python_backend_stubs" / version / "triton_python_backend_stub"
+
+    @property
+    def caches(self) -> Path:
+        return self.root / "caches"
+
+
+def locate() -> Installation:
+    spec = importlib.util.find_spec("pytriton")
+    if spec is None or not spec.submodule_search_locations:
+        raise UserError(
+            "the embedded tritonserver is not installed; install it with "
+            "pip install 'ovtriton[server]' (it comes in the nvidia-pytriton wheel)"
+        )
+    package = Path(list(spec.submodule_search_locations)[0])
+    found = Installation(package / "tritonserver", package.parent / "nvidia_pytriton.libs")
+    if not found.binary.is_file():
+        raise UserError(f"nvidia-pytriton is installed but {found.binary} is missing; reinstall it")
+    if not found.stub.is_file():
+        raise UserError(
+            f"nvidia-pytriton has no Python backend stub for Python "
+            f"{sys.version_info[0]}.{sys.version_info[1]} ({found.stub}); use Python 3.8-3.12"
+        )
+    return found
+
+
+def backend_source() -> Path:
+    """The ``backend/`` folder that becomes ``<backend-dir>/openvino_py``."""
+    spec = importlib.util.find_spec("ovtriton.backend")
+    if spec is None or not spec.submodule_search_locations:
+        raise UserError("the ovtriton.backend package is missing; reinstall ovtriton")
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+def assemble_backend_dir(installation: Installation, dest: Path) -> Path:
+    """Create ``dest/python`` and ``dest/openvino_py``; returns ``dest`` (no trailing slash)."""
+    python_dir = dest / "python"
+    python_dir.mkdir(parents=True, exist_ok=True)
+    python_src = installation.root / "backends" / "python"
+    for name in ("libtriton_python.so", "triton_python_backend_utils.py"):
+        shutil.copy2(python_src / name, python_dir / name)
+    shutil.copy2(installation.stub, python_dir / "triton_python_backend_stub")
+    install_backend(dest / BACKEND_NAME)
+    return dest
+
+
+def install_backend(target: Path) -> Path:
+    """Copy the backend's modules into ``target`` (what a stock tritonserver needs, too)."""
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    for source in sorted(backend_source().glob("*.py")):
+        shutil.copy2(source, target / source.name)
+    return target
+
+
+def environment(installation: Installation, base: dict[str, str] | None = None) -> dict[str, str]:
+    """The stub needs libpython of this interpreter and the wheel's grafted libraries; its
+    embedded interpreter finds this environment (numpy, openvino) through ``python3`` on PATH."""
+    env = dict(os.environ if base is None else base)
+    libdir = sysconfig.get_config_var("LIBDIR") or ""
+    paths = [p for p in (libdir, str(installation.libs), env.get("LD_LIBRARY_PATH", "")) if p]
+    env["LD_LIBRARY_PATH"] = os.pathsep.join(paths)
+    env["PATH"] = os.pathsep.join([str(Path(sys.exec_prefix) / "bin"), env.get("PATH", "")])
+    return env

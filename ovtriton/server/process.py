@@ -1,0 +1,211 @@
+"""Run tritonserver as a child process: start, wait until it answers, stop without orphans."""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional, Sequence
+
+from ovtriton.errors import UserError
+from ovtriton.server import embedded
+
+LOGGER = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Ports:
+    http: int = 8000
+    grpc: int = 8001
+    metrics: int = 8002
+
+    @classmethod
+    def free(cls, host: str = "127.0.0.1") -> "Ports":
+        """Three ports nobody listens on right now (for tests and parallel runs)."""
+        sockets = [socket.socket() for _ in range(3)]
+        try:
+            for s in sockets:
+                s.bind((host, 0))
+            return cls(*(s.getsockname()[1] for s in sockets))
+        finally:
+            for s in sockets:
+                s.close()
+
+
+@dataclass
+class ModelState:
+    name: str
+    version: str
+    state: str
+    reason: str = ""
+
+
+@dataclass
+class TritonServer:
+    """The embedded tritonserver serving ``repository``. Use as a context manager."""
+
+    repository: Path
+    host: str = "127.0.0.1"
+    ports: Ports = field(default_factory=Ports)
+    extra_args: Sequence[str] = ()
+    workdir: Optional[Path] = None
+    log_path: Optional[Path] = None
+    startup_timeout: float = 180.0
+    _process: Optional[subprocess.Popen] = field(default=None, init=False, repr=False)
+    _tmp: Optional[tempfile.TemporaryDirectory] = field(default=None, init=False, repr=False)
+
+    @property
+    def http_url(self) -> str:
+        return f"{_client_host(self.host)}:{self.ports.http}"
+
+    @property
+    def grpc_url(self) -> str:
+        return f"{_client_host(self.host)}:{self.ports.grpc}"
+
+    @property
+    def metrics_url(self) -> str:
+        return f"http://{_client_host(self.host)}:{self.ports.metrics}/metrics"
+
+    def command(self, backend_dir: Path, installation: embedded.Installation) -> list[str]:
+        return [
+            str(installation.binary),
+            f"--model-repository={self.repository}",
+            f"--backend-directory={backend_dir}",  # never with a trailing slash
+            f"--cache-directory={installation.caches}",
+            f"--http-address={self.host}",
+            f"--http-port={self.ports.http}",
+            f"--grpc-address={self.host}",
+            f"--grpc-port={self.ports.grpc}",
+            f"--metrics-address={self.host}",
+            f"--metrics-port={self.ports.metrics}",
+            # One broken model must not take the others down (OVMS skips invalid servables).
+            "--exit-on-error=false",
+            # Unique shared-memory names so several servers can share /dev/shm.
+            f"--backend-config=python,shm-region-prefix-name=ovtriton{os.getpid()}_{self.ports.http}_",
+            *self.extra_args,
+        ]
+
+    def start(self) -> "TritonServer":
+        if not self.repository.is_dir():
+            raise UserError(f"model repository {self.repository} is not a directory")
+        installation = embedded.locate()
+        if self.workdir is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="ovtriton-")
+            self.workdir = Path(self._tmp.name)
+        backend_dir = embedded.assemble_backend_dir(installation, self.workdir / "backends")
+        if self.log_path is None:
+            self.log_path = self.workdir / "tritonserver.log"
+        cmd = self.command(backend_dir, installation)
+        LOGGER.debug("starting %s", " ".join(cmd))
+        with open(self.log_path, "ab") as log:
+            self._process = subprocess.Popen(
+                cmd,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=embedded.environment(installation),
+                start_new_session=True,  # its own process group: the stubs go with it
+            )
+        try:
+            self.wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def wait_ready(self) -> None:
+        """Wait until the server is live and has finished loading its models."""
+        deadline = time.monotonic() + self.startup_timeout
+        while time.monotonic() < deadline:
+            if self._process is not None and self._process.poll() is not None:
+                raise UserError(
+                    f"tritonserver exited with code {self._process.returncode} during start-up:\n"
+                    + self.log_tail()
+                )
+            if _get(f"http://{self.http_url}/v2/health/live") == 200:
+                return
+            time.sleep(0.2)
+        raise UserError(f"tritonserver did not start within {self.startup_timeout:.0f} s:\n" + self.log_tail())
+
+    def is_ready(self) -> bool:
+        return _get(f"http://{self.http_url}/v2/health/ready") == 200
+
+    def models(self) -> list[ModelState]:
+        """Every model of the repository with its state and, for a failed one, why."""
+        request = urllib.request.Request(
+            f"http://{self.http_url}/v2/repository/index", data=b"{}", method="POST"
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            index = json.loads(response.read())
+        return [
+            ModelState(m["name"], m.get("version", ""), m.get("state", "UNKNOWN"), m.get("reason", ""))
+            for m in index
+        ]
+
+    def log_tail(self, lines: int = 40) -> str:
+        if self.log_path is None or not self.log_path.exists():
+            return ""
+        text = self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()
+        return "\n".join(text[-lines:])
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def wait(self) -> int:
+        return self._process.wait() if self._process is not None else 0
+
+    def stop(self, timeout: float = 40.0) -> int:
+        """SIGTERM (Triton drains in-flight requests), then SIGKILL the whole process group."""
+        code = 0
+        if self._process is not None:
+            if self._process.poll() is None:
+                self._process.send_signal(signal.SIGTERM)
+                try:
+                    self._process.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    LOGGER.warning("tritonserver did not stop within %.0f s; killing it", timeout)
+            code = self._process.returncode if self._process.returncode is not None else -9
+            _kill_group(self._process.pid)
+            self._process.wait()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+            self.workdir = None
+        return code
+
+    def __enter__(self) -> "TritonServer":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _kill_group(pgid: int) -> None:
+    """Remove anything left of the server's process group (e.g. Python backend stubs)."""
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _client_host(host: str) -> str:
+    return "127.0.0.1" if host in ("0.0.0.0", "") else ("[::1]" if host == "::" else host)
+
+
+def _get(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except (OSError, urllib.error.URLError):
+        return 0
