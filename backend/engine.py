@@ -65,7 +65,13 @@ class Engine:
             group.sizes.append(batch)
         for group in groups.values():
             self._start(group, requests)
-        self._queue.wait_all()
+        try:
+            self._queue.wait_all()
+        except Exception as exc:  # a failed job surfaces here; its group has no outputs
+            failure = BackendError(f"inference failed: {_first_line(exc)}")
+            for group in groups.values():
+                if group.outputs is None and group.error is None:
+                    group.error = failure
         self.inferences += len(groups)
         for group in groups.values():
             self._finish(group, results, wanted)

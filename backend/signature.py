@@ -16,7 +16,7 @@ Bound = tuple[int, Optional[int]]  # (min, max); max None = unbounded
 
 @dataclass(frozen=True)
 class Port:
-    """One model input or output: its Triton name, index in the model, type and allowed dims."""
+    """One model input or output: its Triton name, position in the model, type and allowed dims."""
 
     name: str
     index: int
@@ -95,12 +95,14 @@ class Signature:
 
 def _ports(outputs: list[ov.Output]) -> tuple[Port, ...]:
     ports = []
-    for port, spec in zip(outputs, describe(outputs)):
+    # The index is the position among the model's inputs (or outputs), which is what
+    # infer requests take; Output.get_index() is the port number on its node.
+    for position, (port, spec) in enumerate(zip(outputs, describe(outputs))):
         bounds = tuple(
             (d.get_min_length(), None if d.get_max_length() < 0 else d.get_max_length())
             for d in port.get_partial_shape()
         )
-        ports.append(Port(spec.name, port.get_index(), spec.triton_type, bounds))
+        ports.append(Port(spec.name, position, spec.triton_type, bounds))
     return tuple(ports)
 
 

@@ -61,10 +61,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
-    except Exception:
+    except Exception as exc:
         if args.verbose:
             raise
-        LOGGER.exception("unexpected error (a bug in ovtriton); run with --verbose for details")
+        LOGGER.error("unexpected error: %s: %s (a bug in ovtriton; run with --verbose for the "
+                     "traceback)", type(exc).__name__, exc)
         return 3
 
 
