@@ -2,7 +2,9 @@
 
 Requests whose inputs agree on every dimension but the first are joined into one OpenVINO
 inference and the outputs split back. Separate groups run at the same time on the instance's
-pool of infer requests (``AsyncInferQueue``), so several OpenVINO streams stay busy.
+pool of infer requests (started asynchronously), so several OpenVINO streams stay busy. When the
+compiled model has several streams (THROUGHPUT hint), a joined group is cut into one part per
+stream, so every stream gets a share of the batch instead of one stream getting all of it.
 """
 from __future__ import annotations
 
@@ -32,7 +34,12 @@ class _Group:
 
 
 class Engine:
-    """One compiled model and its pool of ``nireq`` infer requests."""
+    """One compiled model and its pool of ``nireq`` infer requests.
+
+    The pool is kept by hand rather than with ``AsyncInferQueue``: a failed job there leaves
+    the queue raising for every later job, while a plain ``InferRequest`` reports its own
+    failure on ``wait()`` and is ready for the next one.
+    """
 
     def __init__(self, compiled: ov.CompiledModel, signature: Signature, nireq: int = 0) -> None:
         if nireq <= 0:
@@ -40,9 +47,9 @@ class Engine:
         self.compiled = compiled
         self.signature = signature
         self.nireq = max(1, nireq)
+        self.streams = _streams(compiled)
         self.inferences = 0  # OpenVINO inferences run so far (batching shows as fewer than requests)
-        self._queue = ov.AsyncInferQueue(compiled, self.nireq)
-        self._queue.set_callback(self._on_done)
+        self._pool = [compiled.create_infer_request() for _ in range(self.nireq)]
         self._output_index = {p.name: p.index for p in signature.outputs}
 
     def run(
@@ -52,50 +59,67 @@ class Engine:
     ) -> list[Result]:
         """Outputs (or the error) of every request, in order."""
         results: list[Optional[Result]] = [None] * len(requests)
-        groups: dict[tuple, _Group] = {}
+        joined: dict[tuple, _Group] = {}
         for i, tensors in enumerate(requests):
             try:
                 batch = self.signature.check_request(tensors)
             except RequestError as exc:
                 results[i] = exc
                 continue
-            key = self._group_key(i, tensors, batch)
-            group = groups.setdefault(key, _Group([], []))
+            group = joined.setdefault(self._group_key(i, tensors), _Group([], []))
             group.members.append(i)
             group.sizes.append(batch)
-        for group in groups.values():
-            self._start(group, requests)
-        try:
-            self._queue.wait_all()
-        except Exception as exc:  # a failed job surfaces here; its group has no outputs
-            failure = BackendError(f"inference failed: {_first_line(exc)}")
-            for group in groups.values():
-                if group.outputs is None and group.error is None:
-                    group.error = failure
+        groups = [part for group in joined.values() for part in self._per_stream(group)]
+        free = list(self._pool)
+        running: list[tuple[ov.InferRequest, _Group]] = []
+        for group in groups:
+            if not free:  # every infer request busy: wait for the oldest, then reuse it
+                request, done = running.pop(0)
+                self._collect(request, done)
+                free.append(request)
+            request = free.pop()
+            if self._start(request, group, requests):
+                running.append((request, group))
+            else:
+                free.append(request)
+        for request, group in running:
+            self._collect(request, group)
         self.inferences += len(groups)
-        for group in groups.values():
+        for group in groups:
             self._finish(group, results, wanted)
         return [r if r is not None else BackendError("internal: no result") for r in results]
 
-    def _group_key(self, index: int, tensors: Mapping[str, np.ndarray], batch: int) -> tuple:
+    def _per_stream(self, group: _Group) -> list[_Group]:
+        parts = min(self.streams, self.nireq, len(group.members))
+        if parts <= 1:
+            return [group]
+        cuts = np.array_split(np.arange(len(group.members)), parts)
+        return [_Group([group.members[j] for j in c], [group.sizes[j] for j in c]) for c in cuts]
+
+    def _group_key(self, index: int, tensors: Mapping[str, np.ndarray]) -> tuple:
         if self.signature.max_batch_size <= 0:
             return ("alone", index)
         # Joinable when every input agrees past dimension 0. Triton's dynamic batcher never
         # hands over more than max_batch_size rows in total, so one group always fits.
         return tuple((p.name, tensors[p.name].shape[1:]) for p in self.signature.inputs)
 
-    def _start(self, group: _Group, requests: Sequence[Mapping[str, np.ndarray]]) -> None:
+    def _start(
+        self, request: ov.InferRequest, group: _Group, requests: Sequence[Mapping[str, np.ndarray]]
+    ) -> bool:
         for port in self.signature.inputs:
             parts = [np.ascontiguousarray(requests[i][port.name]) for i in group.members]
             group.inputs[port.index] = parts[0] if len(parts) == 1 else np.concatenate(parts)
         try:
-            self._queue.start_async(group.inputs, group, share_inputs=True)
+            request.start_async(group.inputs, share_inputs=True)
+            return True
         except Exception as exc:  # shape/type refused by OpenVINO when setting the tensors
             group.error = RequestError(f"OpenVINO refused the input: {_first_line(exc)}")
+            return False
 
-    def _on_done(self, request: ov.InferRequest, group: _Group) -> None:
-        # Runs on an OpenVINO thread; copy because the infer request is reused by the next job.
+    def _collect(self, request: ov.InferRequest, group: _Group) -> None:
+        # Copy: the infer request's output memory is reused by its next job.
         try:
+            request.wait()
             group.outputs = {
                 p.index: np.array(request.get_output_tensor(p.index).data, copy=True)
                 for p in self.signature.outputs
@@ -127,6 +151,13 @@ class Engine:
                 )
                 continue
             results[i] = {name: split[self._output_index[name]][position] for name in names}
+
+
+def _streams(compiled: ov.CompiledModel) -> int:
+    try:
+        return max(1, int(compiled.get_property("NUM_STREAMS")))
+    except Exception:  # devices without the property (or AUTO's reply) count as one stream
+        return 1
 
 
 def _first_line(exc: BaseException) -> str:

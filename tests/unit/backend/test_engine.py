@@ -109,3 +109,46 @@ def test_signature_check_config_lists_every_mismatch() -> None:
     assert "config input 'z' is not a model input" in text
     assert "config output 'sum' has dims [3,1] after the batch dimension" in text
     assert "model input 'b' (FP32 [1:4,3]) is not declared in config.pbtxt" in text
+
+
+def test_engine_shares_a_batch_between_streams_in_throughput_mode() -> None:
+    model = prepare_model(scale_model((1, 4)), BackendSettings(), 8)
+    compiled = ov.Core().compile_model(model, "CPU", {"PERFORMANCE_HINT": "THROUGHPUT", "NUM_STREAMS": "2"})
+    engine = Engine(compiled, Signature.of(model, 8), nireq=2)
+    rows = [{"INPUT/x:0": np.full((1, 4), i, np.float32)} for i in range(5)]
+    results = engine.run(rows)
+    assert (engine.streams, engine.inferences) == (2, 2)
+    for i, result in enumerate(results):
+        np.testing.assert_allclose(result["out.y"], np.full((1, 4), 2 * i))
+
+
+def test_engine_reports_a_failed_inference_and_still_answers_the_rest() -> None:
+    # a + b with both dims dynamic: [1,2] + [1,3] passes the signature but cannot be computed.
+    from openvino import opset13 as ops
+
+    a = ops.parameter([-1, -1], np.float32, name="a")
+    b = ops.parameter([-1, -1], np.float32, name="b")
+    y = ops.add(a, b)
+    y.output(0).get_tensor().set_names({"y"})
+    engine = engine_for(ov.Model([y], [a, b]), max_batch_size=0)
+    bad = {"a": np.ones((1, 2), np.float32), "b": np.ones((1, 3), np.float32)}
+    good = {"a": np.ones((1, 2), np.float32), "b": np.ones((1, 2), np.float32)}
+    results = engine.run([bad, good])
+    assert "inference failed" in str(results[0])
+    np.testing.assert_allclose(results[1]["y"], 2 * good["a"])
+
+
+def test_engine_keeps_serving_after_a_failed_inference() -> None:
+    from openvino import opset13 as ops
+
+    a = ops.parameter([-1, -1], np.float32, name="a")
+    b = ops.parameter([-1, -1], np.float32, name="b")
+    y = ops.add(a, b)
+    y.output(0).get_tensor().set_names({"y"})
+    engine = engine_for(ov.Model([y], [a, b]), max_batch_size=0, nireq=1)
+    bad = {"a": np.ones((1, 2), np.float32), "b": np.ones((1, 3), np.float32)}
+    good = {"a": np.ones((1, 2), np.float32), "b": np.ones((1, 2), np.float32)}
+    for _ in range(3):
+        first, second = engine.run([bad, good])
+        assert "inference failed" in str(first)
+        np.testing.assert_allclose(second["y"], 2 * good["a"])
