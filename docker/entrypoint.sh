@@ -1,0 +1,85 @@
+#!/bin/sh
+# Entrypoint of the ovtriton image: convert a mounted OVMS config.json or serve a mounted Triton
+# model repository, then exec tritonserver with the openvino_py backend.
+#
+#   entrypoint.sh [TRITONSERVER-FLAG...]   choose the mode (below), then run tritonserver
+#   entrypoint.sh COMMAND [ARG...]         run COMMAND instead (bash, ovtriton convert ..., tritonserver ...)
+#
+# Mode, first match wins:
+#   1. OVTRITON_OVMS_CONFIG is set            -> convert that config.json, serve the result
+#   2. $OVTRITON_MODEL_REPOSITORY/config.json -> convert it (an OVMS model folder), serve the result
+#   3. otherwise                              -> serve $OVTRITON_MODEL_REPOSITORY as it is (a local
+#                                                Triton repository, or s3:// gs:// as:// URL)
+#   A --model-repository/--model-store flag among the arguments skips all of this: tritonserver
+#   gets the flags as given.
+#
+# Environment (defaults are the image's; CI points them at the embedded server):
+#   OVTRITON_MODEL_REPOSITORY      /models
+#   OVTRITON_OVMS_CONFIG           (unset)
+#   OVTRITON_CONVERTED_REPOSITORY  /tmp/ovtriton/repository   where conversion writes; replaced at start
+#   OVTRITON_HOST                  0.0.0.0   all interfaces: inside a container that is what makes
+#                                            the published/Service ports reachable
+#   OVTRITON_HTTP_PORT, OVTRITON_GRPC_PORT, OVTRITON_METRICS_PORT   8000, 8001, 8002
+#   OVTRITON_BACKEND_DIRECTORY     /opt/tritonserver/backends   (must hold python/ and openvino_py/)
+#   TRITONSERVER                   tritonserver
+#   OVTRITON                       ovtriton   (the CLI that converts)
+# Extra arguments are passed to tritonserver after the entrypoint's own flags (later flags win).
+set -eu
+
+log() { echo "ovtriton-entrypoint: $*" >&2; }
+fail() { log "error: $*"; exit 1; }
+
+# Docker convention: a first argument that is not a flag is a command to run instead.
+if [ "$#" -gt 0 ] && [ "${1#-}" = "$1" ]; then
+    exec "$@"
+fi
+
+repository=${OVTRITON_MODEL_REPOSITORY:-/models}
+converted=${OVTRITON_CONVERTED_REPOSITORY:-/tmp/ovtriton/repository}
+host=${OVTRITON_HOST:-0.0.0.0}
+backends=${OVTRITON_BACKEND_DIRECTORY:-/opt/tritonserver/backends}
+backends=${backends%/}  # a trailing slash breaks plain python models (server #7410)
+tritonserver=${TRITONSERVER:-tritonserver}
+ovtriton=${OVTRITON:-ovtriton}
+
+[ -d "$backends/openvino_py" ] || fail "no openvino_py backend in $backends (set OVTRITON_BACKEND_DIRECTORY)"
+
+own_repository=yes
+for arg in "$@"; do
+    case $arg in
+        --model-repository* | --model-store*) own_repository=no ;;
+    esac
+done
+
+set -- \
+    "--backend-directory=$backends" \
+    "--http-address=$host" "--http-port=${OVTRITON_HTTP_PORT:-8000}" \
+    "--grpc-address=$host" "--grpc-port=${OVTRITON_GRPC_PORT:-8001}" \
+    "--metrics-address=$host" "--metrics-port=${OVTRITON_METRICS_PORT:-8002}" \
+    "$@"
+
+if [ "$own_repository" = no ]; then
+    log "serving the repository given in the arguments"
+    exec "$tritonserver" "$@"
+fi
+
+config=${OVTRITON_OVMS_CONFIG:-}
+if [ -z "$config" ] && [ -f "$repository/config.json" ]; then
+    config=$repository/config.json
+fi
+
+if [ -n "$config" ]; then
+    [ -f "$config" ] || fail "OVMS config $config is not a file"
+    log "converting OVMS config $config into $converted"
+    mkdir -p "$(dirname "$converted")"
+    "$ovtriton" convert "$config" -o "$converted" --force || fail "conversion of $config failed (see above)"
+    repository=$converted
+else
+    case $repository in
+        *://*) ;;  # object storage: tritonserver reads it itself
+        *) [ -d "$repository" ] || fail "model repository $repository is not a directory (mount one, or set OVTRITON_MODEL_REPOSITORY)" ;;
+    esac
+fi
+
+log "serving $repository"
+exec "$tritonserver" "--model-repository=$repository" "$@"

@@ -1,0 +1,152 @@
+"""docker/entrypoint.sh chooses its mode and flags right (fake tritonserver and ovtriton: fast)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ENTRYPOINT = ROOT / "docker" / "entrypoint.sh"
+
+
+@pytest.fixture
+def fakes(tmp_path: Path) -> dict[str, str]:
+    """A backend folder, a tritonserver that prints its arguments, an ovtriton that records them."""
+    (tmp_path / "backends" / "openvino_py").mkdir(parents=True)
+    server = tmp_path / "tritonserver"
+    server.write_text('#!/bin/sh\nfor a in "$@"; do echo "server $a"; done\n')
+    converter = tmp_path / "ovtriton"
+    converter.write_text('#!/bin/sh\necho "ovtriton $*"\nmkdir -p "$4"\n')
+    for f in (server, converter):
+        f.chmod(0o755)
+    return {
+        "PATH": os.environ["PATH"],
+        "TRITONSERVER": str(server),
+        "OVTRITON": str(converter),
+        "OVTRITON_BACKEND_DIRECTORY": str(tmp_path / "backends") + "/",
+        "OVTRITON_CONVERTED_REPOSITORY": str(tmp_path / "converted" / "repository"),
+    }
+
+
+def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["sh", str(ENTRYPOINT), *args], env=env, check=False, capture_output=True, text=True
+    )
+
+
+def test_entrypoint_serves_a_triton_repository_when_there_is_no_ovms_config(
+    fakes: dict[str, str], tmp_path: Path
+) -> None:
+    (tmp_path / "repo").mkdir()
+    result = run({**fakes, "OVTRITON_MODEL_REPOSITORY": str(tmp_path / "repo")}, "--log-verbose=1")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert not any(line.startswith("ovtriton") for line in lines)
+    assert lines[0] == f"server --model-repository={tmp_path / 'repo'}"
+    # No trailing slash on the backend directory (server #7410); the image's defaults; extra
+    # flags last so they win.
+    assert f"server --backend-directory={tmp_path / 'backends'}" in lines
+    assert "server --http-address=0.0.0.0" in lines and "server --http-port=8000" in lines
+    assert "server --grpc-port=8001" in lines and "server --metrics-port=8002" in lines
+    assert lines[-1] == "server --log-verbose=1"
+
+
+def test_entrypoint_converts_a_mounted_ovms_folder(fakes: dict[str, str], tmp_path: Path) -> None:
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "config.json").write_text('{"model_config_list": []}')
+    result = run({**fakes, "OVTRITON_MODEL_REPOSITORY": str(tmp_path / "models")})
+    assert result.returncode == 0, result.stderr
+    converted = fakes["OVTRITON_CONVERTED_REPOSITORY"]
+    lines = result.stdout.splitlines()
+    assert (
+        lines[0] == f"ovtriton convert {tmp_path / 'models' / 'config.json'} -o {converted} --force"
+    )
+    assert lines[1] == f"server --model-repository={converted}"
+
+
+def test_entrypoint_converts_the_config_named_in_the_environment(
+    fakes: dict[str, str], tmp_path: Path
+) -> None:
+    config = tmp_path / "elsewhere" / "ovms.json"
+    config.parent.mkdir()
+    config.write_text("{}")
+    result = run(
+        {
+            **fakes,
+            "OVTRITON_OVMS_CONFIG": str(config),
+            "OVTRITON_MODEL_REPOSITORY": str(tmp_path / "absent"),
+        }
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0].startswith(f"ovtriton convert {config} -o ")
+
+
+def test_entrypoint_passes_object_storage_to_tritonserver(fakes: dict[str, str]) -> None:
+    result = run(
+        {**fakes, "OVTRITON_MODEL_REPOSITORY": "s3://bucket/repo", "OVTRITON_HTTP_PORT": "8080"}
+    )
+    assert result.returncode == 0, result.stderr
+    assert "server --model-repository=s3://bucket/repo" in result.stdout.splitlines()
+    assert "server --http-port=8080" in result.stdout.splitlines()
+
+
+def test_entrypoint_leaves_a_repository_flag_alone(fakes: dict[str, str], tmp_path: Path) -> None:
+    result = run(
+        {**fakes, "OVTRITON_MODEL_REPOSITORY": str(tmp_path / "absent")},
+        "--model-store=/mnt/models",
+    )
+    assert result.returncode == 0, result.stderr
+    repos = [line for line in result.stdout.splitlines() if "--model-" in line]
+    assert repos == ["server --model-store=/mnt/models"]
+
+
+def test_entrypoint_runs_a_command_instead(fakes: dict[str, str]) -> None:
+    result = run(fakes, "echo", "hello")
+    assert (result.returncode, result.stdout) == (0, "hello\n")
+
+
+def test_entrypoint_fails_when_the_repository_is_missing(
+    fakes: dict[str, str], tmp_path: Path
+) -> None:
+    result = run({**fakes, "OVTRITON_MODEL_REPOSITORY": str(tmp_path / "absent")})
+    assert result.returncode == 1
+    assert f"model repository {tmp_path / 'absent'} is not a directory" in result.stderr
+    assert "server" not in result.stdout
+
+
+def test_entrypoint_fails_when_the_ovms_config_is_missing(
+    fakes: dict[str, str], tmp_path: Path
+) -> None:
+    result = run({**fakes, "OVTRITON_OVMS_CONFIG": str(tmp_path / "nope.json")})
+    assert result.returncode == 1
+    assert f"OVMS config {tmp_path / 'nope.json'} is not a file" in result.stderr
+
+
+def test_entrypoint_stops_when_conversion_fails(fakes: dict[str, str], tmp_path: Path) -> None:
+    failing = tmp_path / "failing-ovtriton"
+    failing.write_text("#!/bin/sh\necho 'error: bad config' >&2\nexit 1\n")
+    failing.chmod(0o755)
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "config.json").write_text("{")
+    result = run(
+        {**fakes, "OVTRITON": str(failing), "OVTRITON_MODEL_REPOSITORY": str(tmp_path / "models")}
+    )
+    assert result.returncode == 1
+    assert "error: bad config" in result.stderr and "conversion of" in result.stderr
+    assert "server" not in result.stdout
+
+
+def test_entrypoint_fails_without_the_backend(fakes: dict[str, str], tmp_path: Path) -> None:
+    (tmp_path / "repo").mkdir()
+    result = run(
+        {
+            **fakes,
+            "OVTRITON_BACKEND_DIRECTORY": str(tmp_path / "repo"),
+            "OVTRITON_MODEL_REPOSITORY": str(tmp_path / "repo"),
+        }
+    )
+    assert result.returncode == 1
+    assert "no openvino_py backend" in result.stderr
