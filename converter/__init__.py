@@ -1,0 +1,9 @@
+"""OVMS config.json (or YAML) -> Triton model repository: models for the openvino_py backend,
+pipelines as ensembles. Entry points: ``plan`` (validate, dry run) and ``convert`` (write)."""
+
+from __future__ import annotations
+
+from .errors import ConfigError, Problem
+from .plan import ConversionPlan, ConversionSummary, convert, plan
+
+__all__ = ["ConfigError", "ConversionPlan", "ConversionSummary", "Problem", "convert", "plan"]

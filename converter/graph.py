@@ -1,0 +1,103 @@
+"""Pipeline graph rules: cycles, reachability of the response, and merging input shapes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from ovtriton.backend.dtypes import short_name
+from ovtriton.backend.prepare import TensorSpec
+
+from .errors import Problems
+from .ovms import Node, Pipeline
+
+
+def merge_shapes(a: Sequence[int], b: Sequence[int]) -> tuple[int, ...] | None:
+    """Dim-wise intersection, -1 matching anything; None when they cannot meet."""
+    if len(a) != len(b):
+        return None
+    merged = []
+    for x, y in zip(a, b):
+        if x != -1 and y != -1 and x != y:
+            return None
+        merged.append(y if x == -1 else x)
+    return tuple(merged)
+
+
+def check_graph(
+    pipeline: Pipeline,
+    nodes: Mapping[str, Node],
+    depends: Mapping[str, set[str]],
+    problems: Problems,
+    reachability: bool,
+) -> None:
+    """Cycles; and, unless a connection is already broken (no echo problems), reachability."""
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+    reported: set[frozenset[str]] = set()
+
+    def visit(name: str, path: list[str]) -> None:
+        state[name] = 1
+        for dep in sorted(depends.get(name, ())):
+            if state.get(dep) == 1:
+                cycle = path[path.index(dep) :] + [dep] if dep in path else [name, dep]
+                if frozenset(cycle) not in reported:
+                    reported.add(frozenset(cycle))
+                    problems.add(
+                        nodes[name].path,
+                        "nodes form a cycle: " + " -> ".join(reversed(cycle)),
+                        "a pipeline must be acyclic; remove one of these connections",
+                    )
+            elif dep not in state:
+                visit(dep, path + [dep])
+        state[name] = 2
+
+    for name in nodes:
+        if name not in state:
+            visit(name, [name])
+    if not reachability:
+        return
+    reaching: set[str] = set()
+    stack = [o.source.node_name for o in pipeline.outputs if o.source.node_name in nodes]
+    while stack:
+        name = stack.pop()
+        if name not in reaching:
+            reaching.add(name)
+            stack.extend(depends.get(name, ()))
+    for name, node in nodes.items():
+        if name not in reaching:
+            problems.add(
+                node.path,
+                f"node {name!r} does not lead to the response",
+                "use its outputs in a pipeline output or another node, or remove it",
+            )
+
+
+def merge_inputs(
+    pipeline: Pipeline, consumers: Mapping[str, list[tuple[str, TensorSpec]]], problems: Problems
+) -> tuple[TensorSpec, ...]:
+    specs = []
+    for name in dict.fromkeys(pipeline.inputs):
+        uses = consumers.get(name)
+        if not uses:
+            problems.warn(
+                f"{pipeline.path}.inputs",
+                f"input {name!r} is not used; dropped",
+                "Triton refuses unused ensemble inputs (OVMS hides them from metadata)",
+            )
+            continue
+        first_path, first = uses[0]
+        shape: tuple[int, ...] | None = first.shape
+        for path, spec in uses[1:]:
+            merged = merge_shapes(shape, spec.shape) if shape is not None else None
+            if spec.triton_type != first.triton_type or merged is None:
+                problems.add(
+                    path,
+                    f"pipeline input {name!r} feeds {first_path} with "
+                    f"{short_name(first.triton_type)} {list(first.shape)} and here "
+                    f"{short_name(spec.triton_type)} {list(spec.shape)}",
+                    "inputs that share a pipeline input must agree on type and shape",
+                )
+                break
+            shape = merged
+        if shape is not None:
+            specs.append(TensorSpec(name, first.triton_type, shape))
+    return tuple(specs)

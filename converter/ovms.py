@@ -1,0 +1,112 @@
+"""The parts of an OVMS config.json that ovtriton translates, as frozen dataclasses.
+
+``schema.py`` builds these from the raw document after checking it; every instance carries the
+JSON path it came from, so later checks can point at the exact place in the user's file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Union
+
+ShapeSpec = str  # "(1,3,224,224)", "(-1,3,224:448,224)" or "auto"
+PluginValue = Union[str, int, float, bool]
+
+
+@dataclass(frozen=True)
+class VersionPolicy:
+    """``model_version_policy``: ``latest`` N highest versions, ``all``, or ``specific`` ones."""
+
+    kind: str = "latest"  # "latest" | "all" | "specific"
+    num_versions: int = 1
+    versions: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """One ``model_config_list[i].config``."""
+
+    path: str  # JSON path of the ``config`` object
+    name: str
+    base_path: str
+    batch_size: str | None = None  # "8", "-1", "1:8", "auto" (ints are stringified)
+    shape: ShapeSpec | Mapping[str, ShapeSpec] | None = None
+    layout: str | Mapping[str, str] | None = None
+    version_policy: VersionPolicy = VersionPolicy()
+    nireq: int = 0
+    target_device: str | None = None  # None = field absent
+    plugin_config: Mapping[str, PluginValue] = field(default_factory=dict)
+    allow_cache: bool = False
+
+    @property
+    def uses_auto(self) -> bool:
+        """``auto`` batch size or shape: OVMS forbids such models inside pipelines."""
+        shapes = self.shape.values() if isinstance(self.shape, Mapping) else [self.shape]
+        return self.batch_size == "auto" or "auto" in shapes
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a node input comes from: ``request`` (a pipeline input) or a node's output alias."""
+
+    path: str
+    node_name: str
+    data_item: str
+
+
+@dataclass(frozen=True)
+class NodeInput:
+    path: str
+    input_name: str  # the model's (mapped) input name
+    source: Source
+
+
+@dataclass(frozen=True)
+class NodeOutput:
+    path: str
+    data_item: str  # the model's (mapped) output name
+    alias: str
+
+
+@dataclass(frozen=True)
+class Node:
+    """One ``DL model`` node of a pipeline."""
+
+    path: str
+    name: str
+    model_name: str
+    version: int | None
+    inputs: tuple[NodeInput, ...]
+    outputs: tuple[NodeOutput, ...]
+
+
+@dataclass(frozen=True)
+class PipelineOutput:
+    path: str
+    name: str
+    source: Source
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """One ``pipeline_config_list[i]``."""
+
+    path: str
+    name: str
+    inputs: tuple[str, ...]
+    nodes: tuple[Node, ...]
+    outputs: tuple[PipelineOutput, ...]
+
+
+@dataclass(frozen=True)
+class OvmsConfig:
+    """The entries of a config file that passed the schema checks.
+
+    ``broken`` names the models and pipelines declared with problems (already reported), so
+    later checks do not pile "missing model" problems on top of them.
+    """
+
+    models: tuple[ModelEntry, ...]
+    pipelines: tuple[Pipeline, ...]
+    broken: frozenset[str] = frozenset()

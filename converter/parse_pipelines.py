@@ -1,0 +1,118 @@
+"""``pipeline_config_list`` -> ``Pipeline`` dataclasses, naming the DAG features Triton lacks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from .errors import PathPart, json_path
+from .ovms import Node, NodeInput, NodeOutput, Pipeline, PipelineOutput, Source
+from .schema import Reader
+
+BLS = "a Triton BLS model (Python) can do this; convert that part by hand"
+NODE_UNSUPPORTED = {
+    "demultiply_count": f"demultiplexing is not supported by Triton ensembles; {BLS}",
+    "gather_from_node": f"gathering is not supported by Triton ensembles; {BLS}",
+    "library_name": f"custom node libraries (.so) cannot run in Triton; {BLS}",
+}
+
+
+def parse_pipeline(read: Reader, item: Any, parts: list[PathPart]) -> Pipeline | None:
+    raw = read.obj(
+        item,
+        parts,
+        ("name", "inputs", "nodes", "outputs"),
+        required=("name", "inputs", "nodes", "outputs"),
+        unsupported={"demultiply_count": NODE_UNSUPPORTED["demultiply_count"]},
+    )
+    if raw is None:
+        return None
+    name = read.string(raw.get("name"), [*parts, "name"]) if "name" in raw else None
+    inputs = [
+        read.string(v, [*parts, "inputs", i])
+        for i, v in enumerate(read.array(raw.get("inputs", []), [*parts, "inputs"]) or [])
+    ]
+    nodes = [
+        _node(read, v, [*parts, "nodes", i])
+        for i, v in enumerate(read.array(raw.get("nodes", []), [*parts, "nodes"]) or [])
+    ]
+    outputs = []
+    for i, entry in enumerate(read.array(raw.get("outputs", []), [*parts, "outputs"]) or []):
+        pair = read.single_key(entry, [*parts, "outputs", i], "the output name")
+        source = _source(read, pair[1], [*parts, "outputs", i, pair[0]]) if pair else None
+        if pair and source:
+            outputs.append(PipelineOutput(json_path(*parts, "outputs", i), pair[0], source))
+    if name is None:
+        return None
+    return Pipeline(
+        json_path(*parts),
+        name,
+        tuple(i for i in inputs if i is not None),
+        tuple(n for n in nodes if n is not None),
+        tuple(outputs),
+    )
+
+
+def _node(read: Reader, item: Any, parts: list[PathPart]) -> Node | None:
+    raw = read.obj(
+        item,
+        parts,
+        ("name", "type", "model_name", "version", "inputs", "outputs", "params"),
+        required=("name", "type", "inputs", "outputs"),
+        unsupported=NODE_UNSUPPORTED,
+    )
+    if raw is None:
+        return None
+    name = read.string(raw.get("name"), [*parts, "name"]) if "name" in raw else None
+    kind = raw.get("type")
+    if kind == "custom":
+        read.add(
+            [*parts, "type"],
+            "custom nodes are not supported by ovtriton yet",
+            NODE_UNSUPPORTED["library_name"],
+        )
+    elif "type" in raw and kind != "DL model":
+        read.add([*parts, "type"], f"type {kind!r} is not 'DL model' or 'custom'")
+    if kind == "DL model" and "model_name" not in raw:
+        read.add(
+            parts, "missing required key 'model_name'", "the name of a model in model_config_list"
+        )
+    model = (
+        read.string(raw.get("model_name"), [*parts, "model_name"]) if "model_name" in raw else None
+    )
+    version = read.integer(raw["version"], [*parts, "version"], 1) if "version" in raw else None
+    if "params" in raw:
+        read.obj(
+            raw["params"],
+            [*parts, "params"],
+            tuple(raw["params"]) if isinstance(raw["params"], dict) else (),
+        )
+        read.problems.warn(json_path(*parts, "params"), "ignored: params only reach custom nodes")
+    inputs = []
+    for i, entry in enumerate(read.array(raw.get("inputs", []), [*parts, "inputs"]) or []):
+        pair = read.single_key(entry, [*parts, "inputs", i], "the model input name")
+        source = _source(read, pair[1], [*parts, "inputs", i, pair[0]]) if pair else None
+        if pair and source:
+            inputs.append(NodeInput(json_path(*parts, "inputs", i), pair[0], source))
+    outputs = []
+    for i, entry in enumerate(read.array(raw.get("outputs", []), [*parts, "outputs"]) or []):
+        out = read.obj(
+            entry, [*parts, "outputs", i], ("data_item", "alias"), required=("data_item", "alias")
+        )
+        if out and "data_item" in out and "alias" in out:
+            item_name = read.string(out["data_item"], [*parts, "outputs", i, "data_item"])
+            alias = read.string(out["alias"], [*parts, "outputs", i, "alias"])
+            if item_name and alias:
+                outputs.append(NodeOutput(json_path(*parts, "outputs", i), item_name, alias))
+    if name is None or model is None or kind != "DL model":
+        return None
+    return Node(json_path(*parts), name, model, version, tuple(inputs), tuple(outputs))
+
+
+def _source(read: Reader, value: Any, parts: Sequence[PathPart]) -> Source | None:
+    raw = read.obj(value, parts, ("node_name", "data_item"), required=("node_name", "data_item"))
+    if raw is None or "node_name" not in raw or "data_item" not in raw:
+        return None
+    node = read.string(raw["node_name"], [*parts, "node_name"])
+    item = read.string(raw["data_item"], [*parts, "data_item"])
+    return Source(json_path(*parts), node, item) if node and item else None

@@ -1,0 +1,141 @@
+"""The library entry points: ``plan`` a conversion (validate, read models) and ``convert`` it.
+
+``ovtriton convert`` and ``ovtriton serve --config`` both call these. ``ConversionPlan.changed``
+compares two plans by per-model digests so a watcher can reload only what changed.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import openvino as ov
+
+from . import pbtxt
+from .ensembles import ensemble_config
+from .errors import Problem, Problems
+from .models import ConvertedModel, convert_model
+from .parse import parse_config
+from .repository import PlannedModel, check_target, write_repository
+from .schema import load_document
+from .sources import resolve_base_path
+from .validate import check_names, check_pipeline
+
+LOGGER = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ConversionPlan:
+    """Everything a conversion would write, computed without writing anything."""
+
+    config_path: Path
+    models: tuple[PlannedModel, ...]
+    warnings: tuple[Problem, ...] = ()
+    inputs: tuple[Path, ...] = field(default=(), repr=False)  # files/folders read, never written
+
+    def digests(self) -> dict[str, str]:
+        """Model or ensemble name -> digest of its config.pbtxt and version files."""
+        return {model.name: model.digest for model in self.models}
+
+    def changed(self, previous: ConversionPlan | None) -> set[str]:
+        """Names added, removed or different since ``previous`` (all names if there is none)."""
+        ours = self.digests()
+        if previous is None:
+            return set(ours)
+        theirs = previous.digests()
+        return {name for name in ours.keys() | theirs.keys() if ours.get(name) != theirs.get(name)}
+
+    def describe(self) -> str:
+        lines = []
+        for model in self.models:
+            if model.kind == "ensemble":
+                lines.append(f"  ensemble {model.name}")
+            else:
+                versions = ", ".join(map(str, model.versions))
+                lines.append(
+                    f"  model    {model.name}: version(s) {versions}, {len(model.files)} file(s)"
+                )
+        return "\n".join(lines)
+
+    def counts(self) -> tuple[int, int, int]:
+        """(models, versions, ensembles)."""
+        models = [m for m in self.models if m.kind == "model"]
+        return len(models), sum(len(m.versions) for m in models), len(self.models) - len(models)
+
+
+@dataclass(frozen=True)
+class ConversionSummary:
+    plan: ConversionPlan
+    out_dir: Path
+    copied: bool
+
+    def __str__(self) -> str:
+        models, versions, ensembles = self.plan.counts()
+        how = "copied" if self.copied else "linked"
+        return (
+            f"wrote {models} model(s) ({versions} version(s), files {how}) and {ensembles} "
+            f"ensemble(s) to {self.out_dir}\n{self.plan.describe()}"
+        )
+
+
+def plan(config_path: Path) -> ConversionPlan:
+    """Validate ``config_path`` and read every model; ``ConfigError`` lists all problems."""
+    config_path = Path(config_path)
+    problems = Problems()
+    config = parse_config(load_document(config_path), problems)
+    check_names(config, problems)
+    config_dir = config_path.resolve().parent
+    core = ov.Core()
+    converted: dict[str, ConvertedModel] = {}
+    broken = set(config.broken)
+    inputs = [config_path]
+    for entry in config.models:
+        if entry.name in converted:
+            continue  # a duplicate name, reported by check_names
+        base = resolve_base_path(entry, config_dir, Problems())
+        if base is not None:
+            inputs.append(base)
+        if entry.uses_auto:
+            problems.warn(
+                entry.path,
+                "'auto' is deprecated in OVMS; converted to dynamic dimensions (-1)",
+                "write -1 for dynamic dimensions",
+            )
+        model = convert_model(core, entry, config_dir, problems)
+        if model is None:
+            broken.add(entry.name)
+        else:
+            converted[entry.name] = model
+    planned = [
+        PlannedModel(name, "model", pbtxt.to_text(m.config), m.versions, m.files)
+        for name, m in converted.items()
+    ]
+    names = set(converted)
+    for pipeline in config.pipelines:
+        if pipeline.name in names:
+            continue
+        names.add(pipeline.name)
+        wiring = check_pipeline(pipeline, converted, frozenset(broken), problems)
+        if wiring is not None:
+            text = pbtxt.to_text(ensemble_config(wiring))
+            planned.append(PlannedModel(pipeline.name, "ensemble", text, (1,), ()))
+    problems.raise_if_any(str(config_path))
+    return ConversionPlan(config_path, tuple(planned), tuple(problems.warnings), tuple(inputs))
+
+
+def convert(
+    config_path: Path,
+    out_dir: Path,
+    *,
+    force: bool = False,
+    copy: bool = False,
+    planned: ConversionPlan | None = None,
+) -> ConversionSummary:
+    """Write the repository for ``config_path`` into ``out_dir`` atomically (or raise, writing nothing)."""
+    result = planned if planned is not None else plan(config_path)
+    out_dir = Path(out_dir)
+    check_target(out_dir, force, result.inputs)
+    write_repository(result.models, out_dir, force=force, copy=copy)
+    LOGGER.debug("wrote %s", out_dir)
+    return ConversionSummary(result, out_dir, copy)

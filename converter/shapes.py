@@ -1,0 +1,142 @@
+"""OVMS ``batch_size``, ``shape`` and ``layout`` -> the backend's RESHAPE, LAYOUT and Triton batching.
+
+Rules (OVMS semantics kept exactly, except where Triton batching is a strict superset):
+
+- ``shape`` wins over ``batch_size`` (OVMS ignores batch_size then, with a warning).
+- ``shape`` -> RESHAPE of the full model shape; ``max_batch_size: 0``.
+- ``batch_size`` N or ``-1`` -> RESHAPE of the batch dimension only (the layout's ``N``, else
+  dimension 0); ``max_batch_size: 0`` and full dims, so requests keep OVMS's shapes.
+- ``batch_size`` ``"1:B"`` (or ``"0:B"``) with the batch first on every input -> Triton
+  ``max_batch_size: B`` + ``dynamic_batching {}``: clients send the same 1..B batches as before
+  and Triton may now join requests. Other ranges fall back to RESHAPE.
+- ``auto`` (deprecated in OVMS) -> dynamic dimensions (-1), with a warning.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Union
+
+Dim = Union[int, str]  # an integer >= 1, -1, or "min:max"
+
+AUTO = "auto"
+_LAYOUT = re.compile(r"^(?:[NCHWD?]|\.\.\.)+$")
+_BATCH = re.compile(r"^(?:\d+|-1|\d+:\d+)$")
+
+
+def parse_dim(text: str) -> Dim:
+    text = text.strip()
+    if text == "-1":
+        return -1
+    if text.isdigit() and int(text) >= 1:
+        return int(text)
+    low, sep, high = text.partition(":")
+    if sep and low.isdigit() and high.isdigit() and int(low) <= int(high) and int(high) >= 1:
+        return f"{int(low)}:{int(high)}"
+    raise ValueError(f'dimension {text!r} is not an integer >= 1, -1 or "min:max"')
+
+
+def parse_shape(text: str) -> tuple[Dim, ...] | None:
+    """``"(1,3,224:448,-1)"`` -> ``(1, 3, "224:448", -1)``; ``"auto"`` -> ``None``."""
+    stripped = text.strip()
+    if stripped.lower() == AUTO:
+        return None
+    if len(stripped) < 2 or stripped[0] not in "([" or stripped[-1] not in ")]":
+        raise ValueError(f'shape {text!r} must look like "(1,3,224,224)"')
+    body = stripped[1:-1].strip()
+    if not body:
+        raise ValueError(f"shape {text!r} has no dimensions")
+    return tuple(parse_dim(part) for part in body.split(","))
+
+
+def parse_layout(text: str) -> str:
+    """``"nhwc:nchw"`` -> ``"NHWC:NCHW"`` (request side : model side)."""
+    upper = text.strip().upper()
+    sides = upper.split(":")
+    if len(sides) > 2 or not all(_LAYOUT.match(side) for side in sides):
+        raise ValueError(
+            f'layout {text!r} must be like "NCHW" or "NHWC:NCHW" (request:model), using '
+            f"N C H W D ? and ..."
+        )
+    return upper
+
+
+def parse_batch_size(value: str) -> Dim | None:
+    """``"8"`` -> 8, ``"-1"`` -> -1, ``"1:8"`` -> ``"1:8"``, ``"auto"`` -> -1; ``"0"`` -> None."""
+    text = value.strip()
+    if text.lower() == AUTO:
+        return -1
+    if not _BATCH.match(text):
+        raise ValueError(f'batch_size {value!r} must be an integer, "-1", "min:max" or "auto"')
+    if text == "0":
+        return None  # OVMS: 0 = take the batch size from the model
+    return parse_dim(text)
+
+
+@dataclass(frozen=True)
+class Shaping:
+    """What the backend is asked to do with one model's shapes."""
+
+    max_batch_size: int = 0
+    reshape: Mapping[str, list[Dim]] = field(default_factory=dict)
+    layout: Mapping[str, str] = field(default_factory=dict)
+
+
+def plan_shaping(
+    inputs: Mapping[str, Sequence[Dim]],
+    shapes: Mapping[str, tuple[Dim, ...] | None],
+    batch: Dim | None,
+    layouts: Mapping[str, str],
+    triton_batching: bool = True,
+) -> Shaping:
+    """Combine the parsed OVMS fields for a model whose (mapped) inputs have the given shapes.
+
+    ``shapes`` maps input name -> parsed shape (``None`` = auto). ``batch`` is only used when
+    ``shapes`` is empty. Raises ``ValueError`` for combinations that cannot work.
+    """
+    reshape: dict[str, list[Dim]] = {}
+    if shapes:
+        for name, shape in shapes.items():
+            reshape[name] = [-1] * len(inputs[name]) if shape is None else list(shape)
+        return Shaping(0, reshape, dict(layouts))
+    if batch is None:
+        return Shaping(0, {}, dict(layouts))
+    positions = {
+        name: _batch_position(name, layouts.get(name), len(dims)) for name, dims in inputs.items()
+    }
+    low_high = batch.split(":") if isinstance(batch, str) else None
+    request_first = all(
+        not layouts.get(name) or layouts[name].partition(":")[0].startswith("N") for name in inputs
+    )
+    if (
+        triton_batching
+        and low_high
+        and int(low_high[0]) <= 1
+        and request_first
+        and all(position == 0 for position in positions.values())
+    ):
+        return Shaping(int(low_high[1]), {}, dict(layouts))
+    for name, dims in inputs.items():
+        full = list(dims)
+        full[positions[name]] = batch
+        reshape[name] = full
+    return Shaping(0, reshape, dict(layouts))
+
+
+def _batch_position(name: str, layout: str | None, rank: int) -> int:
+    if rank == 0:
+        raise ValueError(f"input {name!r} is a scalar; it has no batch dimension to set")
+    if not layout:
+        return 0
+    model_side = layout.partition(":")[2] or layout
+    if "N" not in model_side:
+        raise ValueError(
+            f"input {name!r} has layout {layout!r} without N, so batch_size has no dimension to set"
+        )
+    if "..." in model_side[: model_side.index("N")]:
+        raise ValueError(
+            f"input {name!r}: layout {layout!r} puts N after '...'; give a full layout"
+        )
+    return model_side.index("N")

@@ -1,0 +1,145 @@
+"""Where a model's files are: ``base_path`` resolved, version folders found, the policy applied."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from .errors import Problems
+from .ovms import ModelEntry, VersionPolicy
+
+LOGGER = logging.getLogger(__name__)
+
+REMOTE_SCHEMES = ("s3://", "gs://", "az://", "azfs://", "azure://", "http://", "https://")
+MODEL_SUFFIXES = {".xml": ".bin", ".onnx": None, ".pdmodel": ".pdiparams", ".tflite": None}
+
+
+@dataclass(frozen=True)
+class VersionSource:
+    """One served version: its folder (or single model file) and the files to place."""
+
+    number: int
+    folder: Path
+    files: tuple[tuple[PurePosixPath, Path], ...]  # (path inside the version folder, source)
+    model_file: Path | None = None  # set when base_path names a single model file
+
+
+def resolve_base_path(entry: ModelEntry, config_dir: Path, problems: Problems) -> Path | None:
+    where = f"{entry.path}.base_path"
+    text = entry.base_path.strip()
+    if text.lower().startswith(REMOTE_SCHEMES):
+        problems.add(
+            where,
+            f"remote base_path {text!r} is not supported by ovtriton yet",
+            "download the model folder and point base_path at the local copy",
+        )
+        return None
+    if ".." in Path(text).parts:
+        problems.add(
+            where,
+            f"base_path {text!r} escapes with '..'",
+            "OVMS forbids '..' too (PATH_INVALID); write the path without '..'",
+        )
+        return None
+    path = Path(text) if Path(text).is_absolute() else config_dir / text
+    if not path.exists():
+        problems.add(
+            where, f"{path} does not exist", "relative paths are read from the config file's folder"
+        )
+        return None
+    return path
+
+
+def find_versions(entry: ModelEntry, config_dir: Path, problems: Problems) -> list[VersionSource]:
+    """The versions the policy serves, lowest first; [] after recording a problem."""
+    where = f"{entry.path}.base_path"
+    base = resolve_base_path(entry, config_dir, problems)
+    if base is None:
+        return []
+    if base.is_file():
+        return _single_file(entry, base, problems)
+    if (base / "graph.pbtxt").exists() or (base / "1" / "graph.pbtxt").exists():
+        problems.add(
+            where,
+            f"{base} holds graph.pbtxt, a MediaPipe graph; not supported by ovtriton yet",
+            "serve the graph's models one by one",
+        )
+        return []
+    found: dict[int, Path] = {}
+    for child in sorted(base.iterdir()):
+        if not child.is_dir():
+            continue
+        if not child.name.isdigit():
+            LOGGER.debug("%s: skipping %s, not a version folder", entry.name, child)
+            continue
+        number = int(child.name)
+        if number <= 0:
+            problems.warn(where, f"skipped folder {child.name!r}: versions start at 1 (as in OVMS)")
+            continue
+        if number in found:
+            problems.add(
+                where,
+                f"folders {found[number].name!r} and {child.name!r} are both version {number}",
+                "keep one of them",
+            )
+            return []
+        found[number] = child
+    if not found:
+        problems.add(
+            where,
+            f"no version folder in {base}",
+            "put the model files in a numbered folder, e.g. 1/model.xml",
+        )
+        return []
+    numbers = _select(entry.version_policy, sorted(found), entry, problems)
+    return [VersionSource(n, found[n], _files(found[n])) for n in numbers]
+
+
+def _select(
+    policy: VersionPolicy, available: list[int], entry: ModelEntry, problems: Problems
+) -> list[int]:
+    where = f"{entry.path}.model_version_policy"
+    if policy.kind == "all":
+        return available
+    if policy.kind == "latest":
+        return available[-policy.num_versions :]
+    missing = [v for v in policy.versions if v not in available]
+    chosen = [v for v in policy.versions if v in available]
+    if missing and chosen:
+        problems.warn(where, f"version(s) {missing} do not exist; serving {chosen} (as OVMS does)")
+    if not chosen:
+        problems.add(
+            where,
+            f"none of the versions {list(policy.versions)} exists; available: {available}",
+            "list existing versions",
+        )
+    return chosen
+
+
+def _single_file(entry: ModelEntry, path: Path, problems: Problems) -> list[VersionSource]:
+    companion = MODEL_SUFFIXES.get(path.suffix, "?")
+    if companion == "?":
+        problems.add(
+            f"{entry.path}.base_path",
+            f"{path.name} is not a model file",
+            f"use a folder of versions, or a {', '.join(MODEL_SUFFIXES)} file",
+        )
+        return []
+    files = [(PurePosixPath(path.name), path)]
+    if companion:
+        other = path.with_suffix(companion)
+        if not other.is_file():
+            problems.add(f"{entry.path}.base_path", f"{path.name} needs {other.name} beside it")
+            return []
+        files.append((PurePosixPath(other.name), other))
+    return [VersionSource(1, path.parent, tuple(files), model_file=path)]
+
+
+def _files(folder: Path) -> tuple[tuple[PurePosixPath, Path], ...]:
+    """Every file under a version folder (SavedModels have subfolders), in a stable order."""
+    return tuple(
+        (PurePosixPath(*path.relative_to(folder).parts), path)
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    )

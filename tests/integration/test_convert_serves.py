@@ -1,0 +1,101 @@
+"""`ovtriton convert` output loads in the real tritonserver and answers like OVMS would."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from ovtriton.converter import convert
+from tritonclient import http
+
+from ovtriton.server.process import Ports, TritonServer
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "unit" / "converter"))
+from golden_cases import CASES
+from seed_models import run_seed_in_process
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def served(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[TritonServer, dict[str, Path]]]:
+    """Every golden case converted into its own repository, all served by one tritonserver."""
+    root = tmp_path_factory.mktemp("convert_serves")
+    roots, repos = {}, []
+    for case, build in CASES.items():
+        roots[case] = root / case / "ovms"
+        repos.append(convert(build(roots[case]), root / case / "repo").out_dir)
+    extra = [f"--model-repository={repo}" for repo in repos[1:]]
+    with TritonServer(
+        repos[0], ports=Ports.free(), extra_args=extra, log_path=root / "tritonserver.log"
+    ) as server:
+        yield server, roots
+
+
+def _infer(server: TritonServer, model: str, inputs: dict[str, np.ndarray]) -> http.InferResult:
+    client = http.InferenceServerClient(server.http_url)
+    tensors = []
+    for name, array in inputs.items():
+        tensor = http.InferInput(name, list(array.shape), http.np_to_triton_dtype(array.dtype))
+        tensor.set_data_from_numpy(array)
+        tensors.append(tensor)
+    return client.infer(model, tensors)
+
+
+def test_converted_repositories_load_every_model(
+    served: tuple[TritonServer, dict[str, Path]],
+) -> None:
+    server, _ = served
+    states = {(m.name, m.version): (m.state, m.reason) for m in server.models()}
+    not_ready = {key: value for key, value in states.items() if value[0] != "READY"}
+    assert not not_ready, f"{not_ready}\n{server.log_tail()}"
+    ready = {name for name, _ in states}
+    assert {"image_classification_pipeline", "diamond", "chain", "range_batch", "nhwc"} <= ready
+    assert {v for n, v in states if n == "all_versions"} == {"1", "2", "3"}
+    assert {v for n, v in states if n == "specific"} == {"1", "3"}
+
+
+def test_seed_pipeline_answers_like_the_models_run_in_process(
+    served: tuple[TritonServer, dict[str, Path]],
+) -> None:
+    server, roots = served
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        image = rng.random((1, 3, 224, 224), dtype=np.float32) * 255
+        label = _infer(server, "image_classification_pipeline", {"image": image}).as_numpy("label")
+        expected = run_seed_in_process(roots["seed"], image)
+        assert label.dtype == np.int64 and label.shape == (1,)
+        np.testing.assert_array_equal(label, expected)
+
+
+def test_diamond_pipeline_runs_both_versions_and_exposes_two_outputs(
+    served: tuple[TritonServer, dict[str, Path]],
+) -> None:
+    server, _ = served
+    x = np.arange(4, dtype=np.float32).reshape(1, 4)
+    result = _infer(server, "diamond", {"in": x})
+    np.testing.assert_allclose(result.as_numpy("left"), x + 1)  # version 1 adds 1
+    np.testing.assert_allclose(result.as_numpy("sum"), (x + 1) + (x + 2))  # version 2 adds 2
+    # nodes without "version" use the highest version (2), like OVMS
+    np.testing.assert_allclose(_infer(server, "chain", {"in": x}).as_numpy("out"), x + 4)
+
+
+def test_converted_models_keep_ovms_request_shapes(
+    served: tuple[TritonServer, dict[str, Path]],
+) -> None:
+    server, _ = served
+    batch = np.ones((3, 4), dtype=np.float32)
+    np.testing.assert_allclose(_infer(server, "range_batch", {"x": batch}).as_numpy("y"), batch + 1)
+    np.testing.assert_allclose(
+        _infer(server, "fixed_batch", {"x": np.ones((4, 4), np.float32)}).as_numpy("y"), 2
+    )
+    nhwc = np.random.default_rng(1).random((1, 8, 8, 3), dtype=np.float32)
+    features = _infer(server, "nhwc", {"image": nhwc}).as_numpy("features")
+    np.testing.assert_allclose(features, nhwc.mean(axis=(1, 2)), rtol=1e-5)
+    renamed = _infer(server, "renamed", {"pixels": np.zeros((2, 4), np.float32)}).as_numpy("scores")
+    np.testing.assert_allclose(renamed, 1)
