@@ -10,13 +10,13 @@ BIN    := $(VENV)/bin
 $(BIN)/ovtriton: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[server,test]"
+	$(BIN)/pip install --quiet -e ".[server,test,models,deploy]"
 	touch $@
 
 install: $(BIN)/ovtriton
 
 demo: install
-	$(BIN)/ovtriton serve --model-repository model_repository/triton
+	$(BIN)/ovtriton demo
 
 test: install
 	$(BIN)/python -m pytest

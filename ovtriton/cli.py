@@ -17,12 +17,16 @@ from ovtriton.errors import UserError
 LOGGER = logging.getLogger("ovtriton")
 
 # Subcommand name -> module in ovtriton.commands exposing add_parser(subparsers) and run(args) -> int.
-COMMANDS = ("serve", "convert")
+COMMANDS = ("serve", "convert", "demo", "models", "infer", "metadata")
 
 EPILOG = """examples:
   ovtriton serve --model-repository model_repository/triton
   ovtriton convert config.json -o triton_repo
   ovtriton serve --config config.json --watch
+  ovtriton demo
+  ovtriton infer image_classification_pipeline --protocol http
+  ovtriton metadata image_classification_pipeline
+  ovtriton models build model_repository/models
 """
 
 

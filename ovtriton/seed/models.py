@@ -13,6 +13,7 @@ the IR needs only openvino.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import io
 import logging
@@ -21,7 +22,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 import openvino as ov
@@ -83,11 +84,11 @@ def build_classifier(classifier: Classifier) -> ov.Model:
     weights = getattr(_require(classifier.weights_module), classifier.weights_class)
 
     class WithPreprocessing(torch.nn.Module):  # type: ignore[name-defined,misc]
-        def __init__(self, net: object) -> None:
+        def __init__(self, net: Any) -> None:
             super().__init__()
             self.net = net
 
-        def forward(self, x: object) -> object:  # f32 [1,3,224,224], RGB 0..255
+        def forward(self, x: Any) -> Any:  # f32 [1,3,224,224], RGB 0..255
             return torch.softmax(self.net((x - 127.0) / 128.0), dim=1)
 
     # image_size=224: the static "SAME" padding is computed for it (Lite1 would default to
@@ -110,7 +111,7 @@ def build_classifier(classifier: Classifier) -> ov.Model:
 def builders() -> dict[str, Callable[[], ov.Model]]:
     """Model name -> function building it."""
     table: dict[str, Callable[[], ov.Model]] = {
-        c.name: (lambda c=c: build_classifier(c)) for c in CLASSIFIERS  # type: ignore[misc]
+        c.name: functools.partial(build_classifier, c) for c in CLASSIFIERS
     }
     table[ARGMAX] = build_argmax
     return table
@@ -155,7 +156,7 @@ def _save_atomically(model: ov.Model, base_path: Path, version: int = 1) -> None
         staged.rename(final)
 
 
-def _require(module: str) -> object:
+def _require(module: str) -> Any:
     try:
         return importlib.import_module(module)
     except ImportError as exc:

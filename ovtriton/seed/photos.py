@@ -15,7 +15,7 @@ import importlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -54,8 +54,8 @@ def _skimage(function: str, index: int | None = None) -> Callable[[], np.ndarray
 def _grace_hopper() -> np.ndarray:
     cbook = _require("matplotlib.cbook")
     image = _require("PIL.Image")
-    with cbook.get_sample_data("grace_hopper.jpg") as handle:  # type: ignore[attr-defined]
-        return np.asarray(image.open(handle).convert("RGB"))  # type: ignore[attr-defined]
+    with cbook.get_sample_data("grace_hopper.jpg") as handle:
+        return np.asarray(image.open(handle).convert("RGB"))
 
 
 # astronaut() is left out on purpose: ImageNet has no class for it.
@@ -82,8 +82,8 @@ def to_rgb(image: np.ndarray) -> np.ndarray:
 def preprocess(image: np.ndarray, method: str = "crop") -> np.ndarray:
     """uint8 ``[H, W, 3]`` RGB -> float32 ``[3, 224, 224]`` RGB 0..255."""
     pil = _require("PIL.Image")
-    picture = pil.fromarray(to_rgb(image))  # type: ignore[attr-defined]
-    bilinear = pil.Resampling.BILINEAR  # type: ignore[attr-defined]
+    picture = pil.fromarray(to_rgb(image))
+    bilinear = pil.Resampling.BILINEAR
     if method == "squash":
         picture = picture.resize((SIZE, SIZE), bilinear)
     elif method == "crop":
@@ -116,7 +116,7 @@ def write_photos(directory: Path, method: str = "crop") -> tuple[Path, Path]:
     pil = _require("PIL.Image")
     directory.mkdir(parents=True, exist_ok=True)
     for index, photo in enumerate(PHOTOS):
-        pil.fromarray(photo.load()).save(directory / f"{index}_{photo.name}.png")  # type: ignore[attr-defined]
+        pil.fromarray(photo.load()).save(directory / f"{index}_{photo.name}.png")
     images, labels = photo_batch(method)
     images_path, labels_path = directory / "imgs.npy", directory / "lbs.npy"
     np.save(images_path, images)
@@ -132,7 +132,7 @@ def read_image_folder(directory: Path, method: str = "crop") -> tuple[np.ndarray
     if not files:
         raise UserError(f"no image files ({', '.join(IMAGE_SUFFIXES)}) in {directory}")
     images = [
-        preprocess(np.asarray(pil.open(f).convert("RGB")), method)  # type: ignore[attr-defined]
+        preprocess(np.asarray(pil.open(f).convert("RGB")), method)
         for f in files
     ]
     return np.stack(images), [f.name for f in files]
@@ -151,7 +151,7 @@ def class_name(class_id: int) -> str:
         return ""
 
 
-def _require(module: str) -> object:
+def _require(module: str) -> Any:
     try:
         return importlib.import_module(module)
     except ImportError as exc:

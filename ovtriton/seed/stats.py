@@ -63,10 +63,10 @@ class Statistics:
             f"median time: {self.median:.2f} ms; median speed: {self.speed(self.median):.2f} fps",
             f"max time: {self.maximum:.2f} ms; min speed: {self.speed(self.maximum):.2f} fps",
             f"min time: {self.minimum:.2f} ms; max speed: {self.speed(self.minimum):.2f} fps",
-            f"time percentile 90: {self.p90:.2f} ms; "
-            f"speed percentile 90: {self.speed(self.p90):.2f} fps",
-            f"time percentile 50: {self.p50:.2f} ms; "
-            f"speed percentile 50: {self.speed(self.p50):.2f} fps",
+            (f"time percentile 90: {self.p90:.2f} ms; "
+             f"speed percentile 90: {self.speed(self.p90):.2f} fps"),
+            (f"time percentile 50: {self.p50:.2f} ms; "
+             f"speed percentile 50: {self.speed(self.p50):.2f} fps"),
             f"time standard deviation: {self.std:.2f}",
             f"time variance: {self.variance:.2f}",
         ]

@@ -1,0 +1,196 @@
+"""The whole seed in one go: build, convert, serve, classify over gRPC and HTTP, metadata, timeline.
+
+Steps 1-6 of OVMS's image-classification ensemble example, on Triton. Results are handed to
+``say`` (the command prints them); progress goes to logging.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+import numpy as np
+
+from ovtriton.errors import UserError
+from ovtriton.seed import client, models, photos, timeline, trace
+from ovtriton.seed.stats import Statistics, accuracy
+from ovtriton.server.process import Ports, TritonServer
+
+LOGGER = logging.getLogger(__name__)
+
+PIPELINE = "image_classification_pipeline"
+PARALLEL_STEPS = ("efficientnet-lite0", "efficientnet-lite1")
+Say = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class DemoPaths:
+    config: Path  # the OVMS config.json
+    output: Path  # converted repository under triton/, the rest under demo/
+
+    @property
+    def repository(self) -> Path:
+        return self.output / "triton"
+
+    @property
+    def work(self) -> Path:
+        return self.output / "demo"
+
+    @property
+    def photos(self) -> Path:
+        return self.work / "photos"
+
+    @property
+    def trace_file(self) -> Path:
+        return self.work / "trace" / "trace.json"
+
+    @property
+    def timeline_text(self) -> Path:
+        return self.work / "timeline.txt"
+
+    @property
+    def timeline_png(self) -> Path:
+        return self.work / "timeline.png"
+
+
+@dataclass
+class DemoResult:
+    paths: DemoPaths
+    model_files: dict[str, Path] = field(default_factory=dict)
+    accuracy: dict[str, float] = field(default_factory=dict)  # protocol -> %
+    statistics: dict[str, Statistics] = field(default_factory=dict)
+    timelines: list[trace.RequestTimeline] = field(default_factory=list)
+
+
+def model_base_paths(config: Path) -> dict[str, Path]:
+    """Model name -> base_path (relative ones resolved against the config's folder)."""
+    try:
+        document = json.loads(config.read_text(encoding="utf-8"))
+        entries = [item["config"] for item in document["model_config_list"]]
+        return {
+            str(e["name"]): (config.parent / str(e["base_path"])).resolve() for e in entries
+        }
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise UserError(f"{config}: not an OVMS config.json with model names and base_paths ({exc})") from None
+
+
+def run_demo(
+    paths: DemoPaths,
+    host: str = "127.0.0.1",
+    ports: Optional[Ports] = None,
+    extra_args: Sequence[str] = (),
+    resize: str = "crop",
+    say: Say = print,
+) -> DemoResult:
+    result = DemoResult(paths)
+    say(f"== 1. models ({paths.config})")
+    result.model_files = models.build_models(model_base_paths(paths.config))
+    images_path, labels_path = photos.write_photos(paths.photos, resize)
+    images, labels = np.load(images_path), np.load(labels_path)
+
+    say(f"== 2. convert {paths.config} -> {paths.repository}")
+    from ovtriton.converter import convert  # the converter pulls in protobuf; only here
+
+    say(str(convert(paths.config, paths.repository, force=True)))
+
+    for old in trace.trace_files(paths.trace_file):
+        old.unlink()
+    paths.trace_file.parent.mkdir(parents=True, exist_ok=True)
+    say("== 3. start tritonserver (tracing every request)")
+    server = TritonServer(
+        paths.repository, host=host, ports=ports or Ports(),
+        extra_args=(*trace.server_args(paths.trace_file), *extra_args),
+        workdir=paths.work / "server",
+    )
+    with server:
+        _check_ready(server)
+        say(f"tritonserver is up: HTTP {server.http_url}  gRPC {server.grpc_url}  log {server.log_path}")
+        sent = 0
+        for protocol in client.PROTOCOLS:
+            url = server.grpc_url if protocol == "grpc" else server.http_url
+            say(f"== 4. classify the photos over {protocol} ({url})")
+            stats, score, count = classify_and_report(
+                client.connect(url, protocol), protocol, PIPELINE, images, labels,
+                f"{images_path}", say,
+            )
+            result.statistics[protocol], result.accuracy[protocol] = stats, score
+            sent += count
+        say("== 5. pipeline metadata")
+        meta = client.metadata(client.connect(server.grpc_url, "grpc"), "grpc", PIPELINE)
+        for line in meta.lines():
+            say(line)
+        say(f"== 6. timeline from Triton's trace ({paths.trace_file.parent})")
+        result.timelines = wait_for_timelines(paths.trace_file, sent)
+    text = timeline.text(result.timelines, PARALLEL_STEPS)
+    paths.timeline_text.write_text(text, encoding="utf-8")
+    timeline.save_png(result.timelines, paths.timeline_png, f"{PIPELINE}: Triton trace")
+    say(text.rstrip())
+    parallel = sum(t.overlap_ns(*PARALLEL_STEPS) > 0 for t in result.timelines)
+    say(f"{parallel} of {len(result.timelines)} requests ran {' and '.join(PARALLEL_STEPS)} in parallel")
+    say("tritonserver stopped")
+    say(f"models:               {', '.join(str(p.parent.parent) for p in result.model_files.values())}")
+    say(f"converted repository: {paths.repository}")
+    say(f"timeline:             {paths.timeline_png} (text: {paths.timeline_text})")
+    return result
+
+
+def classify_and_report(
+    connection: object, protocol: str, model: str, images: np.ndarray,
+    labels: Optional[np.ndarray], source: str, say: Say,
+    input_name: str = "image", output_name: str = "label", batch_size: int = 1, iterations: int = 0,
+) -> tuple[Statistics, float, int]:
+    """The seed client's printout; returns (statistics, accuracy %, requests sent)."""
+    say(f"Image data range: {float(images.min())} : {float(images.max())}")
+    say("Start processing:")
+    say(f"\tModel name: {model}")
+    say(f"\tIterations: {iterations if iterations > 0 else len(images) // batch_size}")
+    say(f"\tImages numpy path: {source}")
+    say(f"\tImages in shape: {images.shape}\n")
+    times, correct, checked = [], 0, 0
+    for iteration in client.classify(connection, protocol, model, images, labels, input_name,
+                                     output_name, batch_size, iterations):
+        for line in iteration.lines():
+            say(line)
+        times.append(iteration.time_ms)
+        correct += sum(a.correct for a in iteration.answers)
+        checked += sum(a.checked for a in iteration.answers)
+    stats = Statistics.of(times, batch_size)
+    say("")
+    for line in stats.lines():
+        say(line)
+    score = accuracy(correct, checked)
+    if checked:
+        say(f"Classification accuracy: {score:.2f}")
+    return stats, score, len(times)
+
+
+def wait_for_timelines(trace_file: Path, expected: int, timeout: float = 20.0) -> list[trace.RequestTimeline]:
+    """The pipeline's timelines once Triton has written ``expected`` complete ones."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = [t for t in trace.timelines(trace.load_spans(trace.trace_files(trace_file)), PIPELINE)
+                 if _complete(t)]
+        if len(found) >= expected or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    if len(found) < expected:
+        LOGGER.warning("only %d of %d requests traced in %s", len(found), expected, trace_file)
+    if not found:
+        raise UserError(f"Triton wrote no complete trace of {PIPELINE} to {trace_file.parent}")
+    return found
+
+
+def _complete(timeline_: trace.RequestTimeline) -> bool:
+    spans = (timeline_.root, *timeline_.steps)
+    return all("REQUEST_END" in s.timestamps for s in spans) and {
+        s.model for s in timeline_.steps} >= set(PARALLEL_STEPS) | {models.ARGMAX}
+
+
+def _check_ready(server: TritonServer) -> None:
+    broken = [m for m in server.models() if m.state != "READY"]
+    if broken or not server.is_ready():
+        details = "\n".join(f"  {m.name}: {m.state} {m.reason}" for m in broken)
+        raise UserError(f"the seed's models did not all load:\n{details}\n{server.log_tail()}")

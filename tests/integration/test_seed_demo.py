@@ -1,0 +1,181 @@
+"""The seed end to end: `ovtriton demo` with real models and photos, then the served pipeline
+checked against the reference results and against the three models run in-process.
+
+Nothing here is skipped: if the models cannot be built (wheels missing), the demo fails.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import openvino as ov
+import pytest
+
+from ovtriton.cli import main
+from ovtriton.seed import photos, trace
+from ovtriton.seed.demo import PARALLEL_STEPS, PIPELINE, DemoPaths
+from ovtriton.server.process import Ports, TritonServer
+from tests.integration.clients import Client
+
+pytestmark = pytest.mark.integration
+
+CONFIG = Path(__file__).resolve().parents[2] / "model_repository" / "config.json"
+# Top-1 of both classifiers and of the ensemble, whatever the resize (reference notes, §5).
+ROBUST = {"chelsea": {281, 282, 285}, "coffee": {967}, "motorcycle": {665, 670}, "camera": {872}}
+# Right only with one resize; the true class is still in each model's top 5 with both.
+RESIZE_DEPENDENT = {"rocket": ("crop", 657), "grace_hopper": ("squash", 652)}
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    code: int
+    output: str
+    paths: DemoPaths
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
+    """`ovtriton demo` on a copy of the example config, run from an unrelated folder."""
+    folder = tmp_path_factory.mktemp("seed")
+    config = folder / "example" / "config.json"
+    config.parent.mkdir()
+    shutil.copy(CONFIG, config)  # base_paths are relative: the models get built beside it
+    elsewhere = tmp_path_factory.mktemp("cwd")
+    ports = Ports.free()
+    argv = ["demo", "--config", str(config), "--output-dir", str(folder / "out"),
+            "--http-port", str(ports.http), "--grpc-port", str(ports.grpc),
+            "--metrics-port", str(ports.metrics)]
+    before, stdout = Path.cwd(), io.StringIO()
+    os.chdir(elsewhere)
+    try:
+        with contextlib.redirect_stdout(stdout):
+            code = main(argv)
+    finally:
+        os.chdir(before)
+    print(stdout.getvalue())
+    return DemoRun(code, stdout.getvalue(), DemoPaths(config, folder / "out"))
+
+
+@pytest.fixture(scope="module")
+def server(demo: DemoRun, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TritonServer]:
+    """The repository the demo converted, served again for the checks below."""
+    assert demo.code == 0, demo.output
+    with TritonServer(demo.paths.repository, ports=Ports.free(),
+                      workdir=tmp_path_factory.mktemp("server")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def compiled(demo: DemoRun) -> dict[str, ov.CompiledModel]:
+    """The three built IRs, compiled in this process."""
+    base = demo.paths.config.parent / "models"
+    core = ov.Core()
+    return {n: core.compile_model(str(base / n / "1" / "model.xml"), "CPU")
+            for n in ("efficientnet-lite0", "efficientnet-lite1", "argmax")}
+
+
+def test_demo_runs_every_step_and_says_where_it_put_things(demo: DemoRun) -> None:
+    assert demo.code == 0, demo.output
+    for step in ("== 1. models", "== 2. convert", "== 3. start tritonserver",
+                 "== 4. classify the photos over grpc", "== 4. classify the photos over http",
+                 "== 5. pipeline metadata", "== 6. timeline", "tritonserver stopped"):
+        assert step in demo.output
+    for name in ("efficientnet-lite0", "efficientnet-lite1", "argmax"):
+        assert (demo.paths.config.parent / "models" / name / "1" / "model.bin").is_file()
+    assert f"converted repository: {demo.paths.repository}" in demo.output
+    assert f"timeline:             {demo.paths.timeline_png}" in demo.output
+    assert demo.paths.timeline_png.read_bytes()[:4] == b"\x89PNG"
+    assert demo.paths.timeline_text.read_text().startswith("request 1 ")
+
+
+def test_demo_prints_the_seed_statistics_with_the_reference_accuracy(demo: DemoRun) -> None:
+    # Crop resize: 5 of 6 right, grace_hopper answered "academic gown" (reference §5).
+    assert demo.output.count("Classification accuracy: 83.33") == 2
+    assert demo.output.count("; Correct match.") == 10
+    assert demo.output.count("academic gown, academic robe, judge's robe 400 ; Incorrect match. "
+                             "Should be 652 military uniform") == 2
+    for line in ("average time:", "median time:", "max time:", "min time:", "time percentile 90:",
+                 "time percentile 50:", "time standard deviation:", "time variance:"):
+        assert demo.output.count(line) == 2
+
+
+def test_demo_shows_the_pipeline_metadata(demo: DemoRun) -> None:
+    assert ("Getting model metadata for model: image_classification_pipeline\nInputs metadata:\n"
+            "\tInput name: image; shape: [1, 3, 224, 224]; dtype: FP32\nOutputs metadata:\n"
+            "\tOutput name: label; shape: [1]; dtype: INT64") in demo.output
+
+
+def test_the_two_classifier_steps_overlap_in_tritons_trace(demo: DemoRun) -> None:
+    spans = trace.load_spans(trace.trace_files(demo.paths.trace_file))
+    timelines = trace.timelines(spans, PIPELINE)
+    assert len(timelines) == 12  # 6 photos over gRPC, 6 over HTTP
+    for t in timelines:
+        lite0, lite1 = (t.step(m).compute for m in PARALLEL_STEPS)
+        assert max(lite0[0], lite1[0]) < min(lite0[1], lite1[1]), f"trace {t.root.trace_id}: {t}"
+        assert t.step("argmax").compute[0] >= min(lite0[1], lite1[1])  # argmax waits for inputs
+    assert "12 of 12 requests ran efficientnet-lite0 and efficientnet-lite1 in parallel" in demo.output
+
+
+@pytest.mark.parametrize("resize", photos.RESIZE_METHODS)
+@pytest.mark.parametrize("protocol", ["grpc", "http"])
+def test_served_pipeline_equals_the_three_models_run_in_process(
+    server: TritonServer, compiled: dict[str, ov.CompiledModel], resize: str, protocol: str
+) -> None:
+    client = Client(server, protocol)
+    images, _ = photos.photo_batch(resize)
+    for photo, image in zip(photos.PHOTOS, images):
+        x = image[None]
+        lite0 = compiled["efficientnet-lite0"](x)[0]
+        lite1 = compiled["efficientnet-lite1"](x)[0]
+        expected = compiled["argmax"]([lite0, lite1])[0]
+        served = client.infer(PIPELINE, {"image": x})["label"]
+        assert served.tolist() == expected.tolist() == [int(np.argmax(lite0 + lite1))], photo.name
+        for name, local in (("efficientnet-lite0", lite0), ("efficientnet-lite1", lite1)):
+            remote = client.infer(name, {"input": x})["prob"]
+            np.testing.assert_allclose(remote, local, atol=1e-5, err_msg=f"{name} {photo.name}")
+
+
+@pytest.mark.parametrize("resize", photos.RESIZE_METHODS)
+def test_served_models_classify_the_photos_as_the_reference_says(server: TritonServer, resize: str) -> None:
+    client = Client(server, "grpc")
+    images, _ = photos.photo_batch(resize)
+    right = 0
+    for photo, image in zip(photos.PHOTOS, images):
+        label = int(client.infer(PIPELINE, {"image": image[None]})["label"][0])
+        right += label in photo.labels
+        top5 = {m: set(np.argsort(-client.infer(m, {"input": image[None]})["prob"][0])[:5].tolist())
+                for m in PARALLEL_STEPS}
+        if photo.name in ROBUST:
+            assert label in ROBUST[photo.name], photo.name
+            for m in PARALLEL_STEPS:
+                top1 = int(client.infer(m, {"input": image[None]})["prob"][0].argmax())
+                assert top1 in ROBUST[photo.name], f"{m} {photo.name}"
+        else:
+            good_resize, true_class = RESIZE_DEPENDENT[photo.name]
+            assert (label == true_class) == (resize == good_resize), f"{photo.name} -> {label}"
+            assert all(true_class in top5[m] for m in PARALLEL_STEPS), f"{photo.name} {top5}"
+    assert right == 5  # 83.33 % with either resize
+
+
+def test_infer_and_metadata_commands_talk_to_the_server(
+    server: TritonServer, demo: DemoRun, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["infer", PIPELINE, "--protocol", "http", "--url", server.http_url,
+                 "--images", str(demo.paths.photos), "--labels", str(demo.paths.photos / "lbs.npy"),
+                 "--iterations", "8"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("Iteration ") == 8 and "Images in shape: (6, 3, 224, 224)" in out
+    assert "Classification accuracy: 87.50" in out  # 5 of the 6 photos, then chelsea, coffee again
+    assert main(["infer", "efficientnet-lite1", "--url", server.grpc_url, "--input-name", "input",
+                 "--output-name", "prob", "--images", str(demo.paths.photos / "imgs.npy"),
+                 "--labels", str(demo.paths.photos / "lbs.npy")]) == 0
+    assert "Classification accuracy: 83.33" in capsys.readouterr().out
+    assert main(["metadata", "efficientnet-lite0", "--url", server.grpc_url]) == 0
+    assert "\tOutput name: prob; shape: [1, 1000]; dtype: FP32" in capsys.readouterr().out
+    assert main(["metadata", "nope", "--url", server.grpc_url]) == 1
