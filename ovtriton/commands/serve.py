@@ -4,13 +4,15 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
-import sys
+import tempfile
+import time
 from pathlib import Path
 from types import FrameType
 from typing import Optional
 
 from ovtriton.errors import UserError
-from ovtriton.server.process import Ports, TritonServer
+from ovtriton.server.process import ModelState, Ports, TritonServer
+from ovtriton.server.watch import EXPLICIT_MODE_ARGS, ConfigWatcher, TritonControl
 
 LOGGER = logging.getLogger(__name__)
 
@@ -27,16 +29,30 @@ def add_server_options(parser: argparse.ArgumentParser) -> None:
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "serve",
-        help="serve a Triton model repository with the embedded tritonserver",
+        help="serve a Triton model repository or an OVMS config with the embedded tritonserver",
         description="Start tritonserver (from the nvidia-pytriton wheel) with the openvino_py "
-        "backend. Arguments after `--` go to tritonserver unchanged.",
-        epilog="example: ovtriton serve --model-repository repo -- --log-verbose=1",
+        "backend, on a Triton model repository or on an OVMS config.json (converted into a "
+        "managed repository). Arguments after `--` go to tritonserver unchanged.",
+        epilog="examples:\n  ovtriton serve --model-repository repo -- --log-verbose=1\n"
+        "  ovtriton serve --config config.json --watch",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--model-repository", type=Path, required=True, metavar="DIR",
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--model-repository", type=Path, metavar="DIR",
                         help="Triton model repository to serve")
+    source.add_argument("--config", type=Path, metavar="CONFIG",
+                        help="OVMS config.json (or YAML) to convert and serve")
+    parser.add_argument("--watch", action="store_true",
+                        help="with --config: re-convert when CONFIG changes and reload only what "
+                        "changed; an invalid new config is reported and the old one keeps serving")
+    parser.add_argument("--poll-seconds", type=float, default=1.0,
+                        help="with --watch: how often CONFIG is checked (default 1, as OVMS)")
+    parser.add_argument("--copy", action="store_true",
+                        help="with --config: copy model files instead of linking them")
     add_server_options(parser)
     parser.add_argument("--workdir", type=Path, default=None,
-                        help="where to lay out the backend folder and the server log (default: a temporary folder)")
+                        help="where to lay out the backend folder, the server log and, with "
+                        "--config, the converted repository (default: a temporary folder)")
     parser.set_defaults(run=run)
 
 
@@ -51,29 +67,58 @@ def server_from_args(args: argparse.Namespace, repository: Path) -> TritonServer
 
 
 def run(args: argparse.Namespace) -> int:
-    server = server_from_args(args, args.model_repository)
+    if args.watch and args.config is None:
+        raise UserError("--watch needs --config (a Triton repository is not converted, so "
+                        "there is nothing to watch; tritonserver's --model-control-mode=poll does that)")
+    if args.config is None:
+        return _serve(server_from_args(args, args.model_repository), watcher=None, poll=0)
+    with tempfile.TemporaryDirectory(prefix="ovtriton-serve-") as scratch:
+        workdir = args.workdir.resolve() if args.workdir else Path(scratch)
+        args.workdir = workdir
+        watcher = ConfigWatcher(args.config.resolve(), workdir / "repository", copy=args.copy)
+        watcher.convert_initial()
+        server = server_from_args(args, watcher.repository)
+        if args.watch:
+            server.extra_args = (*EXPLICIT_MODE_ARGS, *server.extra_args)
+        return _serve(server, watcher if args.watch else None, args.poll_seconds)
+
+
+def _serve(server: TritonServer, watcher: Optional[ConfigWatcher], poll: float) -> int:
     with _stop_on_sigterm():
         server.start()
         try:
             report_started(server)
+            if watcher is not None:
+                LOGGER.info("watching %s for changes", watcher.config_path)
+                control = TritonControl(server.http_url)
+                while server.running:
+                    time.sleep(poll)
+                    if watcher.poll(control.load, control.unload):
+                        report_models(server)
             code = server.wait()
             if code != 0:
                 raise UserError(f"tritonserver exited with code {code}:\n{server.log_tail()}")
         except KeyboardInterrupt:
             LOGGER.info("stopping tritonserver ...")
         finally:
-            code = server.stop()
+            server.stop()
     LOGGER.info("tritonserver stopped")
     return 0
 
 
-def report_started(server: TritonServer) -> None:
+def report_models(server: TritonServer) -> list[ModelState]:
+    """Log every model's state; a model that failed to load is shown with Triton's reason."""
     models = server.models()
     for m in models:
-        line = f"  {m.name:<32} version {m.version or '-':<4} {m.state}"
+        line = f"  {m.name:<32} version {m.version or '-':<4} {m.state or 'UNLOADED'}"
         if m.reason:
             line += f": {m.reason}"
         (LOGGER.info if m.state == "READY" else LOGGER.warning)(line)
+    return models
+
+
+def report_started(server: TritonServer) -> None:
+    models = report_models(server)
     failed = [m for m in models if m.state != "READY"]
     LOGGER.info(
         "tritonserver is up: HTTP http://%s  gRPC %s  metrics %s  log %s",

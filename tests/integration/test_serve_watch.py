@@ -1,0 +1,136 @@
+"""`ovtriton serve --config CONFIG --watch`: convert, serve, follow changes, survive a bad edit."""
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import tritonclient.http as httpclient
+
+from ovtriton.server.process import Ports
+from tests.models import save, scale_model
+
+X = np.arange(4, dtype=np.float32).reshape(1, 4)
+
+
+def ovms_config(policy: dict, node_version: int | None) -> dict:
+    node = {
+        "name": "scale_node", "model_name": "scale", "type": "DL model",
+        "inputs": [{"INPUT/x:0": {"node_name": "request", "data_item": "x"}}],
+        "outputs": [{"data_item": "out.y", "alias": "y"}],
+    }
+    if node_version is not None:
+        node["version"] = node_version
+    return {
+        "model_config_list": [
+            {"config": {"name": "scale", "base_path": "models/scale", "model_version_policy": policy}}
+        ],
+        "pipeline_config_list": [{
+            "name": "pipe", "inputs": ["x"], "nodes": [node],
+            "outputs": [{"y": {"node_name": "scale_node", "data_item": "y"}}],
+        }],
+    }
+
+
+class Output:
+    """Collects a subprocess's output lines on a thread, so the test can wait for one."""
+
+    def __init__(self, process: subprocess.Popen) -> None:
+        self.lines: list[str] = []
+        self._thread = threading.Thread(target=self._read, args=(process,), daemon=True)
+        self._thread.start()
+
+    def _read(self, process: subprocess.Popen) -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            self.lines.append(line)
+
+    def text(self) -> str:
+        return "".join(self.lines)
+
+
+def eventually(check: Callable[[], bool], what: str, output: Output, limit: float = 120) -> None:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except Exception:
+            pass
+        time.sleep(0.25)
+    raise AssertionError(f"never happened: {what}\noutput:\n{output.text()}")
+
+
+def pipeline_result(client: httpclient.InferenceServerClient) -> np.ndarray:
+    tensor = httpclient.InferInput("x", list(X.shape), "FP32")
+    tensor.set_data_from_numpy(X)
+    return client.infer("pipe", [tensor]).as_numpy("y")
+
+
+def test_watch_reloads_changes_and_keeps_serving_through_a_bad_config(tmp_path: Path) -> None:
+    for version, factor in ((1, 2.0), (2, 3.0)):
+        save(scale_model((1, 4), factor=factor), tmp_path / "models" / "scale" / str(version))
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps(ovms_config({"latest": {"num_versions": 1}}, None)))
+    ports = Ports.free()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ovtriton", "serve", "--config", str(config), "--watch",
+         "--poll-seconds", "0.3", "--http-port", str(ports.http), "--grpc-port", str(ports.grpc),
+         "--metrics-port", str(ports.metrics), "--workdir", str(tmp_path / "work")],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    output = Output(process)
+    try:
+        eventually(lambda: "Press Ctrl-C to stop" in output.text(), "server up", output, 240)
+        client = httpclient.InferenceServerClient(f"127.0.0.1:{ports.http}")
+        assert client.is_model_ready("scale", "2") and not client.is_model_ready("scale", "1")
+        np.testing.assert_allclose(pipeline_result(client), 3 * X)  # latest version: factor 3
+
+        # Serve every version and pin the pipeline to version 1.
+        config.write_text(json.dumps(ovms_config({"all": {}}, 1)))
+        eventually(lambda: client.is_model_ready("scale", "1"), "version 1 loaded", output)
+        eventually(lambda: np.allclose(pipeline_result(client), 2 * X), "pipeline on v1", output)
+        assert client.is_model_ready("scale", "2")
+
+        # A broken config is reported; what was loaded keeps serving.
+        config.write_text('{"model_config_list": [ {"config": {"name": "scale", "bogus": 1}} ]}')
+        eventually(lambda: "the new config is invalid" in output.text(), "error reported", output)
+        assert "bogus" in output.text()
+        np.testing.assert_allclose(pipeline_result(client), 2 * X)
+        assert client.is_model_ready("scale", "1") and client.is_model_ready("scale", "2")
+        client.close()
+
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=90) == 0, output.text()
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+def test_watch_without_config_is_a_user_error(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "ovtriton", "serve", "--model-repository", str(tmp_path), "--watch"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 1
+    assert "--watch needs --config" in result.stderr
+
+
+def test_serve_config_with_an_invalid_config_writes_nothing_and_exits_1(tmp_path: Path) -> None:
+    config = tmp_path / "config.json"
+    config.write_text('{"model_config_list": [{"config": {"name": "m", "base_path": "nope"}}]}')
+    result = subprocess.run(
+        [sys.executable, "-m", "ovtriton", "serve", "--config", str(config),
+         "--workdir", str(tmp_path / "work")],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 1, result.stderr
+    assert "model_config_list[0].config.base_path" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "work" / "repository").exists()
