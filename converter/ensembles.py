@@ -5,22 +5,47 @@ inputs and outputs). A model output that feeds a pipeline output is written stra
 output's tensor. Every other intermediate gets the internal name ``<node>/<alias>``, which
 never leaves the server. Steps follow the nodes' order in the config; Triton dispatches each
 step as soon as its inputs are ready, so independent branches run concurrently.
+
+Two things OVMS allows have no direct form in an ensemble: an output reading ``request``, and
+a second output reading a model output already written to another output. Each becomes a
+step of a generated identity model (``identity.py``) copying the tensor to the output.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from tritonclient.grpc import model_config_pb2
 
 from . import pbtxt
+from .identity import INPUT, OUTPUT, identity_name
 from .validate import Wire, Wiring
 
 
-def tensor_names(wiring: Wiring) -> dict[Wire, str]:
-    """Ensemble tensor name of every wire that some step or output reads."""
+@dataclass(frozen=True)
+class Copy:
+    """An identity step: ensemble tensor ``source`` -> output ``target`` (type, rank given)."""
+
+    source: str
+    target: str
+    triton_type: str
+    rank: int
+
+    @property
+    def model_name(self) -> str:
+        return identity_name(self.triton_type, self.rank)
+
+
+def tensor_names(wiring: Wiring) -> tuple[dict[Wire, str], list[Copy]]:
+    """Ensemble tensor name of every wire that some step or output reads, and the copies."""
     names: dict[Wire, str] = {("request", spec.name): spec.name for spec in wiring.inputs}
+    copies = []
     for spec, wire in zip(wiring.outputs, wiring.output_wires):
-        names[wire] = spec.name
-    taken = set(names.values())
+        if wire in names:  # a pipeline input, or a tensor already written to another output
+            copies.append(Copy(names[wire], spec.name, spec.triton_type, len(spec.shape)))
+        else:
+            names[wire] = spec.name
+    taken = set(names.values()) | {spec.name for spec in wiring.outputs}
     for node in wiring.pipeline.nodes:
         for item in node.inputs:
             wire = _wire(wiring, item.source.node_name, item.source.data_item)
@@ -31,10 +56,11 @@ def tensor_names(wiring: Wiring) -> dict[Wire, str]:
                 candidate += "_"
             names[wire] = candidate
             taken.add(candidate)
-    return names
+    return names, copies
 
 
-def ensemble_config(wiring: Wiring) -> model_config_pb2.ModelConfig:
+def ensemble_config(wiring: Wiring) -> tuple[model_config_pb2.ModelConfig, list[Copy]]:
+    """The ensemble, and the identity steps it uses (their models must be written too)."""
     pipeline = wiring.pipeline
     config = model_config_pb2.ModelConfig(name=pipeline.name, platform="ensemble", max_batch_size=0)
     for specs, target in ((wiring.inputs, config.input), (wiring.outputs, config.output)):
@@ -45,7 +71,7 @@ def ensemble_config(wiring: Wiring) -> model_config_pb2.ModelConfig:
             else:
                 tensor.dims.append(1)
                 tensor.reshape.SetInParent()
-    names = tensor_names(wiring)
+    names, copies = tensor_names(wiring)
     for node in pipeline.nodes:
         step = config.ensemble_scheduling.step.add(
             model_name=node.model_name, model_version=node.version if node.version else -1
@@ -58,7 +84,11 @@ def ensemble_config(wiring: Wiring) -> model_config_pb2.ModelConfig:
             wire = (node.name, out.data_item)
             if wire in names:  # only what is read: Triton refuses unused ensemble tensors
                 step.output_map[out.data_item] = names[wire]
-    return config
+    for copy in copies:
+        step = config.ensemble_scheduling.step.add(model_name=copy.model_name, model_version=-1)
+        step.input_map[INPUT] = copy.source
+        step.output_map[OUTPUT] = copy.target
+    return config, copies
 
 
 def _wire(wiring: Wiring, node_name: str, data_item: str) -> Wire:

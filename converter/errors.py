@@ -15,6 +15,7 @@ LOGGER = logging.getLogger(__name__)
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 PathPart = Union[str, int]
+MAX_PROBLEMS = 1000  # kept and shown; a 16 MiB config of junk must not exhaust memory
 
 
 def json_path(*parts: PathPart) -> str:
@@ -27,11 +28,19 @@ def json_path(*parts: PathPart) -> str:
     for part in parts:
         if isinstance(part, int):
             text += f"[{part}]"
-        elif _IDENTIFIER.match(part):
+        elif _IDENTIFIER.fullmatch(part):
             text += f".{part}" if text else part
         else:
-            text += '["' + part.replace("\\", "\\\\").replace('"', '\\"') + '"]'
+            text += '["' + _escape(part) + '"]'
     return text or "(top level)"
+
+
+def _escape(part: str) -> str:
+    """Quotes and backslashes escaped; control characters and lone surrogates as ``\\uXXXX``."""
+    out = part.replace("\\", "\\\\").replace('"', '\\"')
+    return "".join(
+        c if c.isprintable() and not "\ud800" <= c <= "\udfff" else f"\\u{ord(c):04x}" for c in out
+    )
 
 
 @dataclass(frozen=True)
@@ -50,12 +59,14 @@ class Problem:
 class ConfigError(UserError):
     """The config cannot be converted; carries every problem found, not just the first."""
 
-    def __init__(self, source: str, problems: Iterable[Problem]) -> None:
+    def __init__(self, source: str, problems: Iterable[Problem], dropped: int = 0) -> None:
         self.source = source
         self.problems = tuple(problems)
-        count = len(self.problems)
+        count = len(self.problems) + dropped
         lines = [f"{source}: {count} problem{'s' if count != 1 else ''}, nothing was written:"]
         lines += [f"  {problem}" for problem in self.problems]
+        if dropped:
+            lines.append(f"  ... and {dropped} more, not shown")
         super().__init__("\n".join(lines))
 
     @property
@@ -69,9 +80,13 @@ class Problems:
     def __init__(self) -> None:
         self.items: list[Problem] = []
         self.warnings: list[Problem] = []
+        self.dropped = 0  # problems beyond MAX_PROBLEMS, counted but not kept
 
     def add(self, path: str, message: str, hint: str = "") -> None:
-        self.items.append(Problem(path, message, hint))
+        if len(self.items) < MAX_PROBLEMS:
+            self.items.append(Problem(path, message, hint))
+        else:
+            self.dropped += 1
 
     def warn(self, path: str, message: str, hint: str = "") -> None:
         """Something converted with a difference the user should know about."""
@@ -83,8 +98,8 @@ class Problems:
         return bool(self.items)
 
     def __len__(self) -> int:
-        return len(self.items)
+        return len(self.items) + self.dropped
 
     def raise_if_any(self, source: str) -> None:
         if self.items:
-            raise ConfigError(source, self.items)
+            raise ConfigError(source, self.items, self.dropped)

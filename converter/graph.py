@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 
 from ovtriton.backend.dtypes import short_name
 from ovtriton.backend.prepare import TensorSpec
 
 from .errors import Problems
 from .ovms import Node, Pipeline
+
+PASSTHROUGH_DEFAULT = ("TYPE_FP32", (-1,))  # an input only the response reads: any FP32 vector
 
 
 def merge_shapes(a: Sequence[int], b: Sequence[int]) -> tuple[int, ...] | None:
@@ -72,11 +75,30 @@ def check_graph(
 
 
 def merge_inputs(
-    pipeline: Pipeline, consumers: Mapping[str, list[tuple[str, TensorSpec]]], problems: Problems
+    pipeline: Pipeline,
+    consumers: Mapping[str, list[tuple[str, TensorSpec]]],
+    passed: AbstractSet[str],
+    problems: Problems,
 ) -> tuple[TensorSpec, ...]:
+    """The ensemble inputs: each pipeline input with the type and shape its consumers agree on.
+
+    ``passed`` are inputs the response reads directly; with no node to take a type from they
+    get ``PASSTHROUGH_DEFAULT`` (OVMS accepts anything there; Triton needs one type and rank).
+    """
     specs = []
     for name in dict.fromkeys(pipeline.inputs):
         uses = consumers.get(name)
+        if not uses and name in passed:
+            default_type, default_shape = PASSTHROUGH_DEFAULT
+            problems.warn(
+                f"{pipeline.path}.inputs",
+                f"input {name!r} only goes to the response, so nothing gives its type and "
+                f"shape; declared {short_name(default_type)} {list(default_shape)}",
+                "connect it to a node as well to take that node's type and shape, or edit "
+                "the ensemble's config.pbtxt (and use the matching _ovtriton_identity model)",
+            )
+            specs.append(TensorSpec(name, default_type, default_shape))
+            continue
         if not uses:
             problems.warn(
                 f"{pipeline.path}.inputs",

@@ -11,6 +11,7 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 import openvino as ov
 from ovtriton.backend.errors import ModelLoadError
@@ -50,10 +51,14 @@ class ConvertedModel:
 
 
 def convert_model(
-    core: ov.Core, entry: ModelEntry, config_dir: Path, problems: Problems
+    core: ov.Core,
+    entry: ModelEntry,
+    config_dir: Path,
+    problems: Problems,
+    follow_symlinks: bool = False,
 ) -> ConvertedModel | None:
     before = len(problems)
-    sources = find_versions(entry, config_dir, problems)
+    sources = find_versions(entry, config_dir, problems, follow_symlinks)
     if not sources:
         return None
     signatures = []
@@ -144,7 +149,7 @@ def _requested(
     problems: Problems,
 ) -> tuple[dict[str, tuple | None], dict[str, str]] | None:
     """``shape`` and ``layout`` keyed by (mapped) tensor name; a plain string means the one input."""
-    result = []
+    result: list[dict[str, Any]] = []
     for field, value, allowed, parse in (
         ("shape", entry.shape, inputs, shapes.parse_shape),
         ("layout", entry.layout, inputs + outputs, shapes.parse_layout),
@@ -158,7 +163,7 @@ def _requested(
                     f"{entry.path}.{field}",
                     f"a single {field} string needs a model with one input; this one "
                     f"has {len(inputs)}: {inputs}",
-                    f'give one per input: {{"{inputs[0]}": "..."}}',
+                    f'give one per input: {{"{inputs[0] if inputs else "input"}": "..."}}',
                 )
                 return None
             value = {inputs[0]: value}

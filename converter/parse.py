@@ -17,6 +17,7 @@ from .ovms import (
 from .parse_pipelines import BLS as _BLS
 from .parse_pipelines import parse_pipeline
 from .schema import Reader
+from .sources import MAX_VERSION
 
 TOP_UNSUPPORTED = {
     "custom_node_library_config_list": f"custom node libraries (.so) cannot run in Triton; {_BLS}",
@@ -211,6 +212,8 @@ def _per_tensor(read: Reader, value: Any, parts: list[PathPart], check: Any) -> 
     items = value.items() if isinstance(value, dict) else [(None, value)]
     for key, text in items:
         where = parts if key is None else [*parts, key]
+        if key is not None and not read.text(key, where):
+            return None
         if not isinstance(text, str):
             read.add(
                 where,
@@ -260,7 +263,9 @@ def _policy(read: Reader, value: Any, parts: list[PathPart]) -> VersionPolicy | 
     if kind == "latest":
         latest = read.obj(body, [*parts, "latest"], ("num_versions",), required=("num_versions",))
         number = (
-            read.integer(latest.get("num_versions"), [*parts, "latest", "num_versions"], 1)
+            read.integer(
+                latest.get("num_versions"), [*parts, "latest", "num_versions"], 1, 2**32 - 1
+            )
             if latest and "num_versions" in latest
             else None
         )
@@ -274,7 +279,8 @@ def _policy(read: Reader, value: Any, parts: list[PathPart]) -> VersionPolicy | 
     if versions is None:
         return None
     numbers = [
-        read.integer(v, [*parts, "specific", "versions", i], 1) for i, v in enumerate(versions)
+        read.integer(v, [*parts, "specific", "versions", i], 1, MAX_VERSION)
+        for i, v in enumerate(versions)
     ]
     if not versions:
         read.add([*parts, "specific", "versions"], "lists no version", "list at least one version")

@@ -8,6 +8,7 @@ from typing import Any
 from .errors import PathPart, json_path
 from .ovms import Node, NodeInput, NodeOutput, Pipeline, PipelineOutput, Source
 from .schema import Reader
+from .sources import MAX_VERSION
 
 BLS = "a Triton BLS model (Python) can do this; convert that part by hand"
 NODE_UNSUPPORTED = {
@@ -80,7 +81,11 @@ def _node(read: Reader, item: Any, parts: list[PathPart]) -> Node | None:
     model = (
         read.string(raw.get("model_name"), [*parts, "model_name"]) if "model_name" in raw else None
     )
-    version = read.integer(raw["version"], [*parts, "version"], 1) if "version" in raw else None
+    version = (
+        read.integer(raw["version"], [*parts, "version"], 1, MAX_VERSION)
+        if "version" in raw
+        else None
+    )
     if "params" in raw:
         read.obj(
             raw["params"],

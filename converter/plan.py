@@ -15,12 +15,14 @@ import openvino as ov
 from . import pbtxt
 from .ensembles import ensemble_config
 from .errors import Problem, Problems
+from .identity import IDENTITY_PREFIX, identity_model
 from .models import ConvertedModel, convert_model
+from .names import check_names
 from .parse import parse_config
 from .repository import PlannedModel, check_target, write_repository
 from .schema import load_document
 from .sources import resolve_base_path
-from .validate import check_names, check_pipeline
+from .validate import check_pipeline
 
 LOGGER = logging.getLogger(__name__)
 
@@ -49,7 +51,9 @@ class ConversionPlan:
     def describe(self) -> str:
         lines = []
         for model in self.models:
-            if model.kind == "ensemble":
+            if model.name.startswith(IDENTITY_PREFIX):
+                lines.append(f"  model    {model.name}: generated, copies a tensor to an output")
+            elif model.kind == "ensemble":
                 lines.append(f"  ensemble {model.name}")
             else:
                 versions = ", ".join(map(str, model.versions))
@@ -79,8 +83,11 @@ class ConversionSummary:
         )
 
 
-def plan(config_path: Path) -> ConversionPlan:
-    """Validate ``config_path`` and read every model; ``ConfigError`` lists all problems."""
+def plan(config_path: Path, *, follow_symlinks: bool = False) -> ConversionPlan:
+    """Validate ``config_path`` and read every model; ``ConfigError`` lists all problems.
+
+    Symlinks inside a base path that lead out of it are refused unless ``follow_symlinks``.
+    """
     config_path = Path(config_path)
     problems = Problems()
     config = parse_config(load_document(config_path), problems)
@@ -102,7 +109,7 @@ def plan(config_path: Path) -> ConversionPlan:
                 "'auto' is deprecated in OVMS; converted to dynamic dimensions (-1)",
                 "write -1 for dynamic dimensions",
             )
-        model = convert_model(core, entry, config_dir, problems)
+        model = convert_model(core, entry, config_dir, problems, follow_symlinks)
         if model is None:
             broken.add(entry.name)
         else:
@@ -112,14 +119,20 @@ def plan(config_path: Path) -> ConversionPlan:
         for name, m in converted.items()
     ]
     names = set(converted)
+    identities: dict[str, PlannedModel] = {}
     for pipeline in config.pipelines:
         if pipeline.name in names:
             continue
         names.add(pipeline.name)
         wiring = check_pipeline(pipeline, converted, frozenset(broken), problems)
         if wiring is not None:
-            text = pbtxt.to_text(ensemble_config(wiring))
-            planned.append(PlannedModel(pipeline.name, "ensemble", text, (1,), ()))
+            ensemble, copies = ensemble_config(wiring)
+            planned.append(
+                PlannedModel(pipeline.name, "ensemble", pbtxt.to_text(ensemble), (1,), ())
+            )
+            for copy in copies:
+                identities.setdefault(copy.model_name, identity_model(copy.triton_type, copy.rank))
+    planned.extend(identities[name] for name in sorted(identities))
     problems.raise_if_any(str(config_path))
     return ConversionPlan(config_path, tuple(planned), tuple(problems.warnings), tuple(inputs))
 
@@ -130,10 +143,11 @@ def convert(
     *,
     force: bool = False,
     copy: bool = False,
+    follow_symlinks: bool = False,
     planned: ConversionPlan | None = None,
 ) -> ConversionSummary:
     """Write the repository for ``config_path`` into ``out_dir`` atomically (or raise, writing nothing)."""
-    result = planned if planned is not None else plan(config_path)
+    result = planned if planned is not None else plan(config_path, follow_symlinks=follow_symlinks)
     out_dir = Path(out_dir)
     check_target(out_dir, force, result.inputs)
     write_repository(result.models, out_dir, force=force, copy=copy)

@@ -83,17 +83,46 @@ def write_repository(
     models: Iterable[PlannedModel], out_dir: Path, *, force: bool, copy: bool
 ) -> None:
     """Build the repository in a temporary sibling of ``out_dir``, then rename it into place."""
+    models = list(models)
+    for model in models:  # checked by names.py already; here because this is where it matters
+        if not _one_component(model.name) or any(
+            not _relative_inside(item.relpath) for item in model.files
+        ):
+            raise ValueError(f"refusing to write model {model.name!r} outside {out_dir}")
     parent = out_dir.resolve().parent
-    parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.new-", dir=parent))
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.new-", dir=parent))
+    except OSError as exc:
+        raise UserError(f"cannot create {out_dir}: {exc.strerror or exc}") from None
     try:
         for model in models:
             _write_model(model, staging / model.name, copy)
         os.chmod(staging, 0o755)  # mkdtemp makes it 0700
         _swap_into_place(staging, out_dir.resolve(), force)
+    except OSError as exc:  # disk full, permissions: the user's to fix, and nothing is left
+        shutil.rmtree(staging, ignore_errors=True)
+        raise UserError(
+            f"cannot write {out_dir}: {exc.strerror or exc}"
+            + (f" ({exc.filename})" if exc.filename else "")
+            + "; nothing was written"
+        ) from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def _one_component(name: str) -> bool:
+    """A plain folder name: not empty, not '.' or '..', no separator, no NUL."""
+    return name not in ("", ".", "..") and not any(c in name for c in "/\\\0")
+
+
+def _relative_inside(relpath: PurePosixPath) -> bool:
+    return (
+        not relpath.is_absolute()
+        and ".." not in relpath.parts
+        and all(_one_component(part) for part in relpath.parts)
+    )
 
 
 def _write_model(model: PlannedModel, folder: Path, copy: bool) -> None:

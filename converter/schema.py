@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,40 +21,64 @@ from .errors import ConfigError, PathPart, Problem, Problems, json_path
 LOGGER = logging.getLogger(__name__)
 
 YAML_SUFFIXES = (".yaml", ".yml")
+MAX_CONFIG_BYTES = 16 << 20  # 16 MiB: real configs are a few KiB; this bounds memory and time
 
 
 def load_document(path: Path) -> Any:
-    """The parsed JSON (or, for .yaml/.yml, YAML) document; ``ConfigError`` when unreadable."""
+    """The parsed JSON (or, for .yaml/.yml, YAML) document; ``ConfigError`` when unreadable.
+
+    YAML is read with PyYAML's safe loader only: tags such as ``!!python/object`` are errors,
+    never constructed. Files above ``MAX_CONFIG_BYTES`` are refused before parsing.
+    """
+
+    def fail(message: str, hint: str = "") -> ConfigError:
+        return ConfigError(str(path), [Problem("(file)", message, hint)])
+
+    text = _read_text(path, fail)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(
-            str(path), [Problem("(file)", "the config file does not exist")]
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(str(path), [Problem("(file)", f"cannot be read: {exc}")]) from None
-    if path.suffix.lower() in YAML_SUFFIXES:
+        if path.suffix.lower() in YAML_SUFFIXES:
+            try:
+                return yaml.load(text, Loader=_UniqueKeyLoader)
+            except yaml.YAMLError as exc:
+                raise fail(f"not valid YAML: {exc}", "fix the syntax") from None
         try:
-            return yaml.load(text, Loader=_UniqueKeyLoader)
-        except yaml.YAMLError as exc:
-            raise ConfigError(
-                str(path), [Problem("(file)", f"not valid YAML: {exc}", "fix the syntax")]
+            return json.loads(text, object_pairs_hook=_unique_keys)
+        except json.JSONDecodeError as exc:
+            raise fail(
+                f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
+                "fix the syntax; YAML is read only from files ending in .yaml or .yml",
             ) from None
-    try:
-        return json.loads(text, object_pairs_hook=_unique_keys)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(
-            str(path),
-            [
-                Problem(
-                    "(file)",
-                    f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
-                    "fix the syntax; YAML is read only from files ending in .yaml or .yml",
-                )
-            ],
+        except ValueError as exc:  # a duplicate key
+            raise fail(str(exc), "keep one of them") from None
+    except RecursionError:
+        raise fail(
+            "nested too deeply to read", "an OVMS config needs a handful of levels"
         ) from None
-    except ValueError as exc:  # a duplicate key
-        raise ConfigError(str(path), [Problem("(file)", str(exc), "keep one of them")]) from None
+
+
+def _read_text(path: Path, fail: Callable[..., ConfigError]) -> str:
+    """The file as text: UTF-8 (a byte-order mark is allowed), at most ``MAX_CONFIG_BYTES``."""
+    try:
+        with path.open("rb") as stream:  # read with a bound: st_size is 0 for /dev/zero or pipes
+            data = stream.read(MAX_CONFIG_BYTES + 1)
+    except FileNotFoundError:
+        raise fail("the config file does not exist") from None
+    except IsADirectoryError:
+        raise fail("is a folder, not a config file", "name the config.json inside it") from None
+    except OSError as exc:
+        raise fail(f"cannot be read: {exc.strerror or exc}") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise fail(
+            f"larger than {MAX_CONFIG_BYTES // (1 << 20)} MiB; not an OVMS config",
+            "an OVMS config lists models and pipelines; model files stay in their base paths",
+        )
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise fail(
+            f"not UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start}",
+            "save the file as UTF-8",
+        ) from None
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -115,7 +139,11 @@ class Reader:
         unsupported = unsupported or {}
         rejected = rejected or {}
         for key in value:
-            if key in unsupported:
+            if not isinstance(key, str):  # YAML allows numbers, booleans, null as keys
+                self.add(parts, f"key {key!r} is not a string", "quote it")
+            elif not self.text(key, [*parts, key]):
+                continue
+            elif key in unsupported:
                 self.add(
                     [*parts, key], f"{key!r} is not supported by ovtriton yet", unsupported[key]
                 )
@@ -140,10 +168,23 @@ class Reader:
         if not isinstance(value, str):
             self.add(parts, f"expected a string, got {_type_name(value)}")
             return None
+        if not self.text(value, parts):
+            return None
         if nonempty and not value.strip():
             self.add(parts, "must not be empty")
             return None
         return value
+
+    def text(self, value: str, parts: Sequence[PathPart]) -> bool:
+        """False (and a problem) for text no file or protobuf can hold: lone surrogates, NUL."""
+        if "\x00" in value or any("\ud800" <= c <= "\udfff" for c in value):
+            self.add(
+                parts,
+                f"{value!r} holds a NUL character or a lone UTF-16 surrogate",
+                "use plain text (JSON escapes such as \\ud800 do not stand for a character)",
+            )
+            return False
+        return True
 
     def integer(
         self, value: Any, parts: Sequence[PathPart], minimum: int, maximum: int | None = None
@@ -167,6 +208,11 @@ class Reader:
         self, value: Any, parts: Sequence[PathPart], what: str
     ) -> tuple[str, Any] | None:
         """``{"<name>": {...}}``, the shape of OVMS's node inputs and pipeline outputs."""
+        if isinstance(value, dict) and len(value) == 1 and not isinstance(next(iter(value)), str):
+            self.add(parts, f"key {next(iter(value))!r} is not a string", "quote it")
+            return None
+        if isinstance(value, dict) and len(value) == 1 and not self.text(next(iter(value)), parts):
+            return None
         if not isinstance(value, dict) or len(value) != 1:
             got = (
                 f"an object with {len(value)} keys"

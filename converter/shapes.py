@@ -23,17 +23,22 @@ Dim = Union[int, str]  # an integer >= 1, -1, or "min:max"
 
 AUTO = "auto"
 _LAYOUT = re.compile(r"^(?:[NCHWD?]|\.\.\.)+$")
-_BATCH = re.compile(r"^(?:\d+|-1|\d+:\d+)$")
+_BATCH = re.compile(r"(?:[0-9]+|-1|[0-9]+:[0-9]+)")
+_DIGITS = re.compile(r"[0-9]+")  # ASCII only: str.isdigit() also accepts "²"
+MAX_DIM = 2**31 - 1  # Triton's max_batch_size is an int32; no real dimension comes close
 
 
 def parse_dim(text: str) -> Dim:
     text = text.strip()
     if text == "-1":
         return -1
-    if text.isdigit() and int(text) >= 1:
-        return int(text)
     low, sep, high = text.partition(":")
-    if sep and low.isdigit() and high.isdigit() and int(low) <= int(high) and int(high) >= 1:
+    numbers = [low, high] if sep else [text]
+    if all(_DIGITS.fullmatch(n) for n in numbers) and max(map(int, numbers)) > MAX_DIM:
+        raise ValueError(f"dimension {text!r} is larger than {MAX_DIM}")
+    if _DIGITS.fullmatch(text) and int(text) >= 1:
+        return int(text)
+    if sep and _DIGITS.fullmatch(low) and _DIGITS.fullmatch(high) and 1 <= int(high) >= int(low):
         return f"{int(low)}:{int(high)}"
     raise ValueError(f'dimension {text!r} is not an integer >= 1, -1 or "min:max"')
 
@@ -68,7 +73,7 @@ def parse_batch_size(value: str) -> Dim | None:
     text = value.strip()
     if text.lower() == AUTO:
         return -1
-    if not _BATCH.match(text):
+    if not _BATCH.fullmatch(text):
         raise ValueError(f'batch_size {value!r} must be an integer, "-1", "min:max" or "auto"')
     if text == "0":
         return None  # OVMS: 0 = take the batch size from the model

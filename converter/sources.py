@@ -1,8 +1,15 @@
-"""Where a model's files are: ``base_path`` resolved, version folders found, the policy applied."""
+"""Where a model's files are: ``base_path`` resolved, version folders found, the policy applied.
+
+Symlinks below a base path may point anywhere inside it; one that leads out of it (a version
+folder or a file linked to /etc, say) is refused unless ``follow_symlinks`` says otherwise,
+so a model folder cannot make the converter link or copy files from elsewhere. The base path
+itself, named in the config, may be a symlink.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -12,6 +19,7 @@ from .ovms import ModelEntry, VersionPolicy
 LOGGER = logging.getLogger(__name__)
 
 REMOTE_SCHEMES = ("s3://", "gs://", "az://", "azfs://", "azure://", "http://", "https://")
+MAX_VERSION = 2**63 - 1  # versions are int64 in OVMS and Triton
 MODEL_SUFFIXES = {".xml": ".bin", ".onnx": None, ".pdmodel": ".pdiparams", ".tflite": None}
 
 
@@ -51,14 +59,27 @@ def resolve_base_path(entry: ModelEntry, config_dir: Path, problems: Problems) -
     return path
 
 
-def find_versions(entry: ModelEntry, config_dir: Path, problems: Problems) -> list[VersionSource]:
+def find_versions(
+    entry: ModelEntry, config_dir: Path, problems: Problems, follow_symlinks: bool = False
+) -> list[VersionSource]:
     """The versions the policy serves, lowest first; [] after recording a problem."""
     where = f"{entry.path}.base_path"
     base = resolve_base_path(entry, config_dir, problems)
     if base is None:
         return []
-    if base.is_file():
-        return _single_file(entry, base, problems)
+    try:
+        if base.is_file():
+            return _single_file(entry, base, problems, follow_symlinks)
+        return _version_folders(entry, base, problems, follow_symlinks)
+    except OSError as exc:
+        problems.add(where, f"cannot read {exc.filename or base}: {exc.strerror or exc}")
+        return []
+
+
+def _version_folders(
+    entry: ModelEntry, base: Path, problems: Problems, follow_symlinks: bool
+) -> list[VersionSource]:
+    where = f"{entry.path}.base_path"
     if (base / "graph.pbtxt").exists() or (base / "1" / "graph.pbtxt").exists():
         problems.add(
             where,
@@ -70,10 +91,13 @@ def find_versions(entry: ModelEntry, config_dir: Path, problems: Problems) -> li
     for child in sorted(base.iterdir()):
         if not child.is_dir():
             continue
-        if not child.name.isdigit():
+        if not child.name.isascii() or not child.name.isdigit():
             LOGGER.debug("%s: skipping %s, not a version folder", entry.name, child)
             continue
         number = int(child.name)
+        if number > MAX_VERSION:
+            problems.warn(where, f"skipped folder {child.name!r}: above {MAX_VERSION}")
+            continue
         if number <= 0:
             problems.warn(where, f"skipped folder {child.name!r}: versions start at 1 (as in OVMS)")
             continue
@@ -93,7 +117,12 @@ def find_versions(entry: ModelEntry, config_dir: Path, problems: Problems) -> li
         )
         return []
     numbers = _select(entry.version_policy, sorted(found), entry, problems)
-    return [VersionSource(n, found[n], _files(found[n])) for n in numbers]
+    root = None if follow_symlinks else Path(os.path.realpath(base))
+    before = len(problems)
+    versions = [
+        VersionSource(n, found[n], _files(found[n], root, problems, where)) for n in numbers
+    ]
+    return versions if len(problems) == before else []
 
 
 def _select(
@@ -117,11 +146,14 @@ def _select(
     return chosen
 
 
-def _single_file(entry: ModelEntry, path: Path, problems: Problems) -> list[VersionSource]:
+def _single_file(
+    entry: ModelEntry, path: Path, problems: Problems, follow_symlinks: bool
+) -> list[VersionSource]:
+    where = f"{entry.path}.base_path"
     companion = MODEL_SUFFIXES.get(path.suffix, "?")
     if companion == "?":
         problems.add(
-            f"{entry.path}.base_path",
+            where,
             f"{path.name} is not a model file",
             f"use a folder of versions, or a {', '.join(MODEL_SUFFIXES)} file",
         )
@@ -130,16 +162,56 @@ def _single_file(entry: ModelEntry, path: Path, problems: Problems) -> list[Vers
     if companion:
         other = path.with_suffix(companion)
         if not other.is_file():
-            problems.add(f"{entry.path}.base_path", f"{path.name} needs {other.name} beside it")
+            problems.add(where, f"{path.name} needs {other.name} beside it")
+            return []
+        root = Path(os.path.realpath(path.parent))
+        if not follow_symlinks and not _inside(other, root):
+            _escape(other, problems, where)
             return []
         files.append((PurePosixPath(other.name), other))
     return [VersionSource(1, path.parent, tuple(files), model_file=path)]
 
 
-def _files(folder: Path) -> tuple[tuple[PurePosixPath, Path], ...]:
-    """Every file under a version folder (SavedModels have subfolders), in a stable order."""
-    return tuple(
-        (PurePosixPath(*path.relative_to(folder).parts), path)
-        for path in sorted(folder.rglob("*"))
-        if path.is_file()
+def _inside(path: Path, root: Path) -> bool:
+    real = Path(os.path.realpath(path))  # realpath, unlike Path.resolve, never raises on loops
+    return real == root or root in real.parents
+
+
+def _escape(path: Path, problems: Problems, where: str) -> None:
+    problems.add(
+        where,
+        f"{path} is a symlink leading out of the base path, to {os.path.realpath(path)}",
+        "copy the file into the base path, or pass --follow-symlinks to read it anyway",
     )
+
+
+def _files(
+    folder: Path, root: Path | None, problems: Problems, where: str
+) -> tuple[tuple[PurePosixPath, Path], ...]:
+    """Every file under a version folder (SavedModels have subfolders), in a stable order.
+
+    With a ``root``, anything whose real path is outside it is reported instead of read.
+    Symlinked folders are walked once each, so a symlink loop ends.
+    """
+    found: list[tuple[PurePosixPath, Path]] = []
+    walked: set[str] = set()
+
+    def walk(directory: Path, rel: tuple[str, ...]) -> None:
+        if root is not None and not _inside(directory, root):
+            _escape(directory, problems, where)
+            return
+        real = os.path.realpath(directory)
+        if real in walked:
+            return
+        walked.add(real)
+        for child in sorted(directory.iterdir()):
+            if child.is_dir():
+                walk(child, (*rel, child.name))
+            elif child.is_file():
+                if root is not None and not _inside(child, root):
+                    _escape(child, problems, where)
+                else:
+                    found.append((PurePosixPath(*rel, child.name), child))
+
+    walk(folder, ())
+    return tuple(found)

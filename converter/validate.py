@@ -6,7 +6,6 @@ the ``Wiring`` that ``ensembles.py`` turns into a Triton ensemble.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -16,9 +15,8 @@ from ovtriton.backend.prepare import TensorSpec
 from .errors import Problems
 from .graph import check_graph, merge_inputs, merge_shapes
 from .models import ConvertedModel
-from .ovms import Node, OvmsConfig, Pipeline, Source
+from .ovms import Node, Pipeline, Source
 
-SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 PSEUDO_NODES = ("request", "response")
 Wire = tuple[str, str]  # (node name, model output name); ("request", pipeline input) for inputs
 
@@ -30,30 +28,8 @@ class Wiring:
     pipeline: Pipeline
     inputs: tuple[TensorSpec, ...]  # used pipeline inputs, each the merge of its consumers
     outputs: tuple[TensorSpec, ...]  # named as the pipeline outputs
-    output_wires: tuple[Wire, ...]  # the source of each output
+    output_wires: tuple[Wire, ...]  # the source of each output; ("request", x) passes x through
     models: Mapping[str, ConvertedModel]  # node name -> model
-
-
-def check_names(config: OvmsConfig, problems: Problems) -> None:
-    """Names are Triton model folders: unique across models and pipelines, and safe."""
-    seen: dict[str, str] = {}
-    for kind, entries in (("model", config.models), ("pipeline", config.pipelines)):
-        for entry in entries:
-            where = f"{entry.path}.name"
-            if not SAFE_NAME.match(entry.name):
-                problems.add(
-                    where,
-                    f"name {entry.name!r} cannot be a Triton model folder",
-                    "use letters, digits, '_', '.' and '-', not starting with '.' or '-'",
-                )
-            elif entry.name in seen:
-                problems.add(
-                    where,
-                    f"{kind} name {entry.name!r} is already used at {seen[entry.name]}",
-                    "OVMS would load only the first; give each model and pipeline its own name",
-                )
-            else:
-                seen[entry.name] = where
 
 
 def check_pipeline(
@@ -124,40 +100,7 @@ def check_pipeline(
                     f"node {node.name!r} leaves input(s) {missing} unconnected",
                     "connect every model input to a pipeline input or a node alias",
                 )
-    outputs, output_wires = [], []
-    names: set[str] = set()
-    for out in pipeline.outputs:
-        if out.name in names:
-            problems.add(out.path, f"output name {out.name!r} is used twice", "rename one output")
-        if out.name in seen_inputs:
-            problems.add(
-                out.path,
-                f"output {out.name!r} has the name of a pipeline input",
-                "Triton ensembles need distinct input and output names; rename one",
-            )
-        names.add(out.name)
-        if out.source.node_name == "request":
-            problems.add(
-                out.source.path,
-                f"output {out.name!r} passes pipeline input "
-                f"{out.source.data_item!r} straight to the response; not supported by "
-                "ovtriton yet",
-                "Triton ensembles cannot route an input to an output without "
-                "a model step; let the client keep the value",
-            )
-            continue
-        source = _check_source(out.source, pipeline, nodes, resolved, problems)
-        if source is None:
-            continue
-        wire = (out.source.node_name, source.name)
-        if wire in output_wires:
-            problems.add(
-                out.path,
-                f"output {out.name!r} repeats the tensor of an earlier output",
-                "a Triton ensemble writes each model output to one tensor; drop one output",
-            )
-        output_wires.append(wire)
-        outputs.append(TensorSpec(out.name, source.triton_type, source.shape))
+    outputs, output_wires = _check_outputs(pipeline, nodes, resolved, seen_inputs, problems)
     sources = [i.source for n in pipeline.nodes for i in n.inputs] + [
         o.source for o in pipeline.outputs
     ]
@@ -165,10 +108,53 @@ def check_pipeline(
         s.node_name not in nodes and s.node_name != "request" for s in sources
     )
     check_graph(pipeline, nodes, depends, problems, reachability=not dangling)
-    inputs = merge_inputs(pipeline, consumers, problems)
+    passed = {wire[1] for wire in output_wires if wire[0] == "request"}
+    inputs = merge_inputs(pipeline, consumers, passed, problems)
     if len(problems) != before:
         return None
+    by_name = {spec.name: spec for spec in inputs}
+    outputs = [  # a passed-through input gives its output the input's type and shape
+        TensorSpec(spec.name, by_name[wire[1]].triton_type, by_name[wire[1]].shape)
+        if wire[0] == "request"
+        else spec
+        for spec, wire in zip(outputs, output_wires)
+    ]
     return Wiring(pipeline, inputs, tuple(outputs), tuple(output_wires), resolved)
+
+
+def _check_outputs(
+    pipeline: Pipeline,
+    nodes: Mapping[str, Node],
+    resolved: Mapping[str, ConvertedModel],
+    input_names: set[str],
+    problems: Problems,
+) -> tuple[list[TensorSpec], list[Wire]]:
+    """Each pipeline output and its wire; a wire may feed several outputs (OVMS allows it)."""
+    outputs, output_wires = [], []
+    names: set[str] = set()
+    if not pipeline.outputs:
+        problems.add(
+            f"{pipeline.path}.outputs",
+            "the pipeline has no outputs",
+            "name at least one output, from a node alias or from 'request'",
+        )
+    for out in pipeline.outputs:
+        if out.name in names:
+            problems.add(out.path, f"output name {out.name!r} is used twice", "rename one output")
+        if out.name in input_names:
+            problems.add(
+                out.path,
+                f"output {out.name!r} has the name of a pipeline input",
+                "Triton ensembles need distinct input and output names; rename one",
+            )
+        names.add(out.name)
+        source = _check_source(out.source, pipeline, nodes, resolved, problems)
+        if source is None:
+            continue
+        wire = (out.source.node_name, source.name)
+        output_wires.append(wire)
+        outputs.append(TensorSpec(out.name, source.triton_type, source.shape))
+    return outputs, output_wires
 
 
 def _model_of(

@@ -41,17 +41,29 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--dry-run", action="store_true", help="check and print the plan; write nothing"
     )
+    parser.add_argument(
+        "--follow-symlinks",
+        action="store_true",
+        help="read files that symlinks inside a base_path lead to outside it (default: refuse)",
+    )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     if args.dry_run:
-        result = plan(args.config)
+        result = plan(args.config, follow_symlinks=args.follow_symlinks)
         models, versions, ensembles = result.counts()
         print(
             f"would write {models} model(s) ({versions} version(s)) and {ensembles} "
             f"ensemble(s) to {args.output}:\n{result.describe()}"
         )
         return 0
-    print(convert(args.config, args.output, force=args.force, copy=args.copy))
+    summary = convert(
+        args.config,
+        args.output,
+        force=args.force,
+        copy=args.copy,
+        follow_symlinks=args.follow_symlinks,
+    )
+    print(summary)
     return 0

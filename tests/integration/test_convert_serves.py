@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,10 +11,8 @@ from ovtriton.converter import convert
 from tritonclient import http
 
 from ovtriton.server.process import Ports, TritonServer
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "unit" / "converter"))
-from golden_cases import CASES
-from seed_models import run_seed_in_process
+from tests.unit.converter.golden_cases import CASES
+from tests.unit.converter.seed_models import run_seed_in_process
 
 pytestmark = pytest.mark.integration
 
@@ -55,7 +52,15 @@ def test_converted_repositories_load_every_model(
     not_ready = {key: value for key, value in states.items() if value[0] != "READY"}
     assert not not_ready, f"{not_ready}\n{server.log_tail()}"
     ready = {name for name, _ in states}
-    assert {"image_classification_pipeline", "diamond", "chain", "range_batch", "nhwc"} <= ready
+    assert {
+        "image_classification_pipeline",
+        "diamond",
+        "chain",
+        "range_batch",
+        "nhwc",
+        "echo",
+    } <= ready
+    assert {"copies", "_ovtriton_identity_fp32_1d", "_ovtriton_identity_fp32_2d"} <= ready
     assert {v for n, v in states if n == "all_versions"} == {"1", "2", "3"}
     assert {v for n, v in states if n == "specific"} == {"1", "3"}
 
@@ -99,3 +104,16 @@ def test_converted_models_keep_ovms_request_shapes(
     np.testing.assert_allclose(features, nhwc.mean(axis=(1, 2)), rtol=1e-5)
     renamed = _infer(server, "renamed", {"pixels": np.zeros((2, 4), np.float32)}).as_numpy("scores")
     np.testing.assert_allclose(renamed, 1)
+
+
+def test_passthrough_outputs_equal_the_request_input_and_the_copied_output(
+    served: tuple[TritonServer, dict[str, Path]],
+) -> None:
+    server, _ = served
+    x = np.arange(4, dtype=np.float32).reshape(1, 4)
+    result = _infer(server, "copies", {"in": x})
+    np.testing.assert_array_equal(result.as_numpy("original"), x)
+    np.testing.assert_allclose(result.as_numpy("result"), x + 1)
+    np.testing.assert_array_equal(result.as_numpy("result_again"), result.as_numpy("result"))
+    vector = np.array([3.5, -1.0, 0.0, 7.25, 2.0], dtype=np.float32)  # no model node at all
+    np.testing.assert_array_equal(_infer(server, "echo", {"in": vector}).as_numpy("echoed"), vector)

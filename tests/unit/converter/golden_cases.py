@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any, Callable
 
-from seed_models import elementwise, image_model, save, write_seed
+from tests.unit.converter.seed_models import elementwise, image_model, save, write_seed
 
 
 def _write(root: Path, config: dict[str, Any]) -> Path:
@@ -169,10 +169,51 @@ def pipelines(root: Path) -> Path:
     )
 
 
+def passthrough(root: Path) -> Path:
+    """OVMS features Triton ensembles lack, served through generated identity models."""
+    save(elementwise(["x"], "y", [1, 4]), root / "add_one" / "1" / "model.xml")
+
+    def source(node: str, item: str) -> dict[str, str]:
+        return {"node_name": node, "data_item": item}
+
+    echo = {  # no model node at all: the response reads the request
+        "name": "echo",
+        "inputs": ["in"],
+        "nodes": [],
+        "outputs": [{"echoed": source("request", "in")}],
+    }
+    copies = {  # one model output under two names, and the request input passed along
+        "name": "copies",
+        "inputs": ["in"],
+        "nodes": [
+            {
+                "name": "a",
+                "model_name": "add_one",
+                "type": "DL model",
+                "inputs": [{"x": source("request", "in")}],
+                "outputs": [{"data_item": "y", "alias": "sum"}],
+            }
+        ],
+        "outputs": [
+            {"result": source("a", "sum")},
+            {"result_again": source("a", "sum")},
+            {"original": source("request", "in")},
+        ],
+    }
+    return _write(
+        root,
+        {
+            "model_config_list": [_model("add_one", "add_one")],
+            "pipeline_config_list": [echo, copies],
+        },
+    )
+
+
 CASES: dict[str, Callable[[Path], Path]] = {
     "seed": seed,
     "batching": batching,
     "devices": devices,
     "versions": versions,
     "pipelines": pipelines,
+    "passthrough": passthrough,
 }

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 import yaml
 from ovtriton.converter import convert, plan
-from seed_models import write_seed
 
 from ovtriton.cli import main
 from ovtriton.errors import UserError
+from tests.unit.converter.seed_models import write_seed
 
 
 def _tree_digest(root: Path) -> dict[str, str]:

@@ -6,9 +6,10 @@ import os
 from pathlib import Path
 
 import pytest
-from golden_cases import CASES
 from ovtriton.converter import convert
 from ovtriton.converter.pbtxt import from_text, to_text
+
+from tests.unit.converter.golden_cases import CASES
 
 GOLDEN = Path(__file__).parent / "golden"
 
