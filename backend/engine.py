@@ -16,6 +16,7 @@ import numpy as np
 import openvino as ov
 
 from .errors import BackendError, RequestError
+from .limits import RequestLimits
 from .signature import Signature
 
 LOGGER = logging.getLogger(__name__)
@@ -41,11 +42,18 @@ class Engine:
     failure on ``wait()`` and is ready for the next one.
     """
 
-    def __init__(self, compiled: ov.CompiledModel, signature: Signature, nireq: int = 0) -> None:
+    def __init__(
+        self,
+        compiled: ov.CompiledModel,
+        signature: Signature,
+        nireq: int = 0,
+        limits: RequestLimits = RequestLimits(),
+    ) -> None:
         if nireq <= 0:
             nireq = int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
         self.compiled = compiled
         self.signature = signature
+        self.limits = limits
         self.nireq = max(1, nireq)
         self.streams = _streams(compiled)
         self.inferences = 0  # OpenVINO inferences run so far (batching shows as fewer than requests)
@@ -63,6 +71,7 @@ class Engine:
         for i, tensors in enumerate(requests):
             try:
                 batch = self.signature.check_request(tensors)
+                self.limits.check(tensors)
             except RequestError as exc:
                 results[i] = exc
                 continue

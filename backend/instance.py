@@ -9,6 +9,7 @@ import openvino as ov
 
 from .engine import Engine
 from .errors import ModelLoadError
+from .limits import RequestLimits
 from .model_files import find_model_file, read_mapping
 from .prepare import prepare_model, read_model
 from .settings import BackendSettings, parse_settings
@@ -36,7 +37,8 @@ def load_engine(model_dir: Path, version: str, config: Mapping[str, Any]) -> Eng
     signature = Signature.of(model, max_batch_size)
     signature.check_config(config)
     compiled = _compile(core, model, settings)
-    engine = Engine(compiled, signature, settings.nireq)
+    limits = RequestLimits(settings.max_input_bytes, settings.allow_non_finite)
+    engine = Engine(compiled, signature, settings.nireq, limits)
     LOGGER.info(
         "loaded %s on %s: %d infer request(s), properties %s",
         path, settings.target_device, engine.nireq, settings.compile_properties(),
@@ -60,6 +62,11 @@ def _check_device(core: ov.Core, device: str) -> None:
 
 def _compile(core: ov.Core, model: ov.Model, settings: BackendSettings) -> ov.CompiledModel:
     properties = settings.compile_properties()
+    if settings.target_device.upper() == "CPU":
+        # Every instance is its own stub process, and OpenVINO pins each process's threads to
+        # the same first cores: two one-thread models then share one core and never overlap.
+        # PLUGIN_CONFIG {"ENABLE_CPU_PINNING": true} brings pinning back.
+        properties.setdefault("ENABLE_CPU_PINNING", False)
     try:
         return core.compile_model(model, settings.target_device, properties)
     except Exception as exc:

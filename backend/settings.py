@@ -24,6 +24,8 @@ KNOWN_PARAMETERS: dict[str, str] = {
     "CACHE_DIR": "compiled-model cache directory (relative to the model directory)",
     "RESHAPE": 'JSON object input -> shape, e.g. {"image": [1, 3, "224:448", -1]}',
     "LAYOUT": 'JSON object tensor -> "NHWC:NCHW" (request:model) or "NCHW"',
+    "MAX_INPUT_BYTES": "largest request (all inputs together) in bytes; 0 = no limit (default)",
+    "ALLOW_NON_FINITE": 'true = accept NaN/inf in float inputs; false (default) = refuse them',
     "EXECUTION_ENV_PATH": "Triton's own: a packed Python environment for the stub",
 }
 
@@ -43,6 +45,8 @@ class BackendSettings:
     cache_dir: str | None = None
     reshape: Mapping[str, list[Dim]] = field(default_factory=dict)
     layout: Mapping[str, str] = field(default_factory=dict)
+    max_input_bytes: int = 0
+    allow_non_finite: bool = False
 
     def compile_properties(self) -> dict[str, Any]:
         """The properties for ``Core.compile_model``; PLUGIN_CONFIG wins over the named knobs."""
@@ -85,6 +89,8 @@ def parse_settings(parameters: Mapping[str, Any]) -> BackendSettings:
         cache_dir=values.get("CACHE_DIR") or None,
         reshape=_json_object(values, "RESHAPE", _check_shape),
         layout=_json_object(values, "LAYOUT", _check_layout),
+        max_input_bytes=_int(values, "MAX_INPUT_BYTES", minimum=0) or 0,
+        allow_non_finite=_bool(values, "ALLOW_NON_FINITE"),
     )
 
 
@@ -107,6 +113,15 @@ def _int(values: Mapping[str, str], key: str, minimum: int) -> int | None:
     if number < minimum:
         raise ModelLoadError(f"parameter {key}: {number} is below the minimum {minimum}")
     return number
+
+
+def _bool(values: Mapping[str, str], key: str) -> bool:
+    text = values.get(key, "").strip().lower()
+    if text in ("", "false", "no", "0"):
+        return False
+    if text in ("true", "yes", "1"):
+        return True
+    raise ModelLoadError(f"parameter {key}: {values[key]!r} is not true or false")
 
 
 def _json_object(values: Mapping[str, str], key: str, check: Any) -> dict[str, Any]:

@@ -76,6 +76,11 @@ class Signature:
                     f"input {port.name!r}: expected data type "
                     f"{dtypes.short_name(port.triton_type)}, got {got}"
                 )
+            if 0 in array.shape:
+                raise RequestError(
+                    f"input {port.name!r}: empty tensor (shape "
+                    f"[{','.join(map(str, array.shape))}]); every dimension must be at least 1"
+                )
             if array.ndim != len(port.bounds) or not all(
                 _fits(d, b) for d, b in zip(array.shape, port.bounds)
             ):

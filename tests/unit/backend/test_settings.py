@@ -49,9 +49,19 @@ def test_plugin_config_wins_over_named_knobs() -> None:
         ("RESHAPE", '{"x": [0]}', "RESHAPE: entry 'x': dimension 0 must be"),
         ("RESHAPE", '{"x": ["8:2"]}', "RESHAPE: entry 'x': dimension '8:2'"),
         ("LAYOUT", '{"x": "NC:HW:C"}', "LAYOUT: entry 'x'"),
+        ("MAX_INPUT_BYTES", "1MB", "MAX_INPUT_BYTES: '1MB' is not an integer"),
+        ("MAX_INPUT_BYTES", "-1", "MAX_INPUT_BYTES: -1 is below the minimum 0"),
+        ("ALLOW_NON_FINITE", "maybe", "ALLOW_NON_FINITE: 'maybe' is not true or false"),
     ],
 )
 def test_parse_settings_names_the_bad_parameter(key: str, value: str, expected: str) -> None:
     with pytest.raises(ModelLoadError) as info:
         parse_settings(params(**{key: value}))
     assert expected in str(info.value)
+
+
+def test_parse_settings_limits_default_to_no_size_limit_and_finite_floats_only() -> None:
+    s = parse_settings({})
+    assert (s.max_input_bytes, s.allow_non_finite) == (0, False)
+    s = parse_settings(params(MAX_INPUT_BYTES="4096", ALLOW_NON_FINITE="True"))
+    assert (s.max_input_bytes, s.allow_non_finite) == (4096, True)
