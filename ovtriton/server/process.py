@@ -17,8 +17,13 @@ from typing import Optional, Sequence
 
 from ovtriton.errors import UserError
 from ovtriton.server import embedded
+from ovtriton.server.stubs import StubWatchdog
 
 LOGGER = logging.getLogger(__name__)
+
+SHM_DIR = Path("/dev/shm")
+# Explicit model control lets the stub watchdog reload a model; `*` loads all at start.
+EXPLICIT_MODE_ARGS = ("--model-control-mode=explicit", "--load-model=*")
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,10 @@ class TritonServer:
     workdir: Optional[Path] = None
     log_path: Optional[Path] = None
     startup_timeout: float = 180.0
+    # Reload a model whose stub process died (Triton 2.51 does not); needs explicit model
+    # control, which is added unless extra_args choose a --model-control-mode themselves.
+    revive_stubs: bool = True
+    watchdog: Optional[StubWatchdog] = field(default=None, init=False, repr=False)
     _process: Optional[subprocess.Popen] = field(default=None, init=False, repr=False)
     _tmp: Optional[tempfile.TemporaryDirectory] = field(default=None, init=False, repr=False)
 
@@ -73,6 +82,20 @@ class TritonServer:
     @property
     def metrics_url(self) -> str:
         return f"http://{_client_host(self.host)}:{self.ports.metrics}/metrics"
+
+    @property
+    def shm_prefix(self) -> str:
+        """Prefix of this server's shared-memory files in /dev/shm (unique per process and port)."""
+        return f"ovtriton{os.getpid()}_{self.ports.http}_"
+
+    def _mode_args(self) -> tuple[str, ...]:
+        chosen = any(a.startswith("--model-control-mode") for a in self.extra_args)
+        return EXPLICIT_MODE_ARGS if self.revive_stubs and not chosen else ()
+
+    def _explicit(self) -> bool:
+        modes = [a.partition("=")[2] for a in (*self._mode_args(), *self.extra_args)
+                 if a.startswith("--model-control-mode=")]
+        return bool(modes) and modes[-1] == "explicit"
 
     def command(self, backend_dir: Path, installation: embedded.Installation) -> list[str]:
         return [
@@ -89,7 +112,8 @@ class TritonServer:
             # One broken model must not take the others down (OVMS skips invalid servables).
             "--exit-on-error=false",
             # Unique shared-memory names so several servers can share /dev/shm.
-            f"--backend-config=python,shm-region-prefix-name=ovtriton{os.getpid()}_{self.ports.http}_",
+            f"--backend-config=python,shm-region-prefix-name={self.shm_prefix}",
+            *self._mode_args(),
             *self.extra_args,
         ]
 
@@ -116,6 +140,8 @@ class TritonServer:
             )
         try:
             self.wait_ready()
+            if self.revive_stubs and self._explicit():
+                self.watchdog = StubWatchdog(self._process.pid, self.http_url).start()
         except BaseException:
             self.stop()
             raise
@@ -157,6 +183,13 @@ class TritonServer:
         return "\n".join(text[-lines:])
 
     @property
+    def pid(self) -> int:
+        """tritonserver's pid, also the id of its process group (the stubs belong to it)."""
+        if self._process is None:
+            raise UserError("tritonserver is not started")
+        return self._process.pid
+
+    @property
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
@@ -166,6 +199,9 @@ class TritonServer:
     def stop(self, timeout: float = 40.0) -> int:
         """SIGTERM (Triton drains in-flight requests), then SIGKILL the whole process group."""
         code = 0
+        if self.watchdog is not None:
+            self.watchdog.stop()
+            self.watchdog = None
         if self._process is not None:
             if self._process.poll() is None:
                 self._process.send_signal(signal.SIGTERM)
@@ -176,6 +212,7 @@ class TritonServer:
             code = self._process.returncode if self._process.returncode is not None else -9
             _kill_group(self._process.pid)
             self._process.wait()
+            _remove_shm(self.shm_prefix)
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
@@ -195,6 +232,17 @@ def _kill_group(pgid: int) -> None:
         os.killpg(pgid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
+
+
+def _remove_shm(prefix: str) -> None:
+    """Delete shared-memory files Triton left behind: it skips its clean-up when its exit
+    timeout expires (e.g. clients keep HTTP connections open) and a killed stub never cleans."""
+    for path in SHM_DIR.glob(f"{prefix}*"):
+        try:
+            path.unlink()
+            LOGGER.debug("removed stale %s", path)
+        except OSError:
+            pass
 
 
 def _client_host(host: str) -> str:

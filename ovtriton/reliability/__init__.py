@@ -1,0 +1,1 @@
+"""Long-running checks of a live server: the soak (load, errors, latency, memory growth)."""
