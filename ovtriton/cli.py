@@ -17,7 +17,7 @@ from ovtriton.errors import UserError
 LOGGER = logging.getLogger("ovtriton")
 
 # Subcommand name -> module in ovtriton.commands exposing add_parser(subparsers) and run(args) -> int.
-COMMANDS = ("serve", "convert", "demo", "models", "infer", "metadata")
+COMMANDS = ("serve", "convert", "demo", "models", "infer", "metadata", "bench", "soak")
 
 EPILOG = """examples:
   ovtriton serve --model-repository model_repository/triton
@@ -27,6 +27,8 @@ EPILOG = """examples:
   ovtriton infer image_classification_pipeline --protocol http
   ovtriton metadata image_classification_pipeline
   ovtriton models build model_repository/models
+  ovtriton soak --minutes 10 --concurrency 8
+  ovtriton bench --quick --json docs/bench/bench.json --plot docs/bench/bench.png
 """
 
 

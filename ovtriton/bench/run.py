@@ -1,0 +1,188 @@
+"""One bench run: convert, serve, measure every mode interleaved, then the extra checks.
+
+Rounds are the outer loop and every (batch, concurrency) cell runs all modes back to back, in
+an order rotated each round, so drift on a shared machine hits every mode alike.
+"""
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+from ovtriton.errors import UserError
+from ovtriton.server.process import Ports, TritonServer
+
+from . import machine
+from .converter_speed import ConverterTiming, time_converter
+from .inprocess import InProcessDag
+from .load import CpuMeter, WorkerPool
+from .remote import ChainGrpc, EnsembleGrpc, EnsembleHttp, EnsembleShm
+from .stats import (
+    CHAIN,
+    INPROCESS,
+    MODES,
+    CellStats,
+    OneThread,
+    Ratios,
+    Sample,
+    Target,
+    ratios,
+    summarize,
+    targets,
+)
+from .workload import Dag, Workload, prepare
+
+LOGGER = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    config: Path
+    pipeline: str
+    concurrencies: tuple[int, ...] = (1, 2, 4, 8, 16)
+    batches: tuple[int, ...] = (1, 8)
+    rounds: int = 3
+    duration_s: float = 3.0  # per cell and round
+    modes: tuple[str, ...] = MODES
+    one_thread: bool = True
+    converter: bool = True
+    converter_size: tuple[int, int] = (200, 100)  # models, pipelines
+    work: Optional[Path] = None
+
+
+@dataclass
+class BenchResult:
+    options: BenchOptions
+    machine: dict[str, Any]
+    batches: tuple[int, ...]
+    cells: list[CellStats]
+    ratios: list[Ratios]
+    one_thread: Optional[OneThread]
+    converter: Optional[ConverterTiming]
+    targets: list[Target]
+    notes: list[str] = field(default_factory=list)
+    elapsed_s: float = 0.0
+
+
+def run_bench(options: BenchOptions, say: Callable[[str], None] = LOGGER.info) -> BenchResult:
+    began = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="ovtriton-bench-") as tmp:
+        work = options.work or Path(tmp)
+        say(f"converting {options.config} (pipeline {options.pipeline}) into {work / 'triton'}")
+        workload = prepare(options.config, options.pipeline, work, max(options.batches))
+        notes = []
+        batches = tuple(b for b in options.batches if b <= workload.max_batch)
+        if batches != tuple(options.batches):
+            notes.append(f"batch(es) {sorted(set(options.batches) - set(batches))} skipped: the "
+                         f"models accept at most batch {workload.max_batch}")
+        samples, one_thread = _measure(options, workload, batches, work, say)
+        timing = None
+        if options.converter:
+            say("timing the converter on %d models and %d pipelines" % options.converter_size)
+            timing = time_converter(work / "converter", *options.converter_size)
+    cells = summarize(samples)
+    result = BenchResult(
+        options, machine.describe(), batches, cells, ratios(cells), one_thread, timing,
+        targets(cells, one_thread, timing.rest_s if timing else None), notes,
+    )
+    result.elapsed_s = time.perf_counter() - began
+    return result
+
+
+def _measure(options: BenchOptions, workload: Workload, batches: Sequence[int], work: Path,
+             say: Callable[[str], None]) -> tuple[list[Sample], Optional[OneThread]]:
+    dag = workload.dag
+    inputs = {b: dag.sample(b, seed=b) for b in batches}
+    server = TritonServer(workload.repository, ports=Ports.free(), workdir=work / "server")
+    say("starting tritonserver and compiling the in-process models")
+    local = InProcessDag(dag, workload.repository, workload.configs)
+    pool = WorkerPool(max(options.concurrencies))
+    samples: list[Sample] = []
+    with server:
+        broken = [m for m in server.models() if m.state != "READY"]
+        if broken:
+            raise UserError("models did not load: " + "; ".join(f"{m.name}: {m.reason}" for m in broken)
+                            + "\n" + server.log_tail())
+        meter = CpuMeter(server._process.pid if server._process else None)
+        factories = _factories(local, server, dag)
+        single = _one_thread_factories(workload, server) if options.one_thread and workload.dag_1t else {}
+        cells = [(b, c) for b in batches for c in options.concurrencies]
+        try:
+            for round_ in range(options.rounds):
+                say(f"round {round_ + 1}/{options.rounds}")
+                for name, factory in _rotate(list(single.items()), round_):
+                    samples.append(pool.run(name, name, factory, inputs[1] if 1 in inputs else dag.sample(1),
+                                            1, 1, options.duration_s, meter))
+                for batch, concurrency in cells:
+                    for mode in _rotate(list(options.modes), round_ + concurrency):
+                        key = (mode, batch) if mode == "ensemble_shm" else mode
+                        samples.append(pool.run(mode, key, factories[mode](batch), inputs[batch], batch,
+                                                concurrency, options.duration_s, meter))
+                    say(f"  batch {batch} concurrency {concurrency}: " + ", ".join(
+                        f"{s.mode} {np.median(s.latencies_ms):.1f} ms" for s in samples[-len(options.modes):]))
+        finally:
+            pool.close()  # closes every session in its own thread, before the server stops
+    local.close()
+    return [s for s in samples if not s.mode.startswith("1t:")], _one_thread(samples)
+
+
+def _rotate(items: list, by: int) -> list:
+    by %= max(1, len(items))
+    return items[by:] + items[:by]
+
+
+def _factories(local: InProcessDag, server: TritonServer, dag: Dag) -> dict[str, Callable[[int], Any]]:
+    """Mode -> (batch -> session factory); only shared memory sizes its session by the batch."""
+    def shm(batch: int) -> Callable[[], Any]:
+        sizes = {t.name: 64 + 8 * int(np.prod(t.shape(batch))) for t in dag.outputs}
+        return lambda: EnsembleShm(server.grpc_url, dag, dag.sample(batch), sizes)
+
+    return {
+        INPROCESS: lambda batch: local.session,
+        "ensemble_grpc": lambda batch: lambda: EnsembleGrpc(server.grpc_url, dag),
+        "ensemble_http": lambda batch: lambda: EnsembleHttp(server.http_url, dag),
+        "ensemble_shm": shm,
+        CHAIN: lambda batch: lambda: ChainGrpc(server.grpc_url, dag),
+    }
+
+
+def _one_thread_factories(workload: Workload, server: TritonServer) -> dict[str, Callable[[], Any]]:
+    """The one-thread pipeline and each of its branches alone, through Triton and in process."""
+    dag = workload.dag_1t
+    assert dag is not None
+    local = InProcessDag(dag, workload.repository, workload.configs)
+    calls: dict[str, Callable[[], Any]] = {
+        "1t:ensemble": lambda: EnsembleGrpc(server.grpc_url, dag),
+        "1t:inprocess": local.session,
+    }
+    for step in dag.steps:
+        if step.model not in dag.branches():
+            continue
+        alone = Dag(step.model, dag.inputs, (), (step,))
+        calls[f"1t:branch:{step.model}"] = lambda alone=alone: ChainGrpc(server.grpc_url, alone)
+        calls[f"1t:inprocess_branch:{step.model}"] = InProcessDag(
+            alone, workload.repository, workload.configs).session
+    return calls
+
+
+def _one_thread(samples: Sequence[Sample]) -> Optional[OneThread]:
+    pooled: dict[str, list[float]] = {}
+    for s in samples:
+        if s.mode.startswith("1t:"):
+            pooled.setdefault(s.mode[3:], []).extend(s.latencies_ms)
+    if "ensemble" not in pooled:
+        return None
+    p50 = {name: float(np.median(v)) for name, v in pooled.items()}
+    return OneThread(
+        p50["ensemble"],
+        {k.split(":", 1)[1]: v for k, v in p50.items() if k.startswith("branch:")},
+        p50.get("inprocess"),
+        {k.split(":", 1)[1]: v for k, v in p50.items() if k.startswith("inprocess_branch:")},
+    )
+
