@@ -11,8 +11,8 @@ from types import FrameType
 from typing import Optional
 
 from ovtriton.errors import UserError
-from ovtriton.server.process import ModelState, Ports, TritonServer
-from ovtriton.server.watch import EXPLICIT_MODE_ARGS, ConfigWatcher, TritonControl
+from ovtriton.server.process import EXPLICIT_MODE_ARGS, ModelState, Ports, TritonServer
+from ovtriton.server.watch import ConfigWatcher, TritonControl
 
 LOGGER = logging.getLogger(__name__)
 
@@ -49,6 +49,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="with --watch: how often CONFIG is checked (default 1, as OVMS)")
     parser.add_argument("--copy", action="store_true",
                         help="with --config: copy model files instead of linking them")
+    parser.add_argument("--follow-symlinks", action="store_true",
+                        help="with --config: follow symlinks that lead out of a base path")
     add_server_options(parser)
     parser.add_argument("--workdir", type=Path, default=None,
                         help="where to lay out the backend folder, the server log and, with "
@@ -75,7 +77,8 @@ def run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="ovtriton-serve-") as scratch:
         workdir = args.workdir.resolve() if args.workdir else Path(scratch)
         args.workdir = workdir
-        watcher = ConfigWatcher(args.config.resolve(), workdir / "repository", copy=args.copy)
+        watcher = ConfigWatcher(args.config.resolve(), workdir / "repository", copy=args.copy,
+                                follow_symlinks=args.follow_symlinks)
         watcher.convert_initial()
         server = server_from_args(args, watcher.repository)
         if args.watch:

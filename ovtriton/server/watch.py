@@ -21,9 +21,6 @@ from ovtriton.errors import UserError
 
 LOGGER = logging.getLogger(__name__)
 
-# Explicit model control lets the watcher load and unload single models; `*` loads all at start.
-EXPLICIT_MODE_ARGS = ("--model-control-mode=explicit", "--load-model=*")
-
 
 @dataclass
 class ConfigWatcher:
@@ -32,13 +29,14 @@ class ConfigWatcher:
     config_path: Path
     repository: Path
     copy: bool = False
+    follow_symlinks: bool = False
     current: Optional[ConversionPlan] = field(default=None, init=False)
     _fingerprint: bytes = field(default=b"", init=False)
 
     def convert_initial(self) -> ConversionPlan:
         """First conversion; an invalid config here is the user's error (nothing to fall back on)."""
         self._fingerprint = self._read_fingerprint()
-        self.current = plan(self.config_path)
+        self.current = plan(self.config_path, follow_symlinks=self.follow_symlinks)
         convert(self.config_path, self.repository, force=True, copy=self.copy, planned=self.current)
         _log_warnings(self.current)
         models, versions, ensembles = self.current.counts()
@@ -56,7 +54,7 @@ class ConfigWatcher:
         self._fingerprint = fingerprint
         LOGGER.info("%s changed; validating it", self.config_path)
         try:
-            new = plan(self.config_path)
+            new = plan(self.config_path, follow_symlinks=self.follow_symlinks)
         except (ConfigError, UserError) as exc:
             LOGGER.error("the new config is invalid; the previous one keeps serving:\n%s", exc)
             return False
