@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import openvino as ov
 
+from tests.unit.converter.invalid_cases import BASE, _models, _src
 from tests.unit.converter.seed_models import elementwise, save
 
 MAX_BYTES = 16 << 20  # the converter's documented limit (ovtriton.converter.schema)
@@ -25,40 +25,9 @@ M, P = "model_config_list", "pipeline_config_list[0]"
 N0, N1 = f"{P}.nodes[0]", f"{P}.nodes[1]"
 
 
-def src(node: str, item: str) -> dict[str, str]:
-    return {"node_name": node, "data_item": item}
+src = _src  # the same valid pipeline the converter's unit tests mutate
 
 
-BASE: dict[str, Any] = {
-    "model_config_list": [
-        {"config": {"name": "add", "base_path": "add"}},
-        {"config": {"name": "sum", "base_path": "sum"}},
-        {"config": {"name": "ints", "base_path": "ints"}},
-    ],
-    "pipeline_config_list": [
-        {
-            "name": "pipe",
-            "inputs": ["in"],
-            "nodes": [
-                {
-                    "name": "a",
-                    "model_name": "add",
-                    "type": "DL model",
-                    "inputs": [{"x": src("request", "in")}],
-                    "outputs": [{"data_item": "y", "alias": "out"}],
-                },
-                {
-                    "name": "b",
-                    "model_name": "sum",
-                    "type": "DL model",
-                    "inputs": [{"a": src("a", "out")}, {"b": src("request", "in")}],
-                    "outputs": [{"data_item": "y", "alias": "out"}],
-                },
-            ],
-            "outputs": [{"result": src("b", "out")}],
-        }
-    ],
-}
 SYMLINKED = ("link_version", "link_file", "link_bin", "link_subdir")  # base paths, see below
 
 
@@ -74,10 +43,7 @@ class Case:
 
 def build_models(root: Path) -> None:
     """The models ``BASE`` uses, plus model folders whose symlinks lead out of them."""
-    save(elementwise(["x"], "y", [1, 4]), root / "add" / "1" / "model.xml")
-    save(elementwise(["a", "b"], "y", [1, 4]), root / "sum" / "1" / "model.xml")
-    save(elementwise(["x"], "y", [1, 4], element=ov.Type.i32), root / "ints" / "1" / "model.xml")
-    save(elementwise(["x"], "y", [1, 5]), root / "wide" / "1" / "model.xml")
+    _models(root)
     outside = root.parent / "outside"
     save(elementwise(["x"], "y", [1, 4]), outside / "1" / "model.xml")
     (root / "link_version").mkdir()
