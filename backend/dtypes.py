@@ -20,7 +20,7 @@ _TABLE: dict[str, tuple[type, ov.Type]] = {
     "TYPE_FP64": (np.float64, ov.Type.f64),
 }
 _BY_OV = {ov_type.get_type_name(): name for name, (_, ov_type) in _TABLE.items()}
-_BY_NUMPY = {np.dtype(np_type): name for name, (np_type, _) in _TABLE.items()}
+_BY_NUMPY: dict[np.dtype, str] = {np.dtype(np_type): name for name, (np_type, _) in _TABLE.items()}
 
 SUPPORTED = tuple(_TABLE)
 

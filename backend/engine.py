@@ -151,7 +151,8 @@ class Engine:
             for index, array in group.outputs.items()
         }
         for position, i in enumerate(group.members):
-            names = wanted[i] if i < len(wanted) and wanted[i] else list(self._output_index)
+            requested = wanted[i] if i < len(wanted) else None
+            names = list(requested) if requested else list(self._output_index)
             unknown = [n for n in names if n not in self._output_index]
             if unknown:
                 results[i] = RequestError(

@@ -16,27 +16,30 @@ import triton_python_backend_utils as pb_utils
 _PACKAGE = "ovtriton_openvino_py"
 
 
-def _load_package() -> None:
-    """Make the sibling modules importable as ``ovtriton_openvino_py.*`` (relative imports work)."""
-    if __package__ or _PACKAGE in sys.modules:
-        return
-    here = Path(__file__).resolve().parent
-    spec = importlib.util.spec_from_file_location(
-        _PACKAGE, here / "__init__.py", submodule_search_locations=[str(here)]
-    )
-    assert spec is not None and spec.loader is not None
-    package = importlib.util.module_from_spec(spec)
-    sys.modules[_PACKAGE] = package
-    spec.loader.exec_module(package)
+def _load_package() -> str:
+    """The package of the sibling modules: ours when installed, else ``ovtriton_openvino_py``
+    loaded from this folder (so the modules' relative imports work inside Triton)."""
+    if __package__:
+        return __package__
+    if _PACKAGE not in sys.modules:
+        here = Path(__file__).resolve().parent
+        spec = importlib.util.spec_from_file_location(
+            _PACKAGE, here / "__init__.py", submodule_search_locations=[str(here)]
+        )
+        if spec is None or spec.loader is None:
+            raise ImportError(f"cannot load the openvino_py backend's modules from {here}")
+        package = importlib.util.module_from_spec(spec)
+        sys.modules[_PACKAGE] = package
+        spec.loader.exec_module(package)
+    return _PACKAGE
 
 
-_load_package()
-if __package__:
-    from .errors import BackendError, ModelLoadError, RequestError
-    from .instance import load_engine
-else:
-    from ovtriton_openvino_py.errors import BackendError, ModelLoadError, RequestError
-    from ovtriton_openvino_py.instance import load_engine
+_package = _load_package()
+_errors = importlib.import_module(f"{_package}.errors")
+_instance = importlib.import_module(f"{_package}.instance")
+BackendError, ModelLoadError, RequestError = (
+    _errors.BackendError, _errors.ModelLoadError, _errors.RequestError
+)
 
 
 class _TritonLogHandler(logging.Handler):
@@ -53,7 +56,7 @@ class _TritonLogHandler(logging.Handler):
 
 
 def _install_logging() -> None:
-    root = logging.getLogger(_PACKAGE if not __package__ else __package__)
+    root = logging.getLogger(_package)
     if not any(isinstance(h, _TritonLogHandler) for h in root.handlers):
         root.addHandler(_TritonLogHandler())
         root.setLevel(logging.INFO)
@@ -65,7 +68,7 @@ class TritonPythonModel:
         self.name = args["model_name"]
         config = json.loads(args["model_config"])
         try:
-            self.engine = load_engine(Path(args["model_repository"]), args["model_version"], config)
+            self.engine = _instance.load_engine(Path(args["model_repository"]), args["model_version"], config)
         except ModelLoadError as exc:
             raise pb_utils.TritonModelException(f"model {self.name!r}: {exc}") from None
 

@@ -129,7 +129,7 @@ def _compare(kind: str, ports: tuple[Port, ...], declared: list, max_batch_size:
                 f"{port.triton_type}"
             )
         reshape = tensor.get("reshape") or {}
-        dims = [int(d) for d in (reshape.get("shape") if reshape else tensor.get("dims", []))]
+        dims = [int(d) for d in (reshape.get("shape") or [] if reshape else tensor.get("dims", []))]
         full = ([-1] + dims) if max_batch_size > 0 else dims
         if len(full) != len(port.bounds) or not all(
             d == -1 or _fits(d, b) for d, b in zip(full, port.bounds)
