@@ -1,4 +1,5 @@
 """One table for the data types both Triton and OpenVINO have."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -41,4 +42,4 @@ def triton_from_numpy(dtype: np.dtype) -> str:
 
 def short_name(triton_type: str) -> str:
     """``"TYPE_FP32"`` -> ``"FP32"``: the spelling Triton's wire protocol and its errors use."""
-    return triton_type[len("TYPE_"):] if triton_type.startswith("TYPE_") else triton_type
+    return triton_type[len("TYPE_") :] if triton_type.startswith("TYPE_") else triton_type

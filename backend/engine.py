@@ -6,6 +6,7 @@ pool of infer requests (started asynchronously), so several OpenVINO streams sta
 compiled model has several streams (THROUGHPUT hint), a joined group is cut into one part per
 stream, so every stream gets a share of the batch instead of one stream getting all of it.
 """
+
 from __future__ import annotations
 
 import logging
@@ -56,7 +57,9 @@ class Engine:
         self.limits = limits
         self.nireq = max(1, nireq)
         self.streams = _streams(compiled)
-        self.inferences = 0  # OpenVINO inferences run so far (batching shows as fewer than requests)
+        self.inferences = (
+            0  # OpenVINO inferences run so far (batching shows as fewer than requests)
+        )
         self._pool = [compiled.create_infer_request() for _ in range(self.nireq)]
         self._output_index = {p.name: p.index for p in signature.outputs}
 
@@ -137,7 +140,10 @@ class Engine:
             group.error = BackendError(f"inference failed: {_first_line(exc)}")
 
     def _finish(
-        self, group: _Group, results: list[Optional[Result]], wanted: Sequence[Optional[Sequence[str]]]
+        self,
+        group: _Group,
+        results: list[Optional[Result]],
+        wanted: Sequence[Optional[Sequence[str]]],
     ) -> None:
         group.inputs.clear()
         if group.outputs is None:

@@ -1,4 +1,5 @@
 """The two kinds of user-fixable problems the backend reports."""
+
 from __future__ import annotations
 
 

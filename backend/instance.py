@@ -1,4 +1,5 @@
 """Load one model instance: settings, model file, shaping, config check, compile, engine."""
+
 from __future__ import annotations
 
 import logging
@@ -41,7 +42,10 @@ def load_engine(model_dir: Path, version: str, config: Mapping[str, Any]) -> Eng
     engine = Engine(compiled, signature, settings.nireq, limits)
     LOGGER.info(
         "loaded %s on %s: %d infer request(s), properties %s",
-        path, settings.target_device, engine.nireq, settings.compile_properties(),
+        path,
+        settings.target_device,
+        engine.nireq,
+        settings.compile_properties(),
     )
     return engine
 
@@ -71,7 +75,10 @@ def _compile(core: ov.Core, model: ov.Model, settings: BackendSettings) -> ov.Co
         return core.compile_model(model, settings.target_device, properties)
     except Exception as exc:
         text = str(exc).strip().splitlines()
-        detail = next((line for line in text if "not" in line.lower() or "unsupported" in line.lower()), text[0] if text else "")
+        detail = next(
+            (line for line in text if "not" in line.lower() or "unsupported" in line.lower()),
+            text[0] if text else "",
+        )
         raise ModelLoadError(
             f"cannot compile the model for {settings.target_device} with properties "
             f"{properties} (parameters PERFORMANCE_HINT, NUM_STREAMS, INFERENCE_NUM_THREADS, "

@@ -4,6 +4,7 @@ Both are set per model in config.pbtxt (``MAX_INPUT_BYTES``, ``ALLOW_NON_FINITE`
 after the signature check, so a request that passes names, types and shapes is then weighed
 and, for floating-point inputs, scanned for NaN and infinity.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping

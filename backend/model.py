@@ -3,6 +3,7 @@
 Triton imports this file as the top-level module ``model`` from ``<backend-dir>/openvino_py/``;
 the logic lives in the sibling modules, loaded here as one package.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -38,7 +39,9 @@ _package = _load_package()
 _errors = importlib.import_module(f"{_package}.errors")
 _instance = importlib.import_module(f"{_package}.instance")
 BackendError, ModelLoadError, RequestError = (
-    _errors.BackendError, _errors.ModelLoadError, _errors.RequestError
+    _errors.BackendError,
+    _errors.ModelLoadError,
+    _errors.RequestError,
 )
 
 
@@ -68,7 +71,9 @@ class TritonPythonModel:
         self.name = args["model_name"]
         config = json.loads(args["model_config"])
         try:
-            self.engine = _instance.load_engine(Path(args["model_repository"]), args["model_version"], config)
+            self.engine = _instance.load_engine(
+                Path(args["model_repository"]), args["model_version"], config
+            )
         except ModelLoadError as exc:
             raise pb_utils.TritonModelException(f"model {self.name!r}: {exc}") from None
 

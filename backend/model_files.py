@@ -5,6 +5,7 @@ ONNX, PaddlePaddle (.pdmodel + .pdiparams), TensorFlow SavedModel (the folder ho
 saved_model.pb), TFLite. Within one kind, the first name in sorted order wins, so the pick is
 reproducible (OVMS takes directory-iteration order).
 """
+
 from __future__ import annotations
 
 import json
@@ -53,7 +54,9 @@ def _check_companion(path: Path) -> None:
         if path.suffix == suffix and companion:
             other = path.with_suffix(companion)
             if not other.is_file():
-                raise ModelLoadError(f"{desc} model {path} needs {other.name} beside it; it is missing")
+                raise ModelLoadError(
+                    f"{desc} model {path} needs {other.name} beside it; it is missing"
+                )
 
 
 def read_mapping(version_dir: Path) -> tuple[dict[str, str], dict[str, str]]:

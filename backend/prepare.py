@@ -3,6 +3,7 @@
 The converter calls the same functions to write config.pbtxt, so the inputs and outputs it
 declares are exactly those the backend serves.
 """
+
 from __future__ import annotations
 
 import logging
@@ -99,7 +100,9 @@ def _rename(ports: list[ov.Output], mapping: Mapping[str, str], kind: str) -> No
                 break
     missing = sorted(set(mapping) - seen)
     if missing:
-        raise ModelLoadError(f"mapping_config.json renames {kind}(s) {missing} the model does not have")
+        raise ModelLoadError(
+            f"mapping_config.json renames {kind}(s) {missing} the model does not have"
+        )
 
 
 def _partial_shape(dims: list[Dim]) -> ov.PartialShape:
@@ -149,7 +152,9 @@ def _apply_layout(model: ov.Model, layouts: Mapping[str, str]) -> ov.Model:
         return ppp.build()
     except Exception as exc:
         text = str(exc).strip().splitlines()[0]
-        raise ModelLoadError(f"parameter LAYOUT {dict(layouts)} does not fit the model: {text}") from None
+        raise ModelLoadError(
+            f"parameter LAYOUT {dict(layouts)} does not fit the model: {text}"
+        ) from None
 
 
 def _make_batch_dynamic(model: ov.Model, max_batch_size: int, layouts: Mapping[str, str]) -> None:

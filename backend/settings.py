@@ -3,6 +3,7 @@
 Every key is a ``string_value`` (Triton allows nothing else). Unknown keys are refused, so a
 misspelt knob fails the load instead of being silently ignored.
 """
+
 from __future__ import annotations
 
 import json
@@ -25,7 +26,7 @@ KNOWN_PARAMETERS: dict[str, str] = {
     "RESHAPE": 'JSON object input -> shape, e.g. {"image": [1, 3, "224:448", -1]}',
     "LAYOUT": 'JSON object tensor -> "NHWC:NCHW" (request:model) or "NCHW"',
     "MAX_INPUT_BYTES": "largest request (all inputs together) in bytes; 0 = no limit (default)",
-    "ALLOW_NON_FINITE": 'true = accept NaN/inf in float inputs; false (default) = refuse them',
+    "ALLOW_NON_FINITE": "true = accept NaN/inf in float inputs; false (default) = refuse them",
     "EXECUTION_ENV_PATH": "Triton's own: a packed Python environment for the stub",
 }
 
@@ -152,12 +153,12 @@ def _check_shape(value: Any) -> str | None:
         return f"shape {value!r} must be a non-empty list of dimensions"
     for dim in value:
         if isinstance(dim, bool):
-            return f"dimension {dim!r} must be an integer, -1 or \"min:max\""
+            return f'dimension {dim!r} must be an integer, -1 or "min:max"'
         if isinstance(dim, int) and (dim >= 1 or dim == -1):
             continue
         if isinstance(dim, str) and _is_range(dim):
             continue
-        return f"dimension {dim!r} must be an integer >= 1, -1 or \"min:max\""
+        return f'dimension {dim!r} must be an integer >= 1, -1 or "min:max"'
     return None
 
 

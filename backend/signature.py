@@ -1,4 +1,5 @@
 """What the compiled model accepts, checked against config.pbtxt at load and every request at run time."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -53,7 +54,9 @@ class Signature:
                     f"{port.shape_text()}) is not declared in config.pbtxt"
                 )
         if problems:
-            raise ModelLoadError("config.pbtxt does not match the model:\n  " + "\n  ".join(problems))
+            raise ModelLoadError(
+                "config.pbtxt does not match the model:\n  " + "\n  ".join(problems)
+            )
 
     def check_request(self, tensors: Mapping[str, np.ndarray]) -> int:
         """Validate one request; returns its batch size (1 when the model does not batch)."""
@@ -139,7 +142,8 @@ def _compare(kind: str, ports: tuple[Port, ...], declared: list, max_batch_size:
             )
             problems.append(
                 f"config {kind} {name!r} has dims {shown}, the model's shape is "
-                f"{port.shape_text()}" + (" (first dimension = batch)" if max_batch_size > 0 else "")
+                f"{port.shape_text()}"
+                + (" (first dimension = batch)" if max_batch_size > 0 else "")
             )
     return problems
 

@@ -3,6 +3,7 @@
 Exit codes: 0 success, 1 user error (message, no traceback), 2 usage error (argparse),
 3 unexpected error (traceback with ``--verbose``), 130 interrupted.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -70,8 +71,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if args.verbose:
             raise
-        LOGGER.error("unexpected error: %s: %s (a bug in ovtriton; run with --verbose for the "
-                     "traceback)", type(exc).__name__, exc)
+        LOGGER.error(
+            "unexpected error: %s: %s (a bug in ovtriton; run with --verbose for the traceback)",
+            type(exc).__name__,
+            exc,
+        )
         return 3
 
 

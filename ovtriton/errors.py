@@ -1,4 +1,5 @@
 """The exception the CLI turns into exit code 1 with a message and no traceback."""
+
 from __future__ import annotations
 
 

@@ -1,4 +1,5 @@
 """Small OpenVINO models built with the opset API for the tests (no downloads)."""
+
 from __future__ import annotations
 
 from pathlib import Path

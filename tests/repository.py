@@ -1,4 +1,5 @@
 """Write small Triton model repositories for the tests: config.pbtxt through Triton's protobuf."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -24,7 +25,9 @@ def write_config(
     dynamic_batching: bool = False,
     default_model_filename: str = "",
 ) -> Path:
-    config = mc.ModelConfig(name=model_dir.name, backend="openvino_py", max_batch_size=max_batch_size)
+    config = mc.ModelConfig(
+        name=model_dir.name, backend="openvino_py", max_batch_size=max_batch_size
+    )
     for name, dtype, dims in inputs:
         config.input.add(name=name, data_type=mc.DataType.Value(dtype), dims=list(dims))
     for name, dtype, dims in outputs:
@@ -56,7 +59,9 @@ def add_model(
     """Save ``model`` as ``<repo>/<name>/1/model.xml`` with a config.pbtxt describing it."""
     model_dir = repo / name
     save(model, model_dir / "1")
-    shaping = {k: {"string_value": v} for k, v in (parameters or {}).items() if k in ("LAYOUT", "RESHAPE")}
+    shaping = {
+        k: {"string_value": v} for k, v in (parameters or {}).items() if k in ("LAYOUT", "RESHAPE")
+    }
     settings = parse_settings(shaping)
     served = prepare_model(model.clone(), settings, max_batch_size)  # what the backend serves
     skip = 1 if max_batch_size > 0 else 0

@@ -4,6 +4,7 @@
 and parsing the model files) is summed separately, so the report can say how long the converter
 itself takes beyond reading models.
 """
+
 from __future__ import annotations
 
 import json
@@ -58,18 +59,29 @@ def write_config(folder: Path, models: int, pipelines: int) -> Path:
         entries.append({"config": {"name": f"m{i}", "base_path": f"models/m{i}"}})
     for p in range(pipelines):
         a, b = f"m{2 * p}", f"m{2 * p + 1}"
-        pipes.append({
-            "name": f"pipe{p}", "inputs": ["x"],
-            "nodes": [
-                {"name": "first", "model_name": a, "type": "DL model",
-                 "inputs": [{"x": {"node_name": "request", "data_item": "x"}}],
-                 "outputs": [{"data_item": "y", "alias": "y"}]},
-                {"name": "second", "model_name": b, "type": "DL model",
-                 "inputs": [{"x": {"node_name": "first", "data_item": "y"}}],
-                 "outputs": [{"data_item": "y", "alias": "y"}]},
-            ],
-            "outputs": [{"y": {"node_name": "second", "data_item": "y"}}],
-        })
+        pipes.append(
+            {
+                "name": f"pipe{p}",
+                "inputs": ["x"],
+                "nodes": [
+                    {
+                        "name": "first",
+                        "model_name": a,
+                        "type": "DL model",
+                        "inputs": [{"x": {"node_name": "request", "data_item": "x"}}],
+                        "outputs": [{"data_item": "y", "alias": "y"}],
+                    },
+                    {
+                        "name": "second",
+                        "model_name": b,
+                        "type": "DL model",
+                        "inputs": [{"x": {"node_name": "first", "data_item": "y"}}],
+                        "outputs": [{"data_item": "y", "alias": "y"}],
+                    },
+                ],
+                "outputs": [{"y": {"node_name": "second", "data_item": "y"}}],
+            }
+        )
     path = folder / "config.json"
     path.write_text(json.dumps({"model_config_list": entries, "pipeline_config_list": pipes}))
     return path
@@ -99,6 +111,11 @@ def time_converter(folder: Path, models: int = 200, pipelines: int = 100) -> Con
         convert(config, folder / "triton", force=True, planned=planned)
         t2 = time.perf_counter()
     timing = ConverterTiming(models, pipelines, t2 - t0, reading[0], t1 - t0, t2 - t1)
-    LOGGER.info("converter: %d models + %d pipelines in %.2f s (%.2f s reading models)",
-                models, pipelines, timing.total_s, timing.reading_s)
+    LOGGER.info(
+        "converter: %d models + %d pipelines in %.2f s (%.2f s reading models)",
+        models,
+        pipelines,
+        timing.total_s,
+        timing.reading_s,
+    )
     return timing

@@ -5,6 +5,7 @@ converter wrote, so the compiled models (device, hint, streams, threads, reshape
 exactly the ones Triton serves. Each client thread owns one infer request per step and walks
 the DAG with ``start_async``: the branches overlap as in Triton's ensemble.
 """
+
 from __future__ import annotations
 
 import logging
@@ -27,11 +28,15 @@ LOGGER = logging.getLogger(__name__)
 class InProcessDag:
     """Compiled models of one DAG; ``session()`` gives a thread its own infer requests."""
 
-    def __init__(self, dag: Dag, repository: Path, configs: Mapping[str, Mapping[str, Any]]) -> None:
+    def __init__(
+        self, dag: Dag, repository: Path, configs: Mapping[str, Mapping[str, Any]]
+    ) -> None:
         self.dag = dag
         self.engines: dict[str, Engine] = {}
         for model in dag.models:
-            self.engines[model] = load_engine(repository / model, _version(repository / model), configs[model])
+            self.engines[model] = load_engine(
+                repository / model, _version(repository / model), configs[model]
+            )
             LOGGER.debug("in-process %s: %d stream(s)", model, self.engines[model].streams)
 
     def session(self) -> InProcessSession:
@@ -51,8 +56,10 @@ class InProcessSession:
         for index, step in enumerate(owner.dag.steps):
             engine = owner.engines[step.model]
             self._requests[index] = engine.compiled.create_infer_request()
-            self._ports[index] = ({p.name: p.index for p in engine.signature.inputs},
-                                  {p.name: p.index for p in engine.signature.outputs})
+            self._ports[index] = (
+                {p.name: p.index for p in engine.signature.inputs},
+                {p.name: p.index for p in engine.signature.outputs},
+            )
         self._index = {id(step): i for i, step in enumerate(owner.dag.steps)}
 
     def __call__(self, inputs: Mapping[str, np.ndarray]) -> Tensors:
@@ -66,12 +73,20 @@ class InProcessSession:
 
         def finished(_: object) -> None:
             # The request's output memory is reused by its next run: copy what is kept.
-            done({name: np.array(request.get_output_tensor(i).data, copy=True) for name, i in wanted}, None)
+            done(
+                {
+                    name: np.array(request.get_output_tensor(i).data, copy=True)
+                    for name, i in wanted
+                },
+                None,
+            )
 
         request.set_callback(finished, None)
         try:
-            request.start_async({inputs[name]: np.ascontiguousarray(a) for name, a in tensors.items()},
-                                share_inputs=True)
+            request.start_async(
+                {inputs[name]: np.ascontiguousarray(a) for name, a in tensors.items()},
+                share_inputs=True,
+            )
         except Exception as exc:  # OpenVINO refused the tensors
             done(None, exc)
 

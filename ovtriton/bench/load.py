@@ -3,6 +3,7 @@
 CPU use is the process CPU time (user + system, from /proc) of tritonserver and its Python
 stubs (its process group) plus this process (client threads and, in-process, OpenVINO).
 """
+
 from __future__ import annotations
 
 import logging
@@ -69,8 +70,10 @@ class WorkerPool:
 
     def __init__(self, size: int) -> None:
         self._queues: list[queue.Queue] = [queue.Queue() for _ in range(size)]
-        self._threads = [threading.Thread(target=self._serve, args=(q,), daemon=True, name=f"bench-{i}")
-                         for i, q in enumerate(self._queues)]
+        self._threads = [
+            threading.Thread(target=self._serve, args=(q,), daemon=True, name=f"bench-{i}")
+            for i, q in enumerate(self._queues)
+        ]
         for thread in self._threads:
             thread.start()
 
@@ -88,8 +91,17 @@ class WorkerPool:
                 return
             job(sessions)
 
-    def run(self, mode: str, key: Hashable, factory: Callable[[], Call], inputs: Mapping[str, np.ndarray],
-            batch: int, concurrency: int, duration_s: float, meter: CpuMeter) -> Sample:
+    def run(
+        self,
+        mode: str,
+        key: Hashable,
+        factory: Callable[[], Call],
+        inputs: Mapping[str, np.ndarray],
+        batch: int,
+        concurrency: int,
+        duration_s: float,
+        meter: CpuMeter,
+    ) -> Sample:
         """Closed loop on ``concurrency`` workers for ``duration_s``; one warm-up call each first."""
         if concurrency > len(self._queues):
             raise ValueError(f"concurrency {concurrency} > {len(self._queues)} workers")
@@ -145,7 +157,9 @@ class WorkerPool:
         wall = time.perf_counter() - t0
         cpu = meter.read() - cpu0
         if errors:
-            raise RuntimeError(f"{mode} (batch {batch}, concurrency {concurrency}) failed: {errors[0]}")
+            raise RuntimeError(
+                f"{mode} (batch {batch}, concurrency {concurrency}) failed: {errors[0]}"
+            )
         return Sample(mode, batch, concurrency, [v for lat in latencies for v in lat], wall, cpu)
 
     def close(self) -> None:

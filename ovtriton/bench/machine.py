@@ -1,4 +1,5 @@
 """The machine a bench ran on, for the report: cores, CPU model, memory, versions."""
+
 from __future__ import annotations
 
 import os

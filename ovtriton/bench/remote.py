@@ -6,6 +6,7 @@ offsets); (c) client-side chaining: one gRPC request per step, the intermediates
 to the client and out again, independent steps sent at the same time (``async_infer``).
 Every session belongs to one client thread.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -56,7 +57,9 @@ class EnsembleHttp:
     def __init__(self, url: str, dag: Dag) -> None:
         self.client = httpclient.InferenceServerClient(url)
         self.dag = dag
-        self.outputs = [httpclient.InferRequestedOutput(t.name, binary_data=True) for t in dag.outputs]
+        self.outputs = [
+            httpclient.InferRequestedOutput(t.name, binary_data=True) for t in dag.outputs
+        ]
 
     def __call__(self, inputs: Mapping[str, np.ndarray]) -> Tensors:
         items = []
@@ -74,8 +77,9 @@ class EnsembleHttp:
 class EnsembleShm:
     """gRPC with the tensors in system shared memory; regions sized for ``sample``."""
 
-    def __init__(self, url: str, dag: Dag, sample: Mapping[str, np.ndarray],
-                 output_bytes: Mapping[str, int]) -> None:
+    def __init__(
+        self, url: str, dag: Dag, sample: Mapping[str, np.ndarray], output_bytes: Mapping[str, int]
+    ) -> None:
         self.client = grpcclient.InferenceServerClient(url)
         self.dag = dag
         self.regions: list[tuple[str, Any]] = []
@@ -104,8 +108,9 @@ class EnsembleShm:
     def __call__(self, inputs: Mapping[str, np.ndarray]) -> Tensors:
         for item, handle in self.inputs:
             shm.set_shared_memory_region(handle, [np.ascontiguousarray(inputs[item.name()])])
-        result = self.client.infer(self.dag.name, [i for i, _ in self.inputs],
-                                   outputs=[o for o, _ in self.outputs])
+        result = self.client.infer(
+            self.dag.name, [i for i, _ in self.inputs], outputs=[o for o, _ in self.outputs]
+        )
         out: Tensors = {}
         for item, handle in self.outputs:
             meta = result.get_output(item.name())
@@ -142,8 +147,12 @@ class ChainGrpc:
             else:
                 done({name: result.as_numpy(name) for name in names}, None)
 
-        self.client.async_infer(step.model, _inputs(grpcclient, tensors), callback,
-                                outputs=[grpcclient.InferRequestedOutput(n) for n in names])
+        self.client.async_infer(
+            step.model,
+            _inputs(grpcclient, tensors),
+            callback,
+            outputs=[grpcclient.InferRequestedOutput(n) for n in names],
+        )
 
     def close(self) -> None:
         self.client.close()

@@ -1,4 +1,5 @@
 """A bench result as a console table, a JSON document and a PNG plot."""
+
 from __future__ import annotations
 
 import json
@@ -17,15 +18,39 @@ JSON_VERSION = 1
 
 
 def _num(value: Optional[float], digits: int = 2) -> str:
-    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
+    return (
+        "-"
+        if value is None or (isinstance(value, float) and math.isnan(value))
+        else f"{value:.{digits}f}"
+    )
 
 
 def cell_table(cells: Sequence[CellStats]) -> str:
-    head = ("batch", "conc", "mode", "p50 ms", "p90 ms", "p99 ms", "inf/s", "CPU cores", "CPU ms/inf", "n")
+    head = (
+        "batch",
+        "conc",
+        "mode",
+        "p50 ms",
+        "p90 ms",
+        "p99 ms",
+        "inf/s",
+        "CPU cores",
+        "CPU ms/inf",
+        "n",
+    )
     rows = [head] + [
-        (str(c.batch), str(c.concurrency), c.mode, _num(c.p50_ms, 1), _num(c.p90_ms, 1),
-         _num(c.p99_ms, 1), _num(c.throughput, 1), _num(c.cpu_cores), _num(c.cpu_ms_per_inference, 1),
-         str(c.requests))
+        (
+            str(c.batch),
+            str(c.concurrency),
+            c.mode,
+            _num(c.p50_ms, 1),
+            _num(c.p90_ms, 1),
+            _num(c.p99_ms, 1),
+            _num(c.throughput, 1),
+            _num(c.cpu_cores),
+            _num(c.cpu_ms_per_inference, 1),
+            str(c.requests),
+        )
         for c in cells
     ]
     return _align(rows)
@@ -34,8 +59,14 @@ def cell_table(cells: Sequence[CellStats]) -> str:
 def ratio_table(items: Sequence[Ratios]) -> str:
     head = ("batch", "conc", "best transport", "(b)/(a) p50", "(b)/(a) inf/s", "(c)/(b) p50")
     rows = [head] + [
-        (str(r.batch), str(r.concurrency), r.best_transport, _num(r.ensemble_vs_inprocess_p50),
-         _num(r.ensemble_vs_inprocess_throughput), _num(r.chain_vs_ensemble_p50))
+        (
+            str(r.batch),
+            str(r.concurrency),
+            r.best_transport,
+            _num(r.ensemble_vs_inprocess_p50),
+            _num(r.ensemble_vs_inprocess_throughput),
+            _num(r.chain_vs_ensemble_p50),
+        )
         for r in items
     ]
     return _align(rows)
@@ -46,15 +77,19 @@ def target_lines(items: Sequence[Target]) -> list[str]:
     for t in items:
         verdict = {True: "HOLDS", False: "MISSED", None: "n/a"}[t.holds]
         sign = ">=" if "throughput" in t.name else ("<=" if "faster" not in t.name else ">")
-        lines.append(f"  [{verdict:6}] {t.name}: {_num(t.value)} ({sign} {t.limit:g})"
-                     + (f" - {t.detail}" if t.detail else ""))
+        lines.append(
+            f"  [{verdict:6}] {t.name}: {_num(t.value)} ({sign} {t.limit:g})"
+            + (f" - {t.detail}" if t.detail else "")
+        )
     return lines
 
 
 def _align(rows: Sequence[Sequence[str]]) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(v.rjust(w) if i != 2 else v.ljust(w) for i, (v, w) in enumerate(zip(r, widths)))
-             for r in rows]
+    lines = [
+        "  ".join(v.rjust(w) if i != 2 else v.ljust(w) for i, (v, w) in enumerate(zip(r, widths)))
+        for r in rows
+    ]
     lines.insert(1, "-" * len(lines[0]))
     return "\n".join(lines)
 
@@ -66,23 +101,34 @@ def text(result: Any) -> str:
         f"{m['openvino']}, Python {m['python']}",
         f"pipeline {result.options.pipeline}: {result.options.rounds} round(s) x "
         f"{result.options.duration_s:g} s per cell",
-        "", cell_table(result.cells), "", "ratios (a) in-process, (b) ensemble, (c) client chaining:",
+        "",
+        cell_table(result.cells),
+        "",
+        "ratios (a) in-process, (b) ensemble, (c) client chaining:",
         ratio_table(result.ratios),
     ]
     if result.one_thread:
         o = result.one_thread
         branches = " + ".join(f"{k} {v:.1f}" for k, v in o.branch_p50_ms.items())
-        parts += ["", f"one OpenVINO thread per model: ensemble p50 {o.ensemble_p50_ms:.1f} ms vs "
-                      f"branches {branches} ms -> {_num(o.ratio)}"]
+        parts += [
+            "",
+            f"one OpenVINO thread per model: ensemble p50 {o.ensemble_p50_ms:.1f} ms vs "
+            f"branches {branches} ms -> {_num(o.ratio)}",
+        ]
         if o.inprocess_p50_ms is not None:
             local = " + ".join(f"{v:.1f}" for v in o.inprocess_branch_p50_ms.values())
-            parts.append(f"  in process: DAG {o.inprocess_p50_ms:.1f} ms vs branches {local} ms "
-                         f"-> {_num(o.inprocess_ratio)}")
+            parts.append(
+                f"  in process: DAG {o.inprocess_p50_ms:.1f} ms vs branches {local} ms "
+                f"-> {_num(o.inprocess_ratio)}"
+            )
     if result.converter:
         c = result.converter
-        parts += ["", f"converter: {c.models} models + {c.pipelines} pipelines: {c.total_s:.2f} s "
-                      f"(plan {c.plan_s:.2f} s, write {c.write_s:.2f} s), reading models "
-                      f"{c.reading_s:.2f} s, beyond reading {c.rest_s:.2f} s"]
+        parts += [
+            "",
+            f"converter: {c.models} models + {c.pipelines} pipelines: {c.total_s:.2f} s "
+            f"(plan {c.plan_s:.2f} s, write {c.write_s:.2f} s), reading models "
+            f"{c.reading_s:.2f} s, beyond reading {c.rest_s:.2f} s",
+        ]
     parts += ["", "targets:", *target_lines(result.targets)]
     parts += [f"note: {n}" for n in result.notes]
     parts.append(f"elapsed {result.elapsed_s:.0f} s")
@@ -99,9 +145,13 @@ def document(result: Any) -> dict[str, Any]:
         "modes": [m for m in MODES if m in result.options.modes],
         "cells": [c.to_dict() for c in result.cells],
         "ratios": [asdict(r) for r in result.ratios],
-        "one_thread": None if result.one_thread is None else {
-            **asdict(result.one_thread), "ratio": result.one_thread.ratio,
-            "inprocess_ratio": result.one_thread.inprocess_ratio},
+        "one_thread": None
+        if result.one_thread is None
+        else {
+            **asdict(result.one_thread),
+            "ratio": result.one_thread.ratio,
+            "inprocess_ratio": result.one_thread.inprocess_ratio,
+        },
         "converter": result.converter.to_dict() if result.converter else None,
         "targets": [asdict(t) for t in result.targets],
         "notes": list(result.notes),
@@ -134,13 +184,22 @@ def write_plot(cells: Sequence[CellStats], path: Path, title: str) -> None:
 
     batches = sorted({c.batch for c in cells})
     fig, axes = plt.subplots(2, len(batches), figsize=(6 * len(batches), 8), squeeze=False)
-    styles = {INPROCESS: "k-o", CHAIN: "r--s", **{m: s for m, s in zip(ENSEMBLE_MODES, ("b-^", "g-v", "c-d"))}}
+    styles = {
+        INPROCESS: "k-o",
+        CHAIN: "r--s",
+        **{m: s for m, s in zip(ENSEMBLE_MODES, ("b-^", "g-v", "c-d"))},
+    }
     for column, batch in enumerate(batches):
         for mode in [m for m in MODES if any(c.mode == m for c in cells)]:
-            mine = sorted((c for c in cells if c.mode == mode and c.batch == batch), key=lambda c: c.concurrency)
+            mine = sorted(
+                (c for c in cells if c.mode == mode and c.batch == batch),
+                key=lambda c: c.concurrency,
+            )
             xs = [c.concurrency for c in mine]
             axes[0][column].plot(xs, [c.p50_ms for c in mine], styles.get(mode, "-"), label=mode)
-            axes[1][column].plot(xs, [c.throughput for c in mine], styles.get(mode, "-"), label=mode)
+            axes[1][column].plot(
+                xs, [c.throughput for c in mine], styles.get(mode, "-"), label=mode
+            )
         axes[0][column].set_title(f"batch {batch}: p50 latency")
         axes[0][column].set_ylabel("ms")
         axes[1][column].set_title(f"batch {batch}: throughput")

@@ -3,7 +3,10 @@
 Rounds are the outer loop and every (batch, concurrency) cell runs all modes back to back, in
 an order rotated each round, so drift on a shared machine hits every mode alike.
 """
+
 from __future__ import annotations
+
+import functools
 
 import logging
 import tempfile
@@ -79,8 +82,10 @@ def run_bench(options: BenchOptions, say: Callable[[str], None] = LOGGER.info) -
         notes = []
         batches = tuple(b for b in options.batches if b <= workload.max_batch)
         if batches != tuple(options.batches):
-            notes.append(f"batch(es) {sorted(set(options.batches) - set(batches))} skipped: the "
-                         f"models accept at most batch {workload.max_batch}")
+            notes.append(
+                f"batch(es) {sorted(set(options.batches) - set(batches))} skipped: the "
+                f"models accept at most batch {workload.max_batch}"
+            )
         samples, one_thread = _measure(options, workload, batches, work, say)
         timing = None
         if options.converter:
@@ -88,15 +93,27 @@ def run_bench(options: BenchOptions, say: Callable[[str], None] = LOGGER.info) -
             timing = time_converter(work / "converter", *options.converter_size)
     cells = summarize(samples)
     result = BenchResult(
-        options, machine.describe(), batches, cells, ratios(cells), one_thread, timing,
-        targets(cells, one_thread, timing.rest_s if timing else None), notes,
+        options,
+        machine.describe(),
+        batches,
+        cells,
+        ratios(cells),
+        one_thread,
+        timing,
+        targets(cells, one_thread, timing.rest_s if timing else None),
+        notes,
     )
     result.elapsed_s = time.perf_counter() - began
     return result
 
 
-def _measure(options: BenchOptions, workload: Workload, batches: Sequence[int], work: Path,
-             say: Callable[[str], None]) -> tuple[list[Sample], Optional[OneThread]]:
+def _measure(
+    options: BenchOptions,
+    workload: Workload,
+    batches: Sequence[int],
+    work: Path,
+    say: Callable[[str], None],
+) -> tuple[list[Sample], Optional[OneThread]]:
     dag = workload.dag
     inputs = {b: dag.sample(b, seed=b) for b in batches}
     server = TritonServer(workload.repository, ports=Ports.free(), workdir=work / "server")
@@ -107,25 +124,58 @@ def _measure(options: BenchOptions, workload: Workload, batches: Sequence[int], 
     with server:
         broken = [m for m in server.models() if m.state != "READY"]
         if broken:
-            raise UserError("models did not load: " + "; ".join(f"{m.name}: {m.reason}" for m in broken)
-                            + "\n" + server.log_tail())
+            raise UserError(
+                "models did not load: "
+                + "; ".join(f"{m.name}: {m.reason}" for m in broken)
+                + "\n"
+                + server.log_tail()
+            )
         meter = CpuMeter(server._process.pid if server._process else None)
         factories = _factories(local, server, dag)
-        single = _one_thread_factories(workload, server) if options.one_thread and workload.dag_1t else {}
+        single = (
+            _one_thread_factories(workload, server)
+            if options.one_thread and workload.dag_1t
+            else {}
+        )
         cells = [(b, c) for b in batches for c in options.concurrencies]
         try:
             for round_ in range(options.rounds):
                 say(f"round {round_ + 1}/{options.rounds}")
                 for name, factory in _rotate(list(single.items()), round_):
-                    samples.append(pool.run(name, name, factory, inputs[1] if 1 in inputs else dag.sample(1),
-                                            1, 1, options.duration_s, meter))
+                    samples.append(
+                        pool.run(
+                            name,
+                            name,
+                            factory,
+                            inputs[1] if 1 in inputs else dag.sample(1),
+                            1,
+                            1,
+                            options.duration_s,
+                            meter,
+                        )
+                    )
                 for batch, concurrency in cells:
                     for mode in _rotate(list(options.modes), round_ + concurrency):
                         key = (mode, batch) if mode == "ensemble_shm" else mode
-                        samples.append(pool.run(mode, key, factories[mode](batch), inputs[batch], batch,
-                                                concurrency, options.duration_s, meter))
-                    say(f"  batch {batch} concurrency {concurrency}: " + ", ".join(
-                        f"{s.mode} {np.median(s.latencies_ms):.1f} ms" for s in samples[-len(options.modes):]))
+                        samples.append(
+                            pool.run(
+                                mode,
+                                key,
+                                factories[mode](batch),
+                                inputs[batch],
+                                batch,
+                                concurrency,
+                                options.duration_s,
+                                meter,
+                            )
+                        )
+                    say(
+                        f"  batch {batch} concurrency {concurrency}: "
+                        + ", ".join(
+                            f"{s.mode} {np.median(s.latencies_ms):.1f} ms"
+                            for s in samples[-len(options.modes) :]
+                        )
+                    )
         finally:
             pool.close()  # closes every session in its own thread, before the server stops
     local.close()
@@ -137,8 +187,11 @@ def _rotate(items: list, by: int) -> list:
     return items[by:] + items[:by]
 
 
-def _factories(local: InProcessDag, server: TritonServer, dag: Dag) -> dict[str, Callable[[int], Any]]:
+def _factories(
+    local: InProcessDag, server: TritonServer, dag: Dag
+) -> dict[str, Callable[[int], Any]]:
     """Mode -> (batch -> session factory); only shared memory sizes its session by the batch."""
+
     def shm(batch: int) -> Callable[[], Any]:
         sizes = {t.name: 64 + 8 * int(np.prod(t.shape(batch))) for t in dag.outputs}
         return lambda: EnsembleShm(server.grpc_url, dag, dag.sample(batch), sizes)
@@ -165,9 +218,10 @@ def _one_thread_factories(workload: Workload, server: TritonServer) -> dict[str,
         if step.model not in dag.branches():
             continue
         alone = Dag(step.model, dag.inputs, (), (step,))
-        calls[f"1t:branch:{step.model}"] = lambda alone=alone: ChainGrpc(server.grpc_url, alone)
+        calls[f"1t:branch:{step.model}"] = functools.partial(ChainGrpc, server.grpc_url, alone)
         calls[f"1t:inprocess_branch:{step.model}"] = InProcessDag(
-            alone, workload.repository, workload.configs).session
+            alone, workload.repository, workload.configs
+        ).session
     return calls
 
 
@@ -185,4 +239,3 @@ def _one_thread(samples: Sequence[Sample]) -> Optional[OneThread]:
         p50.get("inprocess"),
         {k.split(":", 1)[1]: v for k, v in p50.items() if k.startswith("inprocess_branch:")},
     )
-

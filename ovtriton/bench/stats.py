@@ -3,6 +3,7 @@
 Pure functions on plain data, so they are tested without a server. A *cell* is one mode at one
 batch size and concurrency; its rounds (interleaved with the other modes') are pooled.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
@@ -63,7 +64,13 @@ def cell_stats(samples: Sequence[Sample]) -> CellStats:
     inferences = len(latencies) * first.batch
     p50, p90, p99 = percentiles(latencies)
     return CellStats(
-        first.mode, first.batch, first.concurrency, len(latencies), p50, p90, p99,
+        first.mode,
+        first.batch,
+        first.concurrency,
+        len(latencies),
+        p50,
+        p90,
+        p99,
         float(np.mean(latencies)) if latencies else float("nan"),
         inferences / wall if wall > 0 else 0.0,
         cpu / wall if wall > 0 else 0.0,
@@ -80,8 +87,12 @@ def summarize(samples: Iterable[Sample]) -> list[CellStats]:
     return [cell_stats(cells[k]) for k in keys]
 
 
-def _find(cells: Sequence[CellStats], mode: str, batch: int, concurrency: int) -> Optional[CellStats]:
-    return next((c for c in cells if (c.mode, c.batch, c.concurrency) == (mode, batch, concurrency)), None)
+def _find(
+    cells: Sequence[CellStats], mode: str, batch: int, concurrency: int
+) -> Optional[CellStats]:
+    return next(
+        (c for c in cells if (c.mode, c.batch, c.concurrency) == (mode, batch, concurrency)), None
+    )
 
 
 def _ratio(a: Optional[float], b: Optional[float]) -> Optional[float]:
@@ -110,12 +121,16 @@ def ratios(cells: Sequence[CellStats]) -> list[Ratios]:
         inproc = _find(cells, INPROCESS, batch, concurrency)
         chain = _find(cells, CHAIN, batch, concurrency)
         grpc = _find(cells, "ensemble_grpc", batch, concurrency)
-        out.append(Ratios(
-            batch, concurrency, best.mode,
-            _ratio(best.p50_ms, inproc.p50_ms if inproc else None),
-            _ratio(max(c.throughput for c in ensembles), inproc.throughput if inproc else None),
-            _ratio(chain.p50_ms if chain else None, grpc.p50_ms if grpc else None),
-        ))
+        out.append(
+            Ratios(
+                batch,
+                concurrency,
+                best.mode,
+                _ratio(best.p50_ms, inproc.p50_ms if inproc else None),
+                _ratio(max(c.throughput for c in ensembles), inproc.throughput if inproc else None),
+                _ratio(chain.p50_ms if chain else None, grpc.p50_ms if grpc else None),
+            )
+        )
     return out
 
 
@@ -134,7 +149,9 @@ class Target:
     detail: str = ""
 
 
-def _target(name: str, value: Optional[float], limit: float, at_most: bool, detail: str = "") -> Target:
+def _target(
+    name: str, value: Optional[float], limit: float, at_most: bool, detail: str = ""
+) -> Target:
     if value is None:
         return Target(name, None, limit, None, detail or "not measured")
     return Target(name, value, limit, value <= limit if at_most else value >= limit, detail)
@@ -157,33 +174,76 @@ class OneThread:
     @property
     def inprocess_ratio(self) -> Optional[float]:
         total = sum(self.inprocess_branch_p50_ms.values())
-        ok = self.inprocess_p50_ms is not None and len(self.inprocess_branch_p50_ms) >= 2 and total > 0
+        ok = (
+            self.inprocess_p50_ms is not None
+            and len(self.inprocess_branch_p50_ms) >= 2
+            and total > 0
+        )
         return self.inprocess_p50_ms / total if ok else None  # type: ignore[operator]
 
 
-def targets(cells: Sequence[CellStats], one_thread: Optional[OneThread],
-            converter_rest_s: Optional[float]) -> list[Target]:
+def targets(
+    cells: Sequence[CellStats], one_thread: Optional[OneThread], converter_rest_s: Optional[float]
+) -> list[Target]:
     found = []
     first = [r for r in ratios(cells) if r.batch == 1 and r.concurrency == 1]
-    found.append(_target("ensemble p50 at concurrency 1 (batch 1, best transport) / in-process",
-                         first[0].ensemble_vs_inprocess_p50 if first else None, 1.15, True,
-                         f"best transport {first[0].best_transport}" if first else ""))
+    found.append(
+        _target(
+            "ensemble p50 at concurrency 1 (batch 1, best transport) / in-process",
+            first[0].ensemble_vs_inprocess_p50 if first else None,
+            1.15,
+            True,
+            f"best transport {first[0].best_transport}" if first else "",
+        )
+    )
     for batch in sorted({c.batch for c in cells}):
-        ens, inproc = saturation(cells, ENSEMBLE_MODES, batch), saturation(cells, (INPROCESS,), batch)
+        ens, inproc = (
+            saturation(cells, ENSEMBLE_MODES, batch),
+            saturation(cells, (INPROCESS,), batch),
+        )
         value = _ratio(ens.throughput if ens else None, inproc.throughput if inproc else None)
-        detail = (f"{ens.mode} c={ens.concurrency} {ens.throughput:.1f}/s vs in-process "
-                  f"c={inproc.concurrency} {inproc.throughput:.1f}/s") if ens and inproc else ""
-        found.append(_target(f"ensemble throughput at saturation / in-process (batch {batch})",
-                             value, 0.90, False, detail))
+        detail = (
+            (
+                f"{ens.mode} c={ens.concurrency} {ens.throughput:.1f}/s vs in-process "
+                f"c={inproc.concurrency} {inproc.throughput:.1f}/s"
+            )
+            if ens and inproc
+            else ""
+        )
+        found.append(
+            _target(
+                f"ensemble throughput at saturation / in-process (batch {batch})",
+                value,
+                0.90,
+                False,
+                detail,
+            )
+        )
     slower = [r for r in ratios(cells) if r.chain_vs_ensemble_p50 is not None]
     worst = min(slower, key=lambda r: r.chain_vs_ensemble_p50 or 0.0) if slower else None
-    found.append(Target(
-        "ensemble faster than client chaining at every concurrency (min chain/ensemble p50)",
-        worst.chain_vs_ensemble_p50 if worst else None, 1.0,
-        all((r.chain_vs_ensemble_p50 or 0) > 1.0 for r in slower) if slower else None,
-        f"worst at batch {worst.batch} c={worst.concurrency}" if worst else "not measured"))
-    found.append(_target("one thread per branch: ensemble p50 / sum of branch p50s",
-                         one_thread.ratio if one_thread else None, 0.65, True))
-    found.append(_target("convert 200 models + 100 pipelines, seconds beyond reading models",
-                         converter_rest_s, 3.0, True))
+    found.append(
+        Target(
+            "ensemble faster than client chaining at every concurrency (min chain/ensemble p50)",
+            worst.chain_vs_ensemble_p50 if worst else None,
+            1.0,
+            all((r.chain_vs_ensemble_p50 or 0) > 1.0 for r in slower) if slower else None,
+            f"worst at batch {worst.batch} c={worst.concurrency}" if worst else "not measured",
+        )
+    )
+    found.append(
+        _target(
+            "one thread per branch: ensemble p50 / sum of branch p50s",
+            one_thread.ratio if one_thread else None,
+            0.65,
+            True,
+        )
+    )
+    found.append(
+        _target(
+            "convert 200 models + 100 pipelines, seconds beyond reading models",
+            converter_rest_s,
+            3.0,
+            True,
+        )
+    )
     return found

@@ -4,6 +4,7 @@ The calling thread starts every step whose inputs are ready, then sleeps until s
 finishes, and repeats. Steps run asynchronously (OpenVINO ``start_async`` in process, the Triton
 client's ``async_infer`` over the network), so independent branches overlap.
 """
+
 from __future__ import annotations
 
 import threading
@@ -37,6 +38,7 @@ def walk(dag: Dag, inputs: Mapping[str, np.ndarray], launch: Launch) -> Tensors:
             with ready:
                 finished.append((step, outputs, error))
                 ready.notify()
+
         return done
 
     while pending or running:

@@ -12,6 +12,7 @@ with ``ovtriton convert``'s own library, so every mode serves exactly what a use
 The DAG (steps, their input and output maps) is read back from the generated ensemble config, so
 the in-process and client-chaining modes walk the very graph Triton's ensemble walks.
 """
+
 from __future__ import annotations
 
 import copy
@@ -138,36 +139,59 @@ def prepare(config: Path, pipeline: str, work: Path, batch: int) -> Workload:
     summary = None
     for size in dict.fromkeys((batch, 1)):
         path = work / "bench_config.json"
-        path.write_text(json.dumps(bench_document(document, config.parent, pipeline, size), indent=1))
+        path.write_text(
+            json.dumps(bench_document(document, config.parent, pipeline, size), indent=1)
+        )
         try:
             summary = convert(path, work / "triton", force=True)
             break
         except ConfigError as exc:
             if size == 1:
-                raise UserError(f"the bench config derived from {config} does not convert:\n{exc}") from None
-            LOGGER.warning("batch %d: the models do not take batch_size 1:%d (%s); benching batch 1 only",
-                           size, size, str(exc).splitlines()[0])
+                raise UserError(
+                    f"the bench config derived from {config} does not convert:\n{exc}"
+                ) from None
+            LOGGER.warning(
+                "batch %d: the models do not take batch_size 1:%d (%s); benching batch 1 only",
+                size,
+                size,
+                str(exc).splitlines()[0],
+            )
     assert summary is not None
     configs = {m.name: _config(m.config_text) for m in summary.plan.models}
     dag = dag_of(configs, pipeline)
     single = pipeline + ONE_THREAD
     max_batch = min(int(configs[m].get("max_batch_size", 0)) or 1 for m in dag.models)
-    return Workload(summary.out_dir, dag, dag_of(configs, single) if single in configs else None,
-                    max_batch, configs)
+    return Workload(
+        summary.out_dir,
+        dag,
+        dag_of(configs, single) if single in configs else None,
+        max_batch,
+        configs,
+    )
 
 
 def dag_of(configs: dict[str, dict[str, Any]], pipeline: str) -> Dag:
     config = configs[pipeline]
     steps = tuple(
-        Step(s["model_name"], tuple(s.get("input_map", {}).items()), tuple(s.get("output_map", {}).items()))
+        Step(
+            s["model_name"],
+            tuple(s.get("input_map", {}).items()),
+            tuple(s.get("output_map", {}).items()),
+        )
         for s in config["ensemble_scheduling"]["step"]
     )
-    return Dag(pipeline, _tensors(config.get("input", [])), _tensors(config.get("output", [])), steps)
+    return Dag(
+        pipeline, _tensors(config.get("input", [])), _tensors(config.get("output", [])), steps
+    )
 
 
 def _tensors(items: list[dict[str, Any]]) -> tuple[Tensor, ...]:
     return tuple(
-        Tensor(t["name"], t["data_type"].removeprefix("TYPE_"), tuple(int(d) for d in t.get("dims", [])))
+        Tensor(
+            t["name"],
+            t["data_type"].removeprefix("TYPE_"),
+            tuple(int(d) for d in t.get("dims", [])),
+        )
         for t in items
     )
 

@@ -1,4 +1,5 @@
 """``ovtriton bench``: the pipeline in process, as a Triton ensemble, and chained by the client."""
+
 from __future__ import annotations
 
 import argparse
@@ -12,7 +13,9 @@ def _ints(text: str) -> tuple[int, ...]:
     try:
         values = tuple(int(v) for v in text.split(","))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of integers") from None
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a comma-separated list of integers"
+        ) from None
     if not values or min(values) < 1:
         raise argparse.ArgumentTypeError(f"{text!r}: every value must be >= 1")
     return values
@@ -33,30 +36,65 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--concurrency 1,4 --batch 1",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, metavar="JSON",
-                        help=f"OVMS config.json (default: the seed, {DEFAULT_CONFIG}; build its "
-                        "models first with `ovtriton models build`)")
-    parser.add_argument("--pipeline", default="image_classification_pipeline",
-                        help="pipeline name in the config (default %(default)s)")
-    parser.add_argument("--concurrency", type=_ints, default=(1, 2, 4, 8, 16), metavar="N,N",
-                        help="client concurrencies (default 1,2,4,8,16)")
-    parser.add_argument("--batch", type=_ints, default=(1, 8), metavar="B,B",
-                        help="batch sizes (default 1,8)")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=DEFAULT_CONFIG,
+        metavar="JSON",
+        help=f"OVMS config.json (default: the seed, {DEFAULT_CONFIG}; build its "
+        "models first with `ovtriton models build`)",
+    )
+    parser.add_argument(
+        "--pipeline",
+        default="image_classification_pipeline",
+        help="pipeline name in the config (default %(default)s)",
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=_ints,
+        default=(1, 2, 4, 8, 16),
+        metavar="N,N",
+        help="client concurrencies (default 1,2,4,8,16)",
+    )
+    parser.add_argument(
+        "--batch", type=_ints, default=(1, 8), metavar="B,B", help="batch sizes (default 1,8)"
+    )
     parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds (default 3)")
-    parser.add_argument("--duration", type=float, default=None, metavar="S",
-                        help="seconds per cell and round (default 3)")
-    parser.add_argument("--quick", action="store_true",
-                        help="one round of 0.6 s per cell (under two minutes on 2 cores)")
-    parser.add_argument("--no-one-thread", dest="one_thread", action="store_false",
-                        help="skip the one-thread-per-branch check")
-    parser.add_argument("--no-converter", dest="converter", action="store_false",
-                        help="skip timing the converter")
-    parser.add_argument("--converter", dest="converter_only", action="store_true",
-                        help="only time the converter (200 models, 100 pipelines)")
+    parser.add_argument(
+        "--duration",
+        type=float,
+        default=None,
+        metavar="S",
+        help="seconds per cell and round (default 3)",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="one round of 0.6 s per cell (under two minutes on 2 cores)",
+    )
+    parser.add_argument(
+        "--no-one-thread",
+        dest="one_thread",
+        action="store_false",
+        help="skip the one-thread-per-branch check",
+    )
+    parser.add_argument(
+        "--no-converter", dest="converter", action="store_false", help="skip timing the converter"
+    )
+    parser.add_argument(
+        "--converter",
+        dest="converter_only",
+        action="store_true",
+        help="only time the converter (200 models, 100 pipelines)",
+    )
     parser.add_argument("--json", type=Path, metavar="PATH", help="write the results as JSON")
     parser.add_argument("--plot", type=Path, metavar="PATH", help="write latency/throughput PNG")
-    parser.add_argument("--work-dir", type=Path, metavar="DIR",
-                        help="keep the converted repository and server log here (default: temp)")
+    parser.add_argument(
+        "--work-dir",
+        type=Path,
+        metavar="DIR",
+        help="keep the converted repository and server log here (default: temp)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -70,9 +108,11 @@ def run(args: argparse.Namespace) -> int:
 
         with tempfile.TemporaryDirectory(prefix="ovtriton-bench-") as tmp:
             timing = time_converter(Path(tmp) / "converter")
-        print(f"converter: {timing.models} models + {timing.pipelines} pipelines in "
-              f"{timing.total_s:.2f} s: reading models {timing.reading_s:.2f} s, the rest "
-              f"{timing.rest_s:.2f} s (target <= 3 s)")
+        print(
+            f"converter: {timing.models} models + {timing.pipelines} pipelines in "
+            f"{timing.total_s:.2f} s: reading models {timing.reading_s:.2f} s, the rest "
+            f"{timing.rest_s:.2f} s (target <= 3 s)"
+        )
         return 0
     config = args.config.resolve()
     if not config.is_file():
@@ -82,8 +122,14 @@ def run(args: argparse.Namespace) -> int:
     if rounds < 1 or duration <= 0:
         raise UserError("--rounds must be >= 1 and --duration > 0")
     options = BenchOptions(
-        config, args.pipeline, tuple(sorted(set(args.concurrency))), tuple(sorted(set(args.batch))),
-        rounds, duration, one_thread=args.one_thread, converter=args.converter,
+        config,
+        args.pipeline,
+        tuple(sorted(set(args.concurrency))),
+        tuple(sorted(set(args.batch))),
+        rounds,
+        duration,
+        one_thread=args.one_thread,
+        converter=args.converter,
         work=args.work_dir.resolve() if args.work_dir else None,
     )
     result = run_bench(options, say=print)
@@ -91,5 +137,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         report.write_json(result, args.json)
     if args.plot:
-        report.write_plot(result.cells, args.plot, f"{args.pipeline} ({result.machine['nproc']} cores)")
+        report.write_plot(
+            result.cells, args.plot, f"{args.pipeline} ({result.machine['nproc']} cores)"
+        )
     return 0

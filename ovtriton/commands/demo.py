@@ -1,4 +1,5 @@
 """``ovtriton demo``: the seed's image-classification ensemble end to end, in one command."""
+
 from __future__ import annotations
 
 import argparse
@@ -12,7 +13,9 @@ from ovtriton.seed.demo import DemoPaths, run_demo
 from ovtriton.server.process import Ports
 
 # The example beside the sources: <checkout>/model_repository/config.json.
-DEFAULT_CONFIG = Path(ovtriton.__file__).resolve().parent.parent / "model_repository" / "config.json"
+DEFAULT_CONFIG = (
+    Path(ovtriton.__file__).resolve().parent.parent / "model_repository" / "config.json"
+)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -27,13 +30,27 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--metrics-port 9002\n  ovtriton demo --config my/config.json --output-dir /tmp/seed",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, metavar="JSON",
-                        help=f"OVMS config.json of the pipeline (default {DEFAULT_CONFIG})")
-    parser.add_argument("--output-dir", type=Path, default=None, metavar="DIR",
-                        help="where the converted repository (DIR/triton) and the photos, trace "
-                        "and timeline (DIR/demo) go (default: the config's folder)")
-    parser.add_argument("--resize", choices=photos.RESIZE_METHODS, default="crop",
-                        help="how the photos become 224x224: crop (default) or squash")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=DEFAULT_CONFIG,
+        metavar="JSON",
+        help=f"OVMS config.json of the pipeline (default {DEFAULT_CONFIG})",
+    )
+    parser.add_argument(
+        "--output-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="where the converted repository (DIR/triton) and the photos, trace "
+        "and timeline (DIR/demo) go (default: the config's folder)",
+    )
+    parser.add_argument(
+        "--resize",
+        choices=photos.RESIZE_METHODS,
+        default="crop",
+        help="how the photos become 224x224: crop (default) or squash",
+    )
     add_server_options(parser)
     parser.set_defaults(run=run)
 
@@ -41,7 +58,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     config = args.config.resolve()
     if not config.is_file():
-        raise UserError(f"{config} does not exist; pass the pipeline's OVMS config.json with --config")
+        raise UserError(
+            f"{config} does not exist; pass the pipeline's OVMS config.json with --config"
+        )
     output = (args.output_dir or config.parent).resolve()
     run_demo(
         DemoPaths(config, output),

@@ -1,4 +1,5 @@
 """``ovtriton infer``: the seed's classification client (tritonclient gRPC or HTTP)."""
+
 from __future__ import annotations
 
 import argparse
@@ -26,23 +27,53 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "  ovtriton infer efficientnet-lite0 --input-name input --output-name prob --images photos/",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("name", nargs="?", default=PIPELINE, metavar="NAME",
-                        help=f"model or pipeline name (default {PIPELINE})")
+    parser.add_argument(
+        "name",
+        nargs="?",
+        default=PIPELINE,
+        metavar="NAME",
+        help=f"model or pipeline name (default {PIPELINE})",
+    )
     add_connection_options(parser)
-    parser.add_argument("--images", type=Path, default=None, metavar="PATH",
-                        help="images as .npy [N,C,H,W] or [N,H,W,C], or a folder of image files "
-                        "(default: the seed's photos)")
-    parser.add_argument("--labels", type=Path, default=None, metavar="NPY",
-                        help="ImageNet ids as .npy: [N], or [N,K] of accepted ids padded with -1")
+    parser.add_argument(
+        "--images",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="images as .npy [N,C,H,W] or [N,H,W,C], or a folder of image files "
+        "(default: the seed's photos)",
+    )
+    parser.add_argument(
+        "--labels",
+        type=Path,
+        default=None,
+        metavar="NPY",
+        help="ImageNet ids as .npy: [N], or [N,K] of accepted ids padded with -1",
+    )
     parser.add_argument("--input-name", default="image", help="input tensor (default image)")
-    parser.add_argument("--output-name", default="label",
-                        help="output tensor: class ids, or scores to arg-max (default label)")
-    parser.add_argument("--transpose", choices=tuple(client.TRANSPOSES), default="none",
-                        help="layout change applied to the images before sending (default none)")
-    parser.add_argument("--resize", choices=photos.RESIZE_METHODS, default="crop",
-                        help="for image files and the seed's photos: crop (default) or squash")
-    parser.add_argument("--iterations", type=int, default=0,
-                        help="requests to send, cycling over the images (default 0: each batch once)")
+    parser.add_argument(
+        "--output-name",
+        default="label",
+        help="output tensor: class ids, or scores to arg-max (default label)",
+    )
+    parser.add_argument(
+        "--transpose",
+        choices=tuple(client.TRANSPOSES),
+        default="none",
+        help="layout change applied to the images before sending (default none)",
+    )
+    parser.add_argument(
+        "--resize",
+        choices=photos.RESIZE_METHODS,
+        default="crop",
+        help="for image files and the seed's photos: crop (default) or squash",
+    )
+    parser.add_argument(
+        "--iterations",
+        type=int,
+        default=0,
+        help="requests to send, cycling over the images (default 0: each batch once)",
+    )
     parser.add_argument("--batch-size", type=int, default=1, help="images per request (default 1)")
     parser.set_defaults(run=run)
 
@@ -71,7 +102,16 @@ def run(args: argparse.Namespace) -> int:
     images = client.transpose(np.asarray(images), args.transpose)
     connection = client.connect(url_of(args), args.protocol)
     classify_and_report(
-        connection, args.protocol, args.name, images, labels, source, print,
-        args.input_name, args.output_name, args.batch_size, args.iterations,
+        connection,
+        args.protocol,
+        args.name,
+        images,
+        labels,
+        source,
+        print,
+        args.input_name,
+        args.output_name,
+        args.batch_size,
+        args.iterations,
     )
     return 0

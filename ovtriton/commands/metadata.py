@@ -1,4 +1,5 @@
 """``ovtriton metadata``: a model's or pipeline's inputs and outputs, like the seed's step 6."""
+
 from __future__ import annotations
 
 import argparse
@@ -19,11 +20,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def add_connection_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--protocol", choices=client.PROTOCOLS, default="grpc",
-                        help="gRPC (default) or HTTP/REST")
-    parser.add_argument("--url", default=None,
-                        help="server address HOST:PORT (default 127.0.0.1:8001 for gRPC, "
-                        "127.0.0.1:8000 for HTTP)")
+    parser.add_argument(
+        "--protocol", choices=client.PROTOCOLS, default="grpc", help="gRPC (default) or HTTP/REST"
+    )
+    parser.add_argument(
+        "--url",
+        default=None,
+        help="server address HOST:PORT (default 127.0.0.1:8001 for gRPC, 127.0.0.1:8000 for HTTP)",
+    )
 
 
 def url_of(args: argparse.Namespace) -> str:

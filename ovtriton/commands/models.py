@@ -1,4 +1,5 @@
 """``ovtriton models``: build the seed's models (OpenVINO IR, OVMS layout) and write its photos."""
+
 from __future__ import annotations
 
 import argparse
@@ -25,14 +26,22 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     build = actions.add_parser("build", help="build the models into DIR/<name>/1/")
     build.add_argument("directory", type=Path, metavar="DIR")
-    build.add_argument("--only", choices=models.MODEL_NAMES, action="append",
-                       help="build only this model (repeatable)")
+    build.add_argument(
+        "--only",
+        choices=models.MODEL_NAMES,
+        action="append",
+        help="build only this model (repeatable)",
+    )
     build.add_argument("--force", action="store_true", help="rebuild models already built")
     build.set_defaults(run=run_build)
     write = actions.add_parser("photos", help="write the photos as imgs.npy/lbs.npy and PNG files")
     write.add_argument("directory", type=Path, metavar="DIR")
-    write.add_argument("--resize", choices=photos.RESIZE_METHODS, default="crop",
-                       help="crop: shorter side 256, centre 224 (default); squash: resize to 224x224")
+    write.add_argument(
+        "--resize",
+        choices=photos.RESIZE_METHODS,
+        default="crop",
+        help="crop: shorter side 256, centre 224 (default); squash: resize to 224x224",
+    )
     write.set_defaults(run=run_photos)
 
 

@@ -1,4 +1,5 @@
 """``ovtriton serve``: run the embedded tritonserver on a Triton model repository."""
+
 from __future__ import annotations
 
 import argparse
@@ -19,11 +20,16 @@ LOGGER = logging.getLogger(__name__)
 
 def add_server_options(parser: argparse.ArgumentParser) -> None:
     """The network options shared by every command that starts a server."""
-    parser.add_argument("--host", default="127.0.0.1",
-                        help="address to bind (default 127.0.0.1; 0.0.0.0 exposes the server)")
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to bind (default 127.0.0.1; 0.0.0.0 exposes the server)",
+    )
     parser.add_argument("--http-port", type=int, default=8000, help="HTTP/REST port (default 8000)")
     parser.add_argument("--grpc-port", type=int, default=8001, help="gRPC port (default 8001)")
-    parser.add_argument("--metrics-port", type=int, default=8002, help="Prometheus metrics port (default 8002)")
+    parser.add_argument(
+        "--metrics-port", type=int, default=8002, help="Prometheus metrics port (default 8002)"
+    )
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -38,23 +44,45 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--model-repository", type=Path, metavar="DIR",
-                        help="Triton model repository to serve")
-    source.add_argument("--config", type=Path, metavar="CONFIG",
-                        help="OVMS config.json (or YAML) to convert and serve")
-    parser.add_argument("--watch", action="store_true",
-                        help="with --config: re-convert when CONFIG changes and reload only what "
-                        "changed; an invalid new config is reported and the old one keeps serving")
-    parser.add_argument("--poll-seconds", type=float, default=1.0,
-                        help="with --watch: how often CONFIG is checked (default 1, as OVMS)")
-    parser.add_argument("--copy", action="store_true",
-                        help="with --config: copy model files instead of linking them")
-    parser.add_argument("--follow-symlinks", action="store_true",
-                        help="with --config: follow symlinks that lead out of a base path")
+    source.add_argument(
+        "--model-repository", type=Path, metavar="DIR", help="Triton model repository to serve"
+    )
+    source.add_argument(
+        "--config",
+        type=Path,
+        metavar="CONFIG",
+        help="OVMS config.json (or YAML) to convert and serve",
+    )
+    parser.add_argument(
+        "--watch",
+        action="store_true",
+        help="with --config: re-convert when CONFIG changes and reload only what "
+        "changed; an invalid new config is reported and the old one keeps serving",
+    )
+    parser.add_argument(
+        "--poll-seconds",
+        type=float,
+        default=1.0,
+        help="with --watch: how often CONFIG is checked (default 1, as OVMS)",
+    )
+    parser.add_argument(
+        "--copy",
+        action="store_true",
+        help="with --config: copy model files instead of linking them",
+    )
+    parser.add_argument(
+        "--follow-symlinks",
+        action="store_true",
+        help="with --config: follow symlinks that lead out of a base path",
+    )
     add_server_options(parser)
-    parser.add_argument("--workdir", type=Path, default=None,
-                        help="where to lay out the backend folder, the server log and, with "
-                        "--config, the converted repository (default: a temporary folder)")
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=None,
+        help="where to lay out the backend folder, the server log and, with "
+        "--config, the converted repository (default: a temporary folder)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -70,15 +98,21 @@ def server_from_args(args: argparse.Namespace, repository: Path) -> TritonServer
 
 def run(args: argparse.Namespace) -> int:
     if args.watch and args.config is None:
-        raise UserError("--watch needs --config (a Triton repository is not converted, so "
-                        "there is nothing to watch; tritonserver's --model-control-mode=poll does that)")
+        raise UserError(
+            "--watch needs --config (a Triton repository is not converted, so "
+            "there is nothing to watch; tritonserver's --model-control-mode=poll does that)"
+        )
     if args.config is None:
         return _serve(server_from_args(args, args.model_repository), watcher=None, poll=0)
     with tempfile.TemporaryDirectory(prefix="ovtriton-serve-") as scratch:
         workdir = args.workdir.resolve() if args.workdir else Path(scratch)
         args.workdir = workdir
-        watcher = ConfigWatcher(args.config.resolve(), workdir / "repository", copy=args.copy,
-                                follow_symlinks=args.follow_symlinks)
+        watcher = ConfigWatcher(
+            args.config.resolve(),
+            workdir / "repository",
+            copy=args.copy,
+            follow_symlinks=args.follow_symlinks,
+        )
         watcher.convert_initial()
         server = server_from_args(args, watcher.repository)
         if args.watch:
@@ -125,10 +159,14 @@ def report_started(server: TritonServer) -> None:
     failed = [m for m in models if m.state != "READY"]
     LOGGER.info(
         "tritonserver is up: HTTP http://%s  gRPC %s  metrics %s  log %s",
-        server.http_url, server.grpc_url, server.metrics_url, server.log_path,
+        server.http_url,
+        server.grpc_url,
+        server.metrics_url,
+        server.log_path,
     )
     LOGGER.info(
-        "%d model(s) ready%s. Press Ctrl-C to stop.", len(models) - len(failed),
+        "%d model(s) ready%s. Press Ctrl-C to stop.",
+        len(models) - len(failed),
         f", {len(failed)} failed (see above)" if failed else "",
     )
 

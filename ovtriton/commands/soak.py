@@ -1,4 +1,5 @@
 """``ovtriton soak``: steady load on the embedded server; fails on any error or memory growth."""
+
 from __future__ import annotations
 
 import argparse
@@ -28,17 +29,38 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--minutes", type=float, default=10.0, help="length (default 10)")
     parser.add_argument("--concurrency", type=int, default=8, help="client threads (default 8)")
-    parser.add_argument("--interval", type=float, default=None,
-                        help="seconds per reported interval (default: length / 20, at least 5)")
-    parser.add_argument("--warmup", type=float, default=None,
-                        help="seconds before the memory baseline (default: 20%% of the length, at most 60)")
+    parser.add_argument(
+        "--interval",
+        type=float,
+        default=None,
+        help="seconds per reported interval (default: length / 20, at least 5)",
+    )
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=None,
+        help="seconds before the memory baseline (default: 20%% of the length, at most 60)",
+    )
     parser.add_argument("--protocol", choices=("grpc", "http"), default="grpc")
-    parser.add_argument("--model-repository", type=Path, default=None, metavar="DIR",
-                        help="a Triton repository to serve (default: a built-in model)")
-    parser.add_argument("--model", default=None,
-                        help=f"model to load (default {DEFAULT_MODEL}; required with --model-repository)")
-    parser.add_argument("--max-growth", type=float, default=5.0, metavar="PERCENT",
-                        help="allowed resident-memory growth after the warm-up (default 5)")
+    parser.add_argument(
+        "--model-repository",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="a Triton repository to serve (default: a built-in model)",
+    )
+    parser.add_argument(
+        "--model",
+        default=None,
+        help=f"model to load (default {DEFAULT_MODEL}; required with --model-repository)",
+    )
+    parser.add_argument(
+        "--max-growth",
+        type=float,
+        default=5.0,
+        metavar="PERCENT",
+        help="allowed resident-memory growth after the warm-up (default 5)",
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the report as JSON")
     parser.set_defaults(run=run)
 
@@ -64,23 +86,38 @@ def settings_from_args(args: argparse.Namespace) -> SoakSettings:
 def _print_interval(interval: Interval) -> None:
     LOGGER.info(
         "%7.1f s  %7d requests  %4d errors  p50 %7.2f ms  p99 %7.2f ms  rss %8.1f MiB (%d processes)",
-        interval.end_seconds, interval.requests, interval.errors, interval.p50_ms,
-        interval.p99_ms, interval.rss_mib, interval.processes,
+        interval.end_seconds,
+        interval.requests,
+        interval.errors,
+        interval.p50_ms,
+        interval.p99_ms,
+        interval.rss_mib,
+        interval.processes,
     )
 
 
 def run(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
-    LOGGER.info("soak: %s, %.1f min, concurrency %d, %s", settings.model, settings.minutes,
-                settings.concurrency, settings.protocol)
+    LOGGER.info(
+        "soak: %s, %.1f min, concurrency %d, %s",
+        settings.model,
+        settings.minutes,
+        settings.concurrency,
+        settings.protocol,
+    )
     report = run_soak(settings, _print_interval)
     if args.json:
         data = {**asdict(report), "passed": report.passed}
         args.json.write_text(json.dumps(data, indent=2, default=str) + "\n")
     LOGGER.info(
         "soak %s: %d requests, %d errors, memory %.1f MiB after warm-up -> %.1f MiB at the end "
-        "(%+.2f %%, limit %.1f %%)", "passed" if report.passed else "FAILED", report.requests,
-        report.errors, report.rss_after_warmup_mib, report.rss_end_mib, report.growth_percent,
+        "(%+.2f %%, limit %.1f %%)",
+        "passed" if report.passed else "FAILED",
+        report.requests,
+        report.errors,
+        report.rss_after_warmup_mib,
+        report.rss_end_mib,
+        report.growth_percent,
         settings.max_growth_percent,
     )
     for problem in report.first_errors:

@@ -1,4 +1,5 @@
 """Resident memory of a process group (tritonserver and its Python backend stubs), from /proc."""
+
 from __future__ import annotations
 
 import os

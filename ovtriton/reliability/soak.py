@@ -6,6 +6,7 @@ memory of tritonserver plus its stubs are recorded. Memory growth compares the l
 the first one after the warm-up. The soak fails when any request failed (or, for the built-in
 model, returned a wrong output) or memory grew by more than ``max_growth_percent``.
 """
+
 from __future__ import annotations
 
 import logging
@@ -96,18 +97,24 @@ class _Tally:
         return latencies, errors
 
 
-def run_soak(settings: SoakSettings, on_interval: Callable[[Interval], None] = lambda i: None) -> SoakReport:
+def run_soak(
+    settings: SoakSettings, on_interval: Callable[[Interval], None] = lambda i: None
+) -> SoakReport:
     with tempfile.TemporaryDirectory(prefix="ovtriton-soak-") as scratch:
         repository = settings.repository
         if repository is None:
             repository = Path(scratch) / "repository"
             write_builtin_model(repository)
-        server = TritonServer(repository.resolve(), ports=Ports.free(), workdir=Path(scratch) / "server")
+        server = TritonServer(
+            repository.resolve(), ports=Ports.free(), workdir=Path(scratch) / "server"
+        )
         with server:
             return _drive(server, settings, on_interval)
 
 
-def _drive(server: TritonServer, settings: SoakSettings, on_interval: Callable[[Interval], None]) -> SoakReport:
+def _drive(
+    server: TritonServer, settings: SoakSettings, on_interval: Callable[[Interval], None]
+) -> SoakReport:
     make_request = _request_maker(server, settings)
     tally, stop = _Tally(), threading.Event()
     threads = [
@@ -128,9 +135,15 @@ def _drive(server: TritonServer, settings: SoakSettings, on_interval: Callable[[
             rss, processes = group_rss(pgid)
             elapsed = time.monotonic() - started
             p50, p99 = (np.percentile(latencies, [50, 99]) * 1000) if latencies else (0.0, 0.0)
-            interval = Interval(round(elapsed, 1), len(latencies) + errors, errors,
-                                round(float(p50), 2), round(float(p99), 2),
-                                round(rss / 2**20, 1), processes)
+            interval = Interval(
+                round(elapsed, 1),
+                len(latencies) + errors,
+                errors,
+                round(float(p50), 2),
+                round(float(p99), 2),
+                round(rss / 2**20, 1),
+                processes,
+            )
             report.intervals.append(interval)
             on_interval(interval)
             if baseline is None and elapsed >= settings.warmup:
@@ -159,7 +172,9 @@ def _drive(server: TritonServer, settings: SoakSettings, on_interval: Callable[[
 Request = Callable[[], Optional[str]]  # one inference; None when it succeeded, else the problem
 
 
-def _client_loop(make_request: Callable[[int], Request], tally: _Tally, stop: threading.Event, seed: int) -> None:
+def _client_loop(
+    make_request: Callable[[int], Request], tally: _Tally, stop: threading.Event, seed: int
+) -> None:
     request = make_request(seed)
     while not stop.is_set():
         start = time.perf_counter()
@@ -184,16 +199,21 @@ def _request_maker(server: TritonServer, settings: SoakSettings) -> Callable[[in
         else:
             client = module.InferenceServerClient(url, network_timeout=settings.request_timeout)
             timeout = {}
-        metadata = client.get_model_metadata(settings.model, as_json=True) if settings.protocol == "grpc" \
+        metadata = (
+            client.get_model_metadata(settings.model, as_json=True)
+            if settings.protocol == "grpc"
             else client.get_model_metadata(settings.model)
+        )
         check = settings.repository is None  # the built-in model's answer is known: 2 * x
 
         def request() -> Optional[str]:
             tensors = {}
             for spec in metadata["inputs"]:
                 # Variable dims: a random batch of 1-4 rows for the built-in model, else 1.
-                shape = [(int(rng.integers(1, 5)) if check else 1) if int(d) < 0 else int(d)
-                         for d in spec["shape"]]
+                shape = [
+                    (int(rng.integers(1, 5)) if check else 1) if int(d) < 0 else int(d)
+                    for d in spec["shape"]
+                ]
                 dtype = triton_to_np_dtype(spec["datatype"])
                 tensors[spec["name"]] = rng.random(shape).astype(dtype)
             wire = []

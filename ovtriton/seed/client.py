@@ -5,6 +5,7 @@ seed's ``grpc_serving_client.py``. The answer is either class ids (an integer ou
 the pipeline's ``label``) or scores (a float output such as a classifier's ``prob``, arg-maxed
 over its last axis), so the same loop works for the pipeline and for a single model.
 """
+
 from __future__ import annotations
 
 import time
@@ -79,7 +80,9 @@ def transpose(images: np.ndarray, method: str) -> np.ndarray:
     if axes is None:
         return images
     if images.ndim != 4:
-        raise UserError(f"--transpose {method} needs 4-D images [N,H,W,C]/[N,C,H,W], got {images.shape}")
+        raise UserError(
+            f"--transpose {method} needs 4-D images [N,H,W,C]/[N,C,H,W], got {images.shape}"
+        )
     return np.ascontiguousarray(images.transpose(axes))
 
 
@@ -98,7 +101,9 @@ def classify(
     if batch_size < 1 or batch_size > len(images):
         raise UserError(f"batch size {batch_size} must be between 1 and the {len(images)} images")
     if labels is not None and len(labels) < len(images):
-        raise UserError(f"{len(labels)} labels for {len(images)} images: give one label row per image")
+        raise UserError(
+            f"{len(labels)} labels for {len(images)} images: give one label row per image"
+        )
     batches = len(images) // batch_size
     total = iterations if iterations > 0 else batches
     module = grpcclient if protocol == "grpc" else httpclient
@@ -115,7 +120,9 @@ def classify(
         except InferenceServerException as exc:
             raise UserError(f"{model}: request {number} failed: {exc.message()}") from None
         except OSError as exc:  # HTTP client: connection refused/reset
-            raise UserError(f"cannot reach the server for {model!r}: {exc}; is it running?") from None
+            raise UserError(
+                f"cannot reach the server for {model!r}: {exc}; is it running?"
+            ) from None
         elapsed_ms = (time.perf_counter() - began) * 1000.0
         predicted = predictions(result.as_numpy(output_name), batch_size)
         answers = tuple(
@@ -163,16 +170,24 @@ class Metadata:
         return [
             f"Getting model metadata for model: {self.name}",
             "Inputs metadata:",
-            *(f"\tInput name: {t.name}; shape: {list(t.shape)}; dtype: {t.datatype}" for t in self.inputs),
+            *(
+                f"\tInput name: {t.name}; shape: {list(t.shape)}; dtype: {t.datatype}"
+                for t in self.inputs
+            ),
             "Outputs metadata:",
-            *(f"\tOutput name: {t.name}; shape: {list(t.shape)}; dtype: {t.datatype}" for t in self.outputs),
+            *(
+                f"\tOutput name: {t.name}; shape: {list(t.shape)}; dtype: {t.datatype}"
+                for t in self.outputs
+            ),
         ]
 
 
 def metadata(client: Any, protocol: str, model: str) -> Metadata:
     try:
-        raw = client.get_model_metadata(model, as_json=True) if protocol == "grpc" else (
-            client.get_model_metadata(model)
+        raw = (
+            client.get_model_metadata(model, as_json=True)
+            if protocol == "grpc"
+            else (client.get_model_metadata(model))
         )
     except InferenceServerException as exc:
         raise UserError(f"no metadata for {model!r}: {exc.message()}") from None

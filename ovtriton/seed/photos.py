@@ -8,6 +8,7 @@ Model input: float32 ``[3, 224, 224]``, RGB, raw 0..255 (the models normalise in
 Two resize methods: ``crop`` (shorter side to 256, centre 224x224; the ImageNet evaluation
 default) and ``squash`` (plain resize to 224x224).
 """
+
 from __future__ import annotations
 
 import functools
@@ -63,9 +64,15 @@ PHOTOS: tuple[Photo, ...] = (
     Photo("chelsea", "cat face (scikit-image)", (281, 282, 285), _skimage("chelsea")),
     Photo("coffee", "espresso cup on a saucer (scikit-image)", (967, 968, 504), _skimage("coffee")),
     Photo("rocket", "Falcon 9 on the pad at night (scikit-image)", (657, 744), _skimage("rocket")),
-    Photo("motorcycle", "red motorcycle in a garage (scikit-image)", (665, 670),
-          _skimage("stereo_motorcycle", 0)),
-    Photo("camera", "cameraman with a tripod, grayscale (scikit-image)", (872,), _skimage("camera")),
+    Photo(
+        "motorcycle",
+        "red motorcycle in a garage (scikit-image)",
+        (665, 670),
+        _skimage("stereo_motorcycle", 0),
+    ),
+    Photo(
+        "camera", "cameraman with a tripod, grayscale (scikit-image)", (872,), _skimage("camera")
+    ),
     Photo("grace_hopper", "Grace Hopper in uniform (matplotlib)", (652,), _grace_hopper),
 )
 
@@ -105,7 +112,9 @@ def labels_array(label_sets: Sequence[Sequence[int]]) -> np.ndarray:
     return np.array(rows, dtype=np.int64)
 
 
-def photo_batch(method: str = "crop", photos: Sequence[Photo] = PHOTOS) -> tuple[np.ndarray, np.ndarray]:
+def photo_batch(
+    method: str = "crop", photos: Sequence[Photo] = PHOTOS
+) -> tuple[np.ndarray, np.ndarray]:
     """``(images [N,3,224,224] float32, labels [N,K] int64)`` for the photos."""
     images = np.stack([preprocess(p.load(), method) for p in photos])
     return images, labels_array([p.labels for p in photos])
@@ -131,10 +140,7 @@ def read_image_folder(directory: Path, method: str = "crop") -> tuple[np.ndarray
     files = sorted(p for p in directory.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
         raise UserError(f"no image files ({', '.join(IMAGE_SUFFIXES)}) in {directory}")
-    images = [
-        preprocess(np.asarray(pil.open(f).convert("RGB")), method)
-        for f in files
-    ]
+    images = [preprocess(np.asarray(pil.open(f).convert("RGB")), method) for f in files]
     return np.stack(images), [f.name for f in files]
 
 

@@ -6,6 +6,7 @@ taken in whole milliseconds (the seed client stores ``int(duration_ms)``); speed
 that time; standard deviation and variance are the population ones (``numpy.std``/``var``);
 percentiles interpolate linearly (``numpy.percentile``).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -30,7 +31,9 @@ class Statistics:
     variance: float
 
     @classmethod
-    def of(cls, times_ms: Sequence[float], batch_size: int = 1, whole_ms: bool = True) -> "Statistics":
+    def of(
+        cls, times_ms: Sequence[float], batch_size: int = 1, whole_ms: bool = True
+    ) -> "Statistics":
         if not len(times_ms):
             raise ValueError("no processing times to summarise")
         if batch_size < 1:
@@ -63,10 +66,14 @@ class Statistics:
             f"median time: {self.median:.2f} ms; median speed: {self.speed(self.median):.2f} fps",
             f"max time: {self.maximum:.2f} ms; min speed: {self.speed(self.maximum):.2f} fps",
             f"min time: {self.minimum:.2f} ms; max speed: {self.speed(self.minimum):.2f} fps",
-            (f"time percentile 90: {self.p90:.2f} ms; "
-             f"speed percentile 90: {self.speed(self.p90):.2f} fps"),
-            (f"time percentile 50: {self.p50:.2f} ms; "
-             f"speed percentile 50: {self.speed(self.p50):.2f} fps"),
+            (
+                f"time percentile 90: {self.p90:.2f} ms; "
+                f"speed percentile 90: {self.speed(self.p90):.2f} fps"
+            ),
+            (
+                f"time percentile 50: {self.p50:.2f} ms; "
+                f"speed percentile 50: {self.speed(self.p50):.2f} fps"
+            ),
             f"time standard deviation: {self.std:.2f}",
             f"time variance: {self.variance:.2f}",
         ]

@@ -3,6 +3,7 @@
 Times are milliseconds from the request's REQUEST_START. A step's bar is ``.`` while it waits
 (REQUEST_START to COMPUTE_START: queue, scheduling) and ``#`` while it computes.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -26,8 +27,10 @@ def text_lines(timeline: RequestTimeline, number: int, parallel: Sequence[str] =
     width = max(len(s.model) for s in timeline.steps)
     lines = [
         f"request {number} (trace {root.trace_id}) {root.model}: {total / NS_PER_MS:.2f} ms",
-        (f"  {'step':<{width}}  {'start':>7}  {'compute':>7}  {'end':>7}   0 ms{'':<{BAR_WIDTH - 7}}"
-         f"{total / NS_PER_MS:.1f} ms"),
+        (
+            f"  {'step':<{width}}  {'start':>7}  {'compute':>7}  {'end':>7}   0 ms{'':<{BAR_WIDTH - 7}}"
+            f"{total / NS_PER_MS:.1f} ms"
+        ),
     ]
     for span in timeline.steps:
         begin, (compute_start, compute_end) = span.start, span.compute
@@ -37,8 +40,11 @@ def text_lines(timeline: RequestTimeline, number: int, parallel: Sequence[str] =
         )
     if len(parallel) == 2:
         overlap = timeline.overlap_ns(*parallel)
-        verdict = (f"computed in parallel for {overlap / NS_PER_MS:.2f} ms" if overlap > 0
-                   else "did NOT overlap")
+        verdict = (
+            f"computed in parallel for {overlap / NS_PER_MS:.2f} ms"
+            if overlap > 0
+            else "did NOT overlap"
+        )
         lines.append(f"  {parallel[0]} and {parallel[1]} {verdict}")
     return lines
 
@@ -87,14 +93,20 @@ def save_png(
             for span in (s for s in timeline.steps if s.model == model):
                 compute_start, compute_end = span.compute
                 wait = ((span.start - origin) / NS_PER_MS, (compute_start - span.start) / NS_PER_MS)
-                work = ((compute_start - origin) / NS_PER_MS, (compute_end - compute_start) / NS_PER_MS)
+                work = (
+                    (compute_start - origin) / NS_PER_MS,
+                    (compute_end - compute_start) / NS_PER_MS,
+                )
                 axis.broken_barh([wait], (row - 0.35, 0.7), color=colours(row), alpha=0.3)
                 axis.broken_barh([work], (row - 0.35, 0.7), color=colours(row))
         axis.set_yticks(range(len(models)), models)
         axis.invert_yaxis()
         axis.set_xlim(0, (timeline.root.end - origin) / NS_PER_MS)
-        axis.set_title(f"request {number} (trace {timeline.root.trace_id}) {timeline.root.model}: "
-                       f"{(timeline.root.end - origin) / NS_PER_MS:.1f} ms", fontsize=9)
+        axis.set_title(
+            f"request {number} (trace {timeline.root.trace_id}) {timeline.root.model}: "
+            f"{(timeline.root.end - origin) / NS_PER_MS:.1f} ms",
+            fontsize=9,
+        )
         axis.grid(axis="x", alpha=0.3)
     axes[-1, 0].set_xlabel("ms since the request started (light: waiting, dark: computing)")
     if title:

@@ -8,6 +8,7 @@ without, one ``<file>`` at exit. Entries with the same id are merged across file
 
 Two steps ran in parallel when their ``[COMPUTE_START, COMPUTE_END]`` intervals overlap.
 """
+
 from __future__ import annotations
 
 import functools
@@ -27,11 +28,16 @@ TRACE_ARGS_LEVEL = "TIMESTAMPS"
 def server_args(trace_file: Path, log_frequency: int = 1) -> tuple[str, ...]:
     """tritonserver flags tracing every request to ``trace_file`` (``.0``, ``.1``, ...)."""
     return (
-        "--trace-config", f"triton,file={trace_file}",
-        "--trace-config", f"triton,log-frequency={log_frequency}",
-        "--trace-config", f"level={TRACE_ARGS_LEVEL}",
-        "--trace-config", "rate=1",
-        "--trace-config", "count=-1",
+        "--trace-config",
+        f"triton,file={trace_file}",
+        "--trace-config",
+        f"triton,log-frequency={log_frequency}",
+        "--trace-config",
+        f"level={TRACE_ARGS_LEVEL}",
+        "--trace-config",
+        "rate=1",
+        "--trace-config",
+        "count=-1",
     )
 
 
@@ -109,8 +115,14 @@ def load_spans(paths: Iterable[Path]) -> list[Span]:
     for trace_id in sorted(names):
         info = names[trace_id]
         parent = info.get("parent_id")
-        spans.append(Span(trace_id, str(info["model_name"]), int(parent) if parent else None,
-                          stamps.get(trace_id, {})))
+        spans.append(
+            Span(
+                trace_id,
+                str(info["model_name"]),
+                int(parent) if parent else None,
+                stamps.get(trace_id, {}),
+            )
+        )
     return spans
 
 

@@ -4,6 +4,7 @@ The wheel carries tritonserver 2.51, Triton's Python backend and one stub per Py
 A backend folder for it holds ``python/`` (libtriton_python.so, the utils module, the stub for
 the running Python) and ``openvino_py/`` (a copy of this project's ``backend/``).
 """
+
 from __future__ import annotations
 
 import importlib.util

@@ -1,4 +1,5 @@
 """Run tritonserver as a child process: start, wait until it answers, stop without orphans."""
+
 from __future__ import annotations
 
 import json
@@ -93,8 +94,11 @@ class TritonServer:
         return EXPLICIT_MODE_ARGS if self.revive_stubs and not chosen else ()
 
     def _explicit(self) -> bool:
-        modes = [a.partition("=")[2] for a in (*self._mode_args(), *self.extra_args)
-                 if a.startswith("--model-control-mode=")]
+        modes = [
+            a.partition("=")[2]
+            for a in (*self._mode_args(), *self.extra_args)
+            if a.startswith("--model-control-mode=")
+        ]
         return bool(modes) and modes[-1] == "explicit"
 
     def command(self, backend_dir: Path, installation: embedded.Installation) -> list[str]:
@@ -159,7 +163,9 @@ class TritonServer:
             if _get(f"http://{self.http_url}/v2/health/live") == 200:
                 return
             time.sleep(0.2)
-        raise UserError(f"tritonserver did not start within {self.startup_timeout:.0f} s:\n" + self.log_tail())
+        raise UserError(
+            f"tritonserver did not start within {self.startup_timeout:.0f} s:\n" + self.log_tail()
+        )
 
     def is_ready(self) -> bool:
         return _get(f"http://{self.http_url}/v2/health/ready") == 200
@@ -172,7 +178,9 @@ class TritonServer:
         with urllib.request.urlopen(request, timeout=10) as response:
             index = json.loads(response.read())
         return [
-            ModelState(m["name"], m.get("version", ""), m.get("state", "UNKNOWN"), m.get("reason", ""))
+            ModelState(
+                m["name"], m.get("version", ""), m.get("state", "UNKNOWN"), m.get("reason", "")
+            )
             for m in index
         ]
 

@@ -9,6 +9,7 @@ the model through the repository API (explicit model-control mode): unload, then
 loading a model whose files and config did not change is a no-op. Requests to that model fail
 for the second or two the load takes; other models are not touched.
 """
+
 from __future__ import annotations
 
 import logging
@@ -82,13 +83,20 @@ class StubWatchdog:
             if m.get("state") == "READY"
         ]
         stubs = live_stubs(self.server_pid)
-        broken = sorted({name for name, version in ready
-                         if stubs[(name, version)] < self._expected(name, refresh=False)})
+        broken = sorted(
+            {
+                name
+                for name, version in ready
+                if stubs[(name, version)] < self._expected(name, refresh=False)
+            }
+        )
         revived = []
         for name in broken:
             # Confirm with a fresh config (a reload may have changed the instance count).
             expected = self._expected(name, refresh=True)
-            missing = {v for n, v in ready if n == name and live_stubs(self.server_pid)[(n, v)] < expected}
+            missing = {
+                v for n, v in ready if n == name and live_stubs(self.server_pid)[(n, v)] < expected
+            }
             if missing and not self._stop.is_set():
                 self._revive(name, sorted(missing))
                 revived.append(name)
@@ -106,7 +114,8 @@ class StubWatchdog:
     def _revive(self, name: str, versions: list[str]) -> None:
         LOGGER.warning(
             "model %s version(s) %s lost a Python backend stub process; reloading it",
-            name, ", ".join(versions),
+            name,
+            ", ".join(versions),
         )
         try:
             # Unload then load: loading an unchanged model is a no-op, even with its config.
@@ -117,4 +126,3 @@ class StubWatchdog:
             return
         self.revived.append(name)
         LOGGER.warning("model %s reloaded", name)
-

@@ -5,6 +5,7 @@ the models already loaded keep serving. When it is valid, the repository is rewr
 (atomically) and Triton (in explicit model-control mode) loads only what changed, unloads
 what is gone: composing models before the ensembles that use them, and the reverse on unload.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -42,7 +43,11 @@ class ConfigWatcher:
         models, versions, ensembles = self.current.counts()
         LOGGER.info(
             "converted %s: %d model(s), %d version(s), %d ensemble(s) into %s",
-            self.config_path, models, versions, ensembles, self.repository,
+            self.config_path,
+            models,
+            versions,
+            ensembles,
+            self.repository,
         )
         return self.current
 

@@ -1,4 +1,5 @@
 """tritonclient over HTTP and gRPC behind one small interface for the tests."""
+
 from __future__ import annotations
 
 from typing import Mapping, Optional, Sequence
@@ -23,15 +24,19 @@ class Client:
     ) -> dict[str, np.ndarray]:
         wire = []
         for name, array in inputs.items():
-            tensor = self.module.InferInput(name, list(array.shape), np_to_triton_dtype(array.dtype))
+            tensor = self.module.InferInput(
+                name, list(array.shape), np_to_triton_dtype(array.dtype)
+            )
             tensor.set_data_from_numpy(array)
             wire.append(tensor)
         requested = [self.module.InferRequestedOutput(n) for n in outputs] if outputs else None
         result = self.raw.infer(model, wire, outputs=requested)
         response = result.get_response()
-        names = [o["name"] for o in response["outputs"]] if self.protocol == "http" else [
-            o.name for o in response.outputs
-        ]
+        names = (
+            [o["name"] for o in response["outputs"]]
+            if self.protocol == "http"
+            else [o.name for o in response.outputs]
+        )
         return {name: result.as_numpy(name) for name in names}
 
     def error(self, model: str, inputs: Mapping[str, np.ndarray]) -> InferenceServerException:

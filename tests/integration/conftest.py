@@ -1,4 +1,5 @@
 """One real tritonserver for the integration tests, started the way `ovtriton serve` starts it."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -28,7 +29,8 @@ def onnx_file(path: Path) -> Path:
     one = helper.make_tensor("one", TensorProto.FLOAT, [1], [1.0])
     node = helper.make_node("Add", ["x", "one"], ["y"])
     graph = helper.make_graph(
-        [node], "add_one",
+        [node],
+        "add_one",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 2])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 2])],
         initializer=[one],
@@ -46,9 +48,16 @@ def build_repository(repo: Path) -> None:
     add_model(repo, "two", two_input_model(), max_batch_size=0)
     add_model(repo, "ints", scale_model((-1, 3), np.int64, "i", "o"), max_batch_size=0)
     add_model(
-        repo, "image_nhwc", image_model(), max_batch_size=0,
-        parameters={"LAYOUT": '{"image": "NHWC:NCHW"}', "CACHE_DIR": "cache",
-                    "PERFORMANCE_HINT": "LATENCY", "NIREQ": "2"},
+        repo,
+        "image_nhwc",
+        image_model(),
+        max_batch_size=0,
+        parameters={
+            "LAYOUT": '{"image": "NHWC:NCHW"}',
+            "CACHE_DIR": "cache",
+            "PERFORMANCE_HINT": "LATENCY",
+            "NIREQ": "2",
+        },
     )
     flags = ops.parameter([-1, 2], np.bool_, name="flags")
     negated = ops.logical_not(flags)
@@ -59,8 +68,12 @@ def build_repository(repo: Path) -> None:
     # The config is looser than the model (dims -1 where the model has 4): Triton lets any
     # width through and the backend must answer the bad ones itself.
     save(scale_model((1, 4)), repo / "loose" / "1")
-    write_config(repo / "loose", [("INPUT/x:0", "TYPE_FP32", [-1])],
-                 [("out.y", "TYPE_FP32", [-1])], max_batch_size=4)
+    write_config(
+        repo / "loose",
+        [("INPUT/x:0", "TYPE_FP32", [-1])],
+        [("out.y", "TYPE_FP32", [-1])],
+        max_batch_size=4,
+    )
     # Broken models: each must be UNAVAILABLE with its reason, the others READY.
     write_config(repo / "broken_missing_file", [("x", "TYPE_FP32", [4])], [("y", "TYPE_FP32", [4])])
     (repo / "broken_missing_file" / "1").mkdir()
@@ -69,8 +82,11 @@ def build_repository(repo: Path) -> None:
     add_model(repo, "broken_device", scale_model(), parameters={"TARGET_DEVICE": "NPU7"})
     add_model(repo, "broken_parameter", scale_model(), parameters={"NUM_STREAM": "2"})
     save(scale_model((-1, 4)), repo / "broken_dims" / "1")
-    write_config(repo / "broken_dims", [("INPUT/x:0", "TYPE_FP32", [-1, 5])],
-                 [("out.y", "TYPE_FP32", [-1, 4])])
+    write_config(
+        repo / "broken_dims",
+        [("INPUT/x:0", "TYPE_FP32", [-1, 5])],
+        [("out.y", "TYPE_FP32", [-1, 4])],
+    )
 
 
 BROKEN = {

@@ -1,4 +1,5 @@
 """The openvino_py backend in a real tritonserver, compared with in-process OpenVINO."""
+
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
@@ -52,7 +53,9 @@ def test_outputs_equal_in_process_openvino(client: Client, repository: Path) -> 
 def test_tensor_names_with_slash_colon_and_dot_are_served(client: Client, repository: Path) -> None:
     x = np.arange(4, dtype=np.float32).reshape(1, 4)
     served = client.infer("scale", {"INPUT/x:0": x})
-    np.testing.assert_allclose(served["out.y"], in_process(repository, "scale", {"INPUT/x:0": x})["out.y"])
+    np.testing.assert_allclose(
+        served["out.y"], in_process(repository, "scale", {"INPUT/x:0": x})["out.y"]
+    )
 
 
 def test_integer_and_bool_tensors_round_trip(client: Client) -> None:
@@ -73,7 +76,9 @@ def test_layout_parameter_takes_nhwc_requests(client: Client) -> None:
     np.testing.assert_allclose(served["mean"], nchw.mean(axis=(2, 3)), rtol=1e-5)
 
 
-def test_cache_dir_parameter_fills_the_compiled_model_cache(server: TritonServer, repository: Path) -> None:
+def test_cache_dir_parameter_fills_the_compiled_model_cache(
+    server: TritonServer, repository: Path
+) -> None:
     assert any((repository / "image_nhwc" / "cache").iterdir())
 
 
@@ -86,8 +91,14 @@ def test_only_requested_outputs_come_back(client: Client) -> None:
     ("inputs", "expected"),
     [
         ({"a": np.ones((1, 3), np.float32)}, "b"),  # missing input
-        ({"a": np.ones((1, 3), np.float32), "b": np.ones((1, 3), np.float32),
-          "c": np.ones((1, 3), np.float32)}, "c"),  # extra input
+        (
+            {
+                "a": np.ones((1, 3), np.float32),
+                "b": np.ones((1, 3), np.float32),
+                "c": np.ones((1, 3), np.float32),
+            },
+            "c",
+        ),  # extra input
         ({"a": np.ones((1, 3), np.float32), "b": np.ones((1, 3), np.int32)}, "b"),  # dtype
         ({"a": np.ones((1, 3), np.float32), "b": np.ones((3,), np.float32)}, "b"),  # rank
         ({"a": np.ones((1, 3), np.float32), "b": np.ones((1, 4), np.float32)}, "b"),  # dims
@@ -116,13 +127,19 @@ def test_batch_above_max_batch_size_is_refused(client: Client) -> None:
     assert is_client_error(exc, client.protocol), exc
 
 
-def test_bad_and_good_requests_batched_together_each_get_their_own_answer(server: TritonServer) -> None:
+def test_bad_and_good_requests_batched_together_each_get_their_own_answer(
+    server: TritonServer,
+) -> None:
     client = Client(server, "grpc")
     good = {"INPUT/x:0": np.ones((1, 4), np.float32)}
     bad = {"INPUT/x:0": np.ones((1, 5), np.float32)}
     with ThreadPoolExecutor(16) as pool:
-        futures = [pool.submit(client.error if i % 4 == 0 else client.infer, "loose", bad if i % 4 == 0 else good)
-                   for i in range(32)]
+        futures = [
+            pool.submit(
+                client.error if i % 4 == 0 else client.infer, "loose", bad if i % 4 == 0 else good
+            )
+            for i in range(32)
+        ]
         results = [f.result() for f in futures]
     for i, result in enumerate(results):
         if i % 4 == 0:

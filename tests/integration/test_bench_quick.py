@@ -3,6 +3,7 @@
 Only the shape of the results is checked: every mode, batch and concurrency is there with
 numbers that make sense. No timings or ratios are asserted (the machine is shared).
 """
+
 from __future__ import annotations
 
 import json
@@ -39,22 +40,40 @@ def _config(root: Path) -> Path:
     save(_unary("left", 2.0), root / "models" / "left" / "1")
     save(_unary("right", 3.0), root / "models" / "right" / "1")
     save(_join(), root / "models" / "join" / "1")
-    node = lambda name, model, inputs, output: {
-        "name": name, "model_name": model, "type": "DL model", "inputs": inputs,
-        "outputs": [{"data_item": output, "alias": "out"}]}
+
+    def node(name, model, inputs, output):
+        return {
+            "name": name,
+            "model_name": model,
+            "type": "DL model",
+            "inputs": inputs,
+            "outputs": [{"data_item": output, "alias": "out"}],
+        }
+
     doc = {
-        "model_config_list": [{"config": {"name": n, "base_path": f"models/{n}"}}
-                              for n in ("left", "right", "join")],
-        "pipeline_config_list": [{
-            "name": "diamond", "inputs": ["x"],
-            "nodes": [
-                node("l", "left", [{"x": {"node_name": "request", "data_item": "x"}}], "y"),
-                node("r", "right", [{"x": {"node_name": "request", "data_item": "x"}}], "y"),
-                node("j", "join", [{"a": {"node_name": "l", "data_item": "out"}},
-                                   {"b": {"node_name": "r", "data_item": "out"}}], "sum"),
-            ],
-            "outputs": [{"total": {"node_name": "j", "data_item": "out"}}],
-        }],
+        "model_config_list": [
+            {"config": {"name": n, "base_path": f"models/{n}"}} for n in ("left", "right", "join")
+        ],
+        "pipeline_config_list": [
+            {
+                "name": "diamond",
+                "inputs": ["x"],
+                "nodes": [
+                    node("l", "left", [{"x": {"node_name": "request", "data_item": "x"}}], "y"),
+                    node("r", "right", [{"x": {"node_name": "request", "data_item": "x"}}], "y"),
+                    node(
+                        "j",
+                        "join",
+                        [
+                            {"a": {"node_name": "l", "data_item": "out"}},
+                            {"b": {"node_name": "r", "data_item": "out"}},
+                        ],
+                        "sum",
+                    ),
+                ],
+                "outputs": [{"total": {"node_name": "j", "data_item": "out"}}],
+            }
+        ],
     }
     path = root / "config.json"
     path.write_text(json.dumps(doc))
@@ -64,9 +83,30 @@ def _config(root: Path) -> Path:
 def test_bench_quick_writes_every_mode_batch_and_concurrency(tmp_path: Path) -> None:
     config = _config(tmp_path / "ovms")
     out, plot = tmp_path / "bench.json", tmp_path / "bench.png"
-    code = main(["bench", "--config", str(config), "--pipeline", "diamond", "--concurrency", "1,2",
-                 "--batch", "1,2", "--rounds", "1", "--duration", "0.3", "--no-converter",
-                 "--json", str(out), "--plot", str(plot), "--work-dir", str(tmp_path / "work")])
+    code = main(
+        [
+            "bench",
+            "--config",
+            str(config),
+            "--pipeline",
+            "diamond",
+            "--concurrency",
+            "1,2",
+            "--batch",
+            "1,2",
+            "--rounds",
+            "1",
+            "--duration",
+            "0.3",
+            "--no-converter",
+            "--json",
+            str(out),
+            "--plot",
+            str(plot),
+            "--work-dir",
+            str(tmp_path / "work"),
+        ]
+    )
     assert code == 0
     doc = json.loads(out.read_text())
     assert doc["batches"] == [1, 2]
@@ -76,7 +116,12 @@ def test_bench_quick_writes_every_mode_batch_and_concurrency(tmp_path: Path) -> 
         assert cell["requests"] > 0
         assert 0 < cell["p50_ms"] <= cell["p90_ms"] <= cell["p99_ms"]
         assert cell["throughput"] > 0 and cell["cpu_cores"] >= 0
-    assert {(r["batch"], r["concurrency"]) for r in doc["ratios"]} == {(1, 1), (1, 2), (2, 1), (2, 2)}
+    assert {(r["batch"], r["concurrency"]) for r in doc["ratios"]} == {
+        (1, 1),
+        (1, 2),
+        (2, 1),
+        (2, 2),
+    }
     one = doc["one_thread"]
     assert set(one["branch_p50_ms"]) == {"left__1t", "right__1t"} and one["ratio"] > 0
     assert len(doc["targets"]) == 6 and doc["converter"] is None

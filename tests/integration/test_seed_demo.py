@@ -3,6 +3,7 @@ checked against the reference results and against the three models run in-proces
 
 Nothing here is skipped: if the models cannot be built (wheels missing), the demo fails.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -48,9 +49,19 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
     shutil.copy(CONFIG, config)  # base_paths are relative: the models get built beside it
     elsewhere = tmp_path_factory.mktemp("cwd")
     ports = Ports.free()
-    argv = ["demo", "--config", str(config), "--output-dir", str(folder / "out"),
-            "--http-port", str(ports.http), "--grpc-port", str(ports.grpc),
-            "--metrics-port", str(ports.metrics)]
+    argv = [
+        "demo",
+        "--config",
+        str(config),
+        "--output-dir",
+        str(folder / "out"),
+        "--http-port",
+        str(ports.http),
+        "--grpc-port",
+        str(ports.grpc),
+        "--metrics-port",
+        str(ports.metrics),
+    ]
     before, stdout = Path.cwd(), io.StringIO()
     os.chdir(elsewhere)
     try:
@@ -66,8 +77,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
 def server(demo: DemoRun, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TritonServer]:
     """The repository the demo converted, served again for the checks below."""
     assert demo.code == 0, demo.output
-    with TritonServer(demo.paths.repository, ports=Ports.free(),
-                      workdir=tmp_path_factory.mktemp("server")) as running:
+    with TritonServer(
+        demo.paths.repository, ports=Ports.free(), workdir=tmp_path_factory.mktemp("server")
+    ) as running:
         yield running
 
 
@@ -76,15 +88,24 @@ def compiled(demo: DemoRun) -> dict[str, ov.CompiledModel]:
     """The three built IRs, compiled in this process."""
     base = demo.paths.config.parent / "models"
     core = ov.Core()
-    return {n: core.compile_model(str(base / n / "1" / "model.xml"), "CPU")
-            for n in ("efficientnet-lite0", "efficientnet-lite1", "argmax")}
+    return {
+        n: core.compile_model(str(base / n / "1" / "model.xml"), "CPU")
+        for n in ("efficientnet-lite0", "efficientnet-lite1", "argmax")
+    }
 
 
 def test_demo_runs_every_step_and_says_where_it_put_things(demo: DemoRun) -> None:
     assert demo.code == 0, demo.output
-    for step in ("== 1. models", "== 2. convert", "== 3. start tritonserver",
-                 "== 4. classify the photos over grpc", "== 4. classify the photos over http",
-                 "== 5. pipeline metadata", "== 6. timeline", "tritonserver stopped"):
+    for step in (
+        "== 1. models",
+        "== 2. convert",
+        "== 3. start tritonserver",
+        "== 4. classify the photos over grpc",
+        "== 4. classify the photos over http",
+        "== 5. pipeline metadata",
+        "== 6. timeline",
+        "tritonserver stopped",
+    ):
         assert step in demo.output
     for name in ("efficientnet-lite0", "efficientnet-lite1", "argmax"):
         assert (demo.paths.config.parent / "models" / name / "1" / "model.bin").is_file()
@@ -98,17 +119,32 @@ def test_demo_prints_the_seed_statistics_with_the_reference_accuracy(demo: DemoR
     # Crop resize: 5 of 6 right, grace_hopper answered "academic gown" (reference §5).
     assert demo.output.count("Classification accuracy: 83.33") == 2
     assert demo.output.count("; Correct match.") == 10
-    assert demo.output.count("academic gown, academic robe, judge's robe 400 ; Incorrect match. "
-                             "Should be 652 military uniform") == 2
-    for line in ("average time:", "median time:", "max time:", "min time:", "time percentile 90:",
-                 "time percentile 50:", "time standard deviation:", "time variance:"):
+    assert (
+        demo.output.count(
+            "academic gown, academic robe, judge's robe 400 ; Incorrect match. "
+            "Should be 652 military uniform"
+        )
+        == 2
+    )
+    for line in (
+        "average time:",
+        "median time:",
+        "max time:",
+        "min time:",
+        "time percentile 90:",
+        "time percentile 50:",
+        "time standard deviation:",
+        "time variance:",
+    ):
         assert demo.output.count(line) == 2
 
 
 def test_demo_shows_the_pipeline_metadata(demo: DemoRun) -> None:
-    assert ("Getting model metadata for model: image_classification_pipeline\nInputs metadata:\n"
-            "\tInput name: image; shape: [1, 3, 224, 224]; dtype: FP32\nOutputs metadata:\n"
-            "\tOutput name: label; shape: [1]; dtype: INT64") in demo.output
+    assert (
+        "Getting model metadata for model: image_classification_pipeline\nInputs metadata:\n"
+        "\tInput name: image; shape: [1, 3, 224, 224]; dtype: FP32\nOutputs metadata:\n"
+        "\tOutput name: label; shape: [1]; dtype: INT64"
+    ) in demo.output
 
 
 def test_the_two_classifier_steps_overlap_in_tritons_trace(demo: DemoRun) -> None:
@@ -119,7 +155,9 @@ def test_the_two_classifier_steps_overlap_in_tritons_trace(demo: DemoRun) -> Non
         lite0, lite1 = (t.step(m).compute for m in PARALLEL_STEPS)
         assert max(lite0[0], lite1[0]) < min(lite0[1], lite1[1]), f"trace {t.root.trace_id}: {t}"
         assert t.step("argmax").compute[0] >= min(lite0[1], lite1[1])  # argmax waits for inputs
-    assert "12 of 12 requests ran efficientnet-lite0 and efficientnet-lite1 in parallel" in demo.output
+    assert (
+        "12 of 12 requests ran efficientnet-lite0 and efficientnet-lite1 in parallel" in demo.output
+    )
 
 
 @pytest.mark.parametrize("resize", photos.RESIZE_METHODS)
@@ -142,15 +180,19 @@ def test_served_pipeline_equals_the_three_models_run_in_process(
 
 
 @pytest.mark.parametrize("resize", photos.RESIZE_METHODS)
-def test_served_models_classify_the_photos_as_the_reference_says(server: TritonServer, resize: str) -> None:
+def test_served_models_classify_the_photos_as_the_reference_says(
+    server: TritonServer, resize: str
+) -> None:
     client = Client(server, "grpc")
     images, _ = photos.photo_batch(resize)
     right = 0
     for photo, image in zip(photos.PHOTOS, images):
         label = int(client.infer(PIPELINE, {"image": image[None]})["label"][0])
         right += label in photo.labels
-        top5 = {m: set(np.argsort(-client.infer(m, {"input": image[None]})["prob"][0])[:5].tolist())
-                for m in PARALLEL_STEPS}
+        top5 = {
+            m: set(np.argsort(-client.infer(m, {"input": image[None]})["prob"][0])[:5].tolist())
+            for m in PARALLEL_STEPS
+        }
         if photo.name in ROBUST:
             assert label in ROBUST[photo.name], photo.name
             for m in PARALLEL_STEPS:
@@ -166,15 +208,47 @@ def test_served_models_classify_the_photos_as_the_reference_says(server: TritonS
 def test_infer_and_metadata_commands_talk_to_the_server(
     server: TritonServer, demo: DemoRun, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["infer", PIPELINE, "--protocol", "http", "--url", server.http_url,
-                 "--images", str(demo.paths.photos), "--labels", str(demo.paths.photos / "lbs.npy"),
-                 "--iterations", "8"]) == 0
+    assert (
+        main(
+            [
+                "infer",
+                PIPELINE,
+                "--protocol",
+                "http",
+                "--url",
+                server.http_url,
+                "--images",
+                str(demo.paths.photos),
+                "--labels",
+                str(demo.paths.photos / "lbs.npy"),
+                "--iterations",
+                "8",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert out.count("Iteration ") == 8 and "Images in shape: (6, 3, 224, 224)" in out
     assert "Classification accuracy: 87.50" in out  # 5 of the 6 photos, then chelsea, coffee again
-    assert main(["infer", "efficientnet-lite1", "--url", server.grpc_url, "--input-name", "input",
-                 "--output-name", "prob", "--images", str(demo.paths.photos / "imgs.npy"),
-                 "--labels", str(demo.paths.photos / "lbs.npy")]) == 0
+    assert (
+        main(
+            [
+                "infer",
+                "efficientnet-lite1",
+                "--url",
+                server.grpc_url,
+                "--input-name",
+                "input",
+                "--output-name",
+                "prob",
+                "--images",
+                str(demo.paths.photos / "imgs.npy"),
+                "--labels",
+                str(demo.paths.photos / "lbs.npy"),
+            ]
+        )
+        == 0
+    )
     assert "Classification accuracy: 83.33" in capsys.readouterr().out
     assert main(["metadata", "efficientnet-lite0", "--url", server.grpc_url]) == 0
     assert "\tOutput name: prob; shape: [1, 1000]; dtype: FP32" in capsys.readouterr().out

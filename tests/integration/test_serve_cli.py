@@ -1,4 +1,5 @@
 """`ovtriton serve` as a user runs it: a subprocess, Ctrl-C/SIGTERM, no orphans."""
+
 from __future__ import annotations
 
 import json
@@ -35,9 +36,21 @@ def processes_using(path: Path) -> list[str]:
 
 def start_serve(repo: Path, workdir: Path, ports: Ports, *extra: str) -> subprocess.Popen:
     cmd = [
-        sys.executable, "-m", "ovtriton", "serve", "--model-repository", str(repo),
-        "--http-port", str(ports.http), "--grpc-port", str(ports.grpc),
-        "--metrics-port", str(ports.metrics), "--workdir", str(workdir), *extra,
+        sys.executable,
+        "-m",
+        "ovtriton",
+        "serve",
+        "--model-repository",
+        str(repo),
+        "--http-port",
+        str(ports.http),
+        "--grpc-port",
+        str(ports.grpc),
+        "--metrics-port",
+        str(ports.metrics),
+        "--workdir",
+        str(workdir),
+        *extra,
     ]
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
@@ -78,7 +91,9 @@ def test_serve_answers_then_stops_cleanly_without_orphans(tmp_path: Path, stop_s
 
         x = np.ones((1, 4), np.float32)
         for protocol in ("http", "grpc"):
-            np.testing.assert_allclose(Client(_Server(), protocol).infer("scale", {"INPUT/x:0": x})["out.y"], 2 * x)
+            np.testing.assert_allclose(
+                Client(_Server(), protocol).infer("scale", {"INPUT/x:0": x})["out.y"], 2 * x
+            )
         process.send_signal(stop_signal)
         assert process.wait(timeout=60) == 0
         rest = process.stdout.read() if process.stdout else ""
@@ -108,13 +123,17 @@ def test_serve_reports_a_busy_port_as_a_user_error(tmp_path: Path) -> None:
 def test_serve_refuses_a_missing_repository(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "ovtriton", "serve", "--model-repository", str(tmp_path / "nope")],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 1
     assert "is not a directory" in result.stderr
 
 
 def test_serve_without_repository_is_a_usage_error() -> None:
-    result = subprocess.run([sys.executable, "-m", "ovtriton", "serve"], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "ovtriton", "serve"], capture_output=True, text=True
+    )
     assert result.returncode == 2
     assert "--model-repository" in result.stderr

@@ -1,4 +1,5 @@
 """`ovtriton serve --config CONFIG --watch`: convert, serve, follow changes, survive a bad edit."""
+
 from __future__ import annotations
 
 import json
@@ -21,7 +22,9 @@ X = np.arange(4, dtype=np.float32).reshape(1, 4)
 
 def ovms_config(policy: dict, node_version: int | None) -> dict:
     node = {
-        "name": "scale_node", "model_name": "scale", "type": "DL model",
+        "name": "scale_node",
+        "model_name": "scale",
+        "type": "DL model",
         "inputs": [{"INPUT/x:0": {"node_name": "request", "data_item": "x"}}],
         "outputs": [{"data_item": "out.y", "alias": "y"}],
     }
@@ -29,12 +32,22 @@ def ovms_config(policy: dict, node_version: int | None) -> dict:
         node["version"] = node_version
     return {
         "model_config_list": [
-            {"config": {"name": "scale", "base_path": "models/scale", "model_version_policy": policy}}
+            {
+                "config": {
+                    "name": "scale",
+                    "base_path": "models/scale",
+                    "model_version_policy": policy,
+                }
+            }
         ],
-        "pipeline_config_list": [{
-            "name": "pipe", "inputs": ["x"], "nodes": [node],
-            "outputs": [{"y": {"node_name": "scale_node", "data_item": "y"}}],
-        }],
+        "pipeline_config_list": [
+            {
+                "name": "pipe",
+                "inputs": ["x"],
+                "nodes": [node],
+                "outputs": [{"y": {"node_name": "scale_node", "data_item": "y"}}],
+            }
+        ],
     }
 
 
@@ -80,10 +93,28 @@ def test_watch_reloads_changes_and_keeps_serving_through_a_bad_config(tmp_path: 
     config.write_text(json.dumps(ovms_config({"latest": {"num_versions": 1}}, None)))
     ports = Ports.free()
     process = subprocess.Popen(
-        [sys.executable, "-m", "ovtriton", "serve", "--config", str(config), "--watch",
-         "--poll-seconds", "0.3", "--http-port", str(ports.http), "--grpc-port", str(ports.grpc),
-         "--metrics-port", str(ports.metrics), "--workdir", str(tmp_path / "work")],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "ovtriton",
+            "serve",
+            "--config",
+            str(config),
+            "--watch",
+            "--poll-seconds",
+            "0.3",
+            "--http-port",
+            str(ports.http),
+            "--grpc-port",
+            str(ports.grpc),
+            "--metrics-port",
+            str(ports.metrics),
+            "--workdir",
+            str(tmp_path / "work"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     output = Output(process)
     try:
@@ -116,7 +147,9 @@ def test_watch_reloads_changes_and_keeps_serving_through_a_bad_config(tmp_path: 
 def test_watch_without_config_is_a_user_error(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "ovtriton", "serve", "--model-repository", str(tmp_path), "--watch"],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 1
     assert "--watch needs --config" in result.stderr
@@ -126,9 +159,19 @@ def test_serve_config_with_an_invalid_config_writes_nothing_and_exits_1(tmp_path
     config = tmp_path / "config.json"
     config.write_text('{"model_config_list": [{"config": {"name": "m", "base_path": "nope"}}]}')
     result = subprocess.run(
-        [sys.executable, "-m", "ovtriton", "serve", "--config", str(config),
-         "--workdir", str(tmp_path / "work")],
-        capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "ovtriton",
+            "serve",
+            "--config",
+            str(config),
+            "--workdir",
+            str(tmp_path / "work"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 1, result.stderr
     assert "model_config_list[0].config.base_path" in result.stderr

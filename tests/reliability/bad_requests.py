@@ -6,6 +6,7 @@ the tensor it is about. Triton answers some cases itself (names, types, shapes a
 config.pbtxt, batch size) and the openvino_py backend the rest (what config.pbtxt leaves open,
 empty tensors, MAX_INPUT_BYTES, NaN/inf); both spellings are accepted where either may answer.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
@@ -37,8 +38,10 @@ class Target:
 
     def valid(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
         rows = int(rng.integers(1, 5))
-        return {name: _array(dtype, tuple(rows if d == -1 else d for d in shape), rng)
-                for name, (dtype, shape) in self.inputs.items()}
+        return {
+            name: _array(dtype, tuple(rows if d == -1 else d for d in shape), rng)
+            for name, (dtype, shape) in self.inputs.items()
+        }
 
 
 @dataclass(frozen=True)
@@ -62,15 +65,34 @@ def _array(dtype: type, shape: tuple[int, ...], rng: np.random.Generator) -> np.
 
 
 TARGETS = (
-    Target("two", {"a": (np.float32, (-1, 3)), "b": (np.float32, (-1, 3))},
-           lambda t: {"sum": t["a"] + t["b"], "prod": t["a"] * t["b"]}, limited=True),
-    Target("scale", {"INPUT/x:0": (np.float32, (-1, 4))}, lambda t: {"out.y": t["INPUT/x:0"] * 2},
-           batched=True, max_batch=8),
+    Target(
+        "two",
+        {"a": (np.float32, (-1, 3)), "b": (np.float32, (-1, 3))},
+        lambda t: {"sum": t["a"] + t["b"], "prod": t["a"] * t["b"]},
+        limited=True,
+    ),
+    Target(
+        "scale",
+        {"INPUT/x:0": (np.float32, (-1, 4))},
+        lambda t: {"out.y": t["INPUT/x:0"] * 2},
+        batched=True,
+        max_batch=8,
+    ),
     Target("ints", {"i": (np.int64, (-1, 3))}, lambda t: {"o": t["i"] * 2}),
-    Target("loose", {"INPUT/x:0": (np.float32, (-1, 4))}, lambda t: {"out.y": t["INPUT/x:0"] * 2},
-           batched=True, max_batch=4),
-    Target("pipe", {"IN": (np.float32, (-1, 4))}, lambda t: {"OUT": t["IN"] * 4}, limited=True,
-           inner_names=("'x'",)),
+    Target(
+        "loose",
+        {"INPUT/x:0": (np.float32, (-1, 4))},
+        lambda t: {"out.y": t["INPUT/x:0"] * 2},
+        batched=True,
+        max_batch=4,
+    ),
+    Target(
+        "pipe",
+        {"IN": (np.float32, (-1, 4))},
+        lambda t: {"OUT": t["IN"] * 4},
+        limited=True,
+        inner_names=("'x'",),
+    ),
 )
 
 _OTHER_TYPES = (np.float16, np.float64, np.int8, np.int32, np.int64, np.uint8, np.bool_)
@@ -83,10 +105,19 @@ def build_repository(repo: Path) -> Path:
     add_model(repo, "scale", scale_model((1, 4)), max_batch_size=8, dynamic_batching=True)
     add_model(repo, "ints", scale_model((-1, 3), np.int64, "i", "o"), max_batch_size=0)
     save(scale_model((1, 4)), repo / "loose" / "1")  # config looser than the model: -1 for 4
-    write_config(repo / "loose", [("INPUT/x:0", "TYPE_FP32", [-1])],
-                 [("out.y", "TYPE_FP32", [-1])], max_batch_size=4)
-    add_model(repo, "step", scale_model((-1, 4), input_name="x", output_name="y"),
-              max_batch_size=0, parameters=limit)
+    write_config(
+        repo / "loose",
+        [("INPUT/x:0", "TYPE_FP32", [-1])],
+        [("out.y", "TYPE_FP32", [-1])],
+        max_batch_size=4,
+    )
+    add_model(
+        repo,
+        "step",
+        scale_model((-1, 4), input_name="x", output_name="y"),
+        max_batch_size=0,
+        parameters=limit,
+    )
     write_ensemble(repo / "pipe")
     return repo
 
@@ -111,11 +142,18 @@ def _q(name: str) -> str:
 def cases(target: Target, rng: np.random.Generator) -> Iterator[Case]:
     """Every kind of malformed request for ``target``, with random shapes and positions."""
     names = list(target.inputs)
-    about = lambda name: (_q(name),) + target.inner_names
+
+    def about(name):
+        return (_q(name),) + target.inner_names
+
     for name in names:
         good = target.valid(rng)
-        yield Case(target, "missing", {k: v for k, v in good.items() if k != name},
-                   (("missing", "expected"), (_q(name), name)))
+        yield Case(
+            target,
+            "missing",
+            {k: v for k, v in good.items() if k != name},
+            (("missing", "expected"), (_q(name), name)),
+        )
         for bad in _BAD_NAMES:
             if bad in target.inputs:
                 continue
@@ -129,17 +167,27 @@ def cases(target: Target, rng: np.random.Generator) -> Iterator[Case]:
                 continue
             good = target.valid(rng)
             wrong = {**good, name: _array(other, good[name].shape, rng)}
-            yield Case(target, "dtype", wrong, (("data-type", "data type", "datatype"), about(name)))
+            yield Case(
+                target, "dtype", wrong, (("data-type", "data type", "datatype"), about(name))
+            )
         for shape in _wrong_shapes(target, good[name].shape, rng):
             good = target.valid(rng)
             # A leading extra dimension of a batching model is read as the batch size, and
             # Triton's answer names the batch and the model rather than the input.
-            yield Case(target, "shape", {**good, name: _array(dtype, shape, rng)},
-                       (("shape", "batch"), about(name) + ("batch-size",)))
+            yield Case(
+                target,
+                "shape",
+                {**good, name: _array(dtype, shape, rng)},
+                (("shape", "batch"), about(name) + ("batch-size",)),
+            )
         for shape in _empty_shapes(good[name].shape, target.batched):
             good = target.valid(rng)
-            yield Case(target, "empty", {**good, name: _array(dtype, shape, rng)},
-                       (("empty", "shape", "batch", "byte size"), about(name)))
+            yield Case(
+                target,
+                "empty",
+                {**good, name: _array(dtype, shape, rng)},
+                (("empty", "shape", "batch", "byte size"), about(name)),
+            )
         if np.issubdtype(dtype, np.floating):
             for value, word in ((np.nan, "NaN"), (np.inf, "infinity"), (-np.inf, "infinity")) * 3:
                 good = target.valid(rng)
@@ -156,7 +204,9 @@ def cases(target: Target, rng: np.random.Generator) -> Iterator[Case]:
             yield Case(target, "batch", good, (("batch",),))
 
 
-def _wrong_shapes(target: Target, shape: Sequence[int], rng: np.random.Generator) -> list[tuple[int, ...]]:
+def _wrong_shapes(
+    target: Target, shape: Sequence[int], rng: np.random.Generator
+) -> list[tuple[int, ...]]:
     rows, width = shape[0], shape[1]
     shapes = [(width,), (rows, width, 1), (1, rows, width), (rows * width,)]
     shapes += [(rows, w) for w in (1, width - 1, width + 1, 2 * width, 64) if w != width]

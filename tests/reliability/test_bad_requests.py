@@ -4,6 +4,7 @@ Single models and a two-step ensemble. Every malformed request must get an error
 names the problem; every valid request its exact answer; the server stays live and READY.
 Each request has a client timeout, so a hang fails the test instead of stalling it.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
@@ -44,13 +45,18 @@ class Sender:
     def infer(self, model: str, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         wire = []
         for name, array in inputs.items():
-            tensor = self.module.InferInput(name, list(array.shape), np_to_triton_dtype(array.dtype))
+            tensor = self.module.InferInput(
+                name, list(array.shape), np_to_triton_dtype(array.dtype)
+            )
             tensor.set_data_from_numpy(array)
             wire.append(tensor)
         result = self.client.infer(model, wire, **self.options)
         response = result.get_response()
-        names = ([o["name"] for o in response["outputs"]] if self.protocol == "http"
-                 else [o.name for o in response.outputs])
+        names = (
+            [o["name"] for o in response["outputs"]]
+            if self.protocol == "http"
+            else [o.name for o in response.outputs]
+        )
         return {name: result.as_numpy(name) for name in names}
 
 
@@ -67,7 +73,9 @@ def problem_with(sender: Sender, case: Case) -> str | None:
     return f"{case.label}: accepted, answered {sorted(outputs)}"
 
 
-def test_malformed_requests_are_refused_by_name_and_valid_ones_still_answered(server: TritonServer) -> None:
+def test_malformed_requests_are_refused_by_name_and_valid_ones_still_answered(
+    server: TritonServer,
+) -> None:
     problems: list[str] = []
     tried = valid = 0
     for protocol in ("grpc", "http"):
@@ -86,15 +94,23 @@ def test_malformed_requests_are_refused_by_name_and_valid_ones_still_answered(se
                     inputs = target.valid(rng)
                     outputs = sender.infer(target.model, inputs)
                     for name, want in target.expected(inputs).items():
-                        np.testing.assert_array_equal(outputs[name], want, err_msg=f"{protocol} {target.model}")
+                        np.testing.assert_array_equal(
+                            outputs[name], want, err_msg=f"{protocol} {target.model}"
+                        )
                     valid += 1
                 if i % 50 == 0:
-                    assert server.running and sender.client.is_server_live() and sender.client.is_server_ready()
+                    assert (
+                        server.running
+                        and sender.client.is_server_live()
+                        and sender.client.is_server_ready()
+                    )
     print(f"{tried} malformed requests, {valid} valid ones interleaved, {len(problems)} problems")
     assert tried >= 1000
     assert problems == [], "\n".join(problems[:30]) + f"\n... {len(problems)} in all"
     assert server.running and server.is_ready()
-    assert {m.name: m.state for m in server.models()} == {t: "READY" for t in ("two", "scale", "ints", "loose", "step", "pipe")}
+    assert {m.name: m.state for m in server.models()} == {
+        t: "READY" for t in ("two", "scale", "ints", "loose", "step", "pipe")
+    }
 
 
 def test_ensemble_relays_the_step_error_naming_the_model_and_tensor(server: TritonServer) -> None:
@@ -103,14 +119,22 @@ def test_ensemble_relays_the_step_error_naming_the_model_and_tensor(server: Trit
     x[0, 2] = np.nan
     with pytest.raises(InferenceServerException) as info:
         sender.infer("pipe", {"IN": x})
-    assert "model 'step': input 'x': contains NaN (1 of 4 values, first at index [0, 2])" in info.value.message()
-    np.testing.assert_array_equal(sender.infer("pipe", {"IN": np.ones((2, 4), np.float32)})["OUT"],
-                                  np.full((2, 4), 4, np.float32))
+    assert (
+        "model 'step': input 'x': contains NaN (1 of 4 values, first at index [0, 2])"
+        in info.value.message()
+    )
+    np.testing.assert_array_equal(
+        sender.infer("pipe", {"IN": np.ones((2, 4), np.float32)})["OUT"],
+        np.full((2, 4), 4, np.float32),
+    )
 
 
-@pytest.mark.xfail(strict=True, reason="Triton 2.51's Python backend releases a batch-size-0 request "
-                   "without a response (python_be.cc: 'released 1 requests', never executed): the "
-                   "client waits for its timeout. Strict: this passes once Triton answers it.")
+@pytest.mark.xfail(
+    strict=True,
+    reason="Triton 2.51's Python backend releases a batch-size-0 request "
+    "without a response (python_be.cc: 'released 1 requests', never executed): the "
+    "client waits for its timeout. Strict: this passes once Triton answers it.",
+)
 def test_zero_batch_request_is_answered(server: TritonServer) -> None:
     sender = Sender(server, "grpc")
     sender.options = {"client_timeout": 3.0}
@@ -122,4 +146,5 @@ def test_zero_batch_request_is_answered(server: TritonServer) -> None:
         assert server.is_ready()
         np.testing.assert_array_equal(
             sender.infer("loose", {"INPUT/x:0": np.ones((1, 4), np.float32)})["out.y"],
-            np.full((1, 4), 2, np.float32))
+            np.full((1, 4), 2, np.float32),
+        )

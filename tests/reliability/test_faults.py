@@ -6,6 +6,7 @@ model (Triton 2.51 itself never restarts a dead stub) and it serves again within
 time; the other model never notices. SIGTERM under load: `ovtriton serve` exits 0 with no
 process and no /dev/shm file of its own left behind.
 """
+
 from __future__ import annotations
 
 import os
@@ -56,8 +57,12 @@ def stub_pids(server_pid: int, model: str) -> list[int]:
             stat = Path(f"/proc/{entry}/stat").read_text().rpartition(")")[2].split()
         except OSError:
             continue
-        if (int(stat[1]) == server_pid and stat[0] != "Z" and argv[0].endswith(b"triton_python_backend_stub")
-                and f"/{model}/1/model.py".encode() in argv[1]):
+        if (
+            int(stat[1]) == server_pid
+            and stat[0] != "Z"
+            and argv[0].endswith(b"triton_python_backend_stub")
+            and f"/{model}/1/model.py".encode() in argv[1]
+        ):
             pids.append(int(entry))
     return pids
 
@@ -106,9 +111,11 @@ class Load:
 
 def infer_scale(client: Client) -> Callable[[], None]:
     """One request to 'scale' whose answer is checked."""
+
     def call() -> None:
         out = client.infer("scale", {"INPUT/x:0": X})["out.y"]
         assert np.array_equal(out, 2 * X)
+
     return call
 
 
@@ -116,6 +123,7 @@ def infer_two(client: Client) -> Callable[[], None]:
     def call() -> None:
         out = client.infer("two", {"a": A, "b": 2 * A})
         assert np.array_equal(out["sum"], 3 * A) and np.array_equal(out["prod"], 2 * A)
+
     return call
 
 
@@ -138,8 +146,10 @@ def test_killed_stub_fails_in_flight_requests_then_its_model_serves_again(
     victims = stub_pids(server.pid, "scale")
     others = stub_pids(server.pid, "two")
     assert len(victims) == 1 and len(others) == 1, (victims, others)
-    with Load(lambda: infer_scale(Client(server, "grpc")), 4) as scale_load, \
-            Load(lambda: infer_two(Client(server, "http")), 2) as two_load:
+    with (
+        Load(lambda: infer_scale(Client(server, "grpc")), 4) as scale_load,
+        Load(lambda: infer_two(Client(server, "http")), 2) as two_load,
+    ):
         time.sleep(0.5)
         os.kill(victims[0], signal.SIGKILL)
         waited = wait_until_serving(grpc, REVIVE_WITHIN)
@@ -157,10 +167,15 @@ def test_killed_stub_fails_in_flight_requests_then_its_model_serves_again(
     new = stub_pids(server.pid, "scale")
     assert len(new) == 1 and new[0] != victims[0]
     assert stub_pids(server.pid, "two") == others  # untouched
-    assert server.is_ready() and {m.name: m.state for m in server.models()} == {"scale": "READY", "two": "READY"}
+    assert server.is_ready() and {m.name: m.state for m in server.models()} == {
+        "scale": "READY",
+        "two": "READY",
+    }
     for protocol in ("grpc", "http"):
         infer_scale(Client(server, protocol))()
-    print(f"round {round_}: {len(scale_load.errors)} failed in flight, served again after {waited:.1f} s")
+    print(
+        f"round {round_}: {len(scale_load.errors)} failed in flight, served again after {waited:.1f} s"
+    )
 
 
 def test_watchdog_counts_one_live_stub_per_instance(server: TritonServer) -> None:
@@ -171,7 +186,9 @@ def shm_files(prefix: str) -> list[str]:
     return sorted(p.name for p in SHM_DIR.glob(f"{prefix}*"))
 
 
-def test_serve_sigterm_under_load_drains_exits_0_and_leaves_no_process_or_shm(tmp_path: Path) -> None:
+def test_serve_sigterm_under_load_drains_exits_0_and_leaves_no_process_or_shm(
+    tmp_path: Path,
+) -> None:
     repo = build(tmp_path / "repo")
     workdir, ports = tmp_path / "work", Ports.free()
     process = start_serve(repo, workdir, ports)
@@ -185,8 +202,10 @@ def test_serve_sigterm_under_load_drains_exits_0_and_leaves_no_process_or_shm(tm
 
         assert shm_files(prefix), "tritonserver's shared memory should be in /dev/shm"
         # HTTP clients keep their connection open: Triton then waits its whole exit timeout.
-        with Load(lambda: infer_scale(Client(_Server(), "grpc")), 4) as scale_load, \
-                Load(lambda: infer_two(Client(_Server(), "http")), 2) as two_load:
+        with (
+            Load(lambda: infer_scale(Client(_Server(), "grpc")), 4) as scale_load,
+            Load(lambda: infer_two(Client(_Server(), "http")), 2) as two_load,
+        ):
             time.sleep(1.0)
             before = scale_load.ok + two_load.ok
             process.send_signal(signal.SIGTERM)

@@ -2,6 +2,7 @@
 
 Correctness and leak assertions only; latency is reported, never asserted.
 """
+
 from __future__ import annotations
 
 import json
@@ -17,9 +18,21 @@ pytestmark = pytest.mark.integration
 def test_soak_one_minute_has_no_errors_and_no_memory_growth(tmp_path: Path) -> None:
     report_path = tmp_path / "soak.json"
     result = subprocess.run(
-        [sys.executable, "-m", "ovtriton", "soak", "--minutes", "1", "--concurrency", "8",
-         "--json", str(report_path)],
-        capture_output=True, text=True, timeout=400,
+        [
+            sys.executable,
+            "-m",
+            "ovtriton",
+            "soak",
+            "--minutes",
+            "1",
+            "--concurrency",
+            "8",
+            "--json",
+            str(report_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=400,
     )
     assert report_path.exists(), result.stderr
     report = json.loads(report_path.read_text())

@@ -20,7 +20,8 @@ def test_engine_joins_compatible_requests_into_one_inference() -> None:
     engine = engine_for(two_input_model(), max_batch_size=8)
     rng = np.random.default_rng(0)
     requests = [
-        {"a": rng.random((n, 3), np.float32), "b": rng.random((n, 3), np.float32)} for n in (1, 3, 2)
+        {"a": rng.random((n, 3), np.float32), "b": rng.random((n, 3), np.float32)}
+        for n in (1, 3, 2)
     ]
     results = engine.run(requests)
     assert engine.inferences == 1
@@ -50,9 +51,18 @@ def test_engine_answers_bad_request_alone_and_runs_the_others() -> None:
     bad = [
         ({"a": good["a"]}, "missing input(s) 'b'"),
         ({**good, "c": good["a"]}, "unexpected input(s) 'c'"),
-        ({"a": good["a"], "b": np.ones((1, 3), np.int32)}, "input 'b': expected data type FP32, got INT32"),
-        ({"a": good["a"], "b": np.ones((1, 4), np.float32)}, "input 'b': expected shape [1:8,3], got [1,4]"),
-        ({"a": good["a"], "b": np.ones((3,), np.float32)}, "input 'b': expected shape [1:8,3], got [3]"),
+        (
+            {"a": good["a"], "b": np.ones((1, 3), np.int32)},
+            "input 'b': expected data type FP32, got INT32",
+        ),
+        (
+            {"a": good["a"], "b": np.ones((1, 4), np.float32)},
+            "input 'b': expected shape [1:8,3], got [1,4]",
+        ),
+        (
+            {"a": good["a"], "b": np.ones((3,), np.float32)},
+            "input 'b': expected shape [1:8,3], got [3]",
+        ),
         ({"a": good["a"], "b": np.ones((2, 3), np.float32)}, "input 'b': batch size 2 differs"),
     ]
     results = engine.run([good] + [t for t, _ in bad] + [good])
@@ -70,8 +80,20 @@ def test_engine_returns_only_requested_outputs() -> None:
 
 
 @pytest.mark.parametrize(
-    "dtype", [np.float16, np.float32, np.float64, np.int8, np.int16, np.int32, np.int64,
-              np.uint8, np.uint16, np.uint32, np.uint64],
+    "dtype",
+    [
+        np.float16,
+        np.float32,
+        np.float64,
+        np.int8,
+        np.int16,
+        np.int32,
+        np.int64,
+        np.uint8,
+        np.uint16,
+        np.uint32,
+        np.uint64,
+    ],
 )
 def test_engine_carries_every_numeric_dtype(dtype: type) -> None:
     engine = engine_for(scale_model((-1, 4), dtype), max_batch_size=2)
@@ -113,7 +135,9 @@ def test_signature_check_config_lists_every_mismatch() -> None:
 
 def test_engine_shares_a_batch_between_streams_in_throughput_mode() -> None:
     model = prepare_model(scale_model((1, 4)), BackendSettings(), 8)
-    compiled = ov.Core().compile_model(model, "CPU", {"PERFORMANCE_HINT": "THROUGHPUT", "NUM_STREAMS": "2"})
+    compiled = ov.Core().compile_model(
+        model, "CPU", {"PERFORMANCE_HINT": "THROUGHPUT", "NUM_STREAMS": "2"}
+    )
     engine = Engine(compiled, Signature.of(model, 8), nireq=2)
     rows = [{"INPUT/x:0": np.full((1, 4), i, np.float32)} for i in range(5)]
     results = engine.run(rows)

@@ -28,7 +28,9 @@ def test_limits_accept_any_size_when_max_input_bytes_is_zero() -> None:
 @pytest.mark.parametrize(
     ("value", "kind"), [(np.nan, "NaN"), (np.inf, "infinity"), (-np.inf, "infinity")]
 )
-def test_limits_refuse_non_finite_floats_naming_input_and_index(dtype: type, value: float, kind: str) -> None:
+def test_limits_refuse_non_finite_floats_naming_input_and_index(
+    dtype: type, value: float, kind: str
+) -> None:
     x = np.ones((2, 3), dtype)
     x[1, 2] = value
     with pytest.raises(RequestError) as info:
@@ -65,7 +67,9 @@ def test_engine_answers_limit_violations_alone_and_runs_the_rest() -> None:
     assert "contains NaN" in str(results[1])
     assert "MAX_INPUT_BYTES=64" in str(results[3])
     for i in (0, 2, 4):
-        np.testing.assert_allclose(results[i]["out.y"], 2 * [good, nan, big, huge, good][i]["INPUT/x:0"])
+        np.testing.assert_allclose(
+            results[i]["out.y"], 2 * [good, nan, big, huge, good][i]["INPUT/x:0"]
+        )
 
 
 @pytest.mark.parametrize("shape", [(0, 3), (1, 0), (0, 0)])
@@ -75,4 +79,6 @@ def test_signature_refuses_an_empty_tensor(shape: tuple[int, int]) -> None:
     with pytest.raises(RequestError) as info:
         Signature.of(model, 0).check_request({"a": ones, "b": np.ones(shape, np.float32)})
     shown = ",".join(map(str, shape))
-    assert f"input 'b': empty tensor (shape [{shown}]); every dimension must be at least 1" in str(info.value)
+    assert f"input 'b': empty tensor (shape [{shown}]); every dimension must be at least 1" in str(
+        info.value
+    )

@@ -14,18 +14,28 @@ def test_parse_settings_defaults_to_cpu_when_no_parameters() -> None:
 
 
 def test_parse_settings_reads_every_knob() -> None:
-    s = parse_settings(params(
-        TARGET_DEVICE="AUTO", PERFORMANCE_HINT="throughput", NUM_STREAMS="2",
-        INFERENCE_NUM_THREADS="3", NIREQ="4", PLUGIN_CONFIG='{"ENABLE_CPU_PINNING": false}',
-        CACHE_DIR="cache", RESHAPE='{"x": [1, "2:8", -1]}', LAYOUT='{"x": "NHWC:NCHW"}',
-    ))
+    s = parse_settings(
+        params(
+            TARGET_DEVICE="AUTO",
+            PERFORMANCE_HINT="throughput",
+            NUM_STREAMS="2",
+            INFERENCE_NUM_THREADS="3",
+            NIREQ="4",
+            PLUGIN_CONFIG='{"ENABLE_CPU_PINNING": false}',
+            CACHE_DIR="cache",
+            RESHAPE='{"x": [1, "2:8", -1]}',
+            LAYOUT='{"x": "NHWC:NCHW"}',
+        )
+    )
     assert s.target_device == "AUTO"
     assert s.nireq == 4
     assert s.reshape == {"x": [1, "2:8", -1]}
     assert s.layout == {"x": "NHWC:NCHW"}
     assert s.cache_dir == "cache"
     assert s.compile_properties() == {
-        "PERFORMANCE_HINT": "THROUGHPUT", "NUM_STREAMS": "2", "INFERENCE_NUM_THREADS": 3,
+        "PERFORMANCE_HINT": "THROUGHPUT",
+        "NUM_STREAMS": "2",
+        "INFERENCE_NUM_THREADS": 3,
         "ENABLE_CPU_PINNING": False,
     }
 

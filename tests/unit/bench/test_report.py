@@ -1,4 +1,5 @@
 """The console table, the JSON document and the plot of a made-up result."""
+
 from __future__ import annotations
 
 import json
@@ -11,16 +12,34 @@ from ovtriton.bench.stats import MODES, OneThread, Sample, ratios, summarize, ta
 
 
 def _result() -> BenchResult:
-    samples = [Sample(mode, batch, c, [10.0 + i, 12.0], 1.0, 1.0)
-               for i, mode in enumerate(MODES) for batch in (1, 8) for c in (1, 2)]
+    samples = [
+        Sample(mode, batch, c, [10.0 + i, 12.0], 1.0, 1.0)
+        for i, mode in enumerate(MODES)
+        for batch in (1, 8)
+        for c in (1, 2)
+    ]
     samples.append(Sample("inprocess", 1, 4, [], 1.0, 0.0))  # a cell without requests: NaN
     cells = summarize(samples)
     one = OneThread(11.0, {"a": 9.0, "b": 10.0}, 10.0, {"a": 8.0, "b": 9.0})
     timing = ConverterTiming(200, 100, 1.0, 0.4, 0.9, 0.1)
     return BenchResult(
         BenchOptions(Path("config.json"), "pipe", (1, 2), (1, 8), 1, 0.5),
-        {"nproc": 2, "cpu_model": "Test CPU", "memory_gib": 8.0, "python": "3.11", "openvino": "2026"},
-        (1, 8), cells, ratios(cells), one, timing, targets(cells, one, timing.rest_s), ["a note"], 3.0)
+        {
+            "nproc": 2,
+            "cpu_model": "Test CPU",
+            "memory_gib": 8.0,
+            "python": "3.11",
+            "openvino": "2026",
+        },
+        (1, 8),
+        cells,
+        ratios(cells),
+        one,
+        timing,
+        targets(cells, one, timing.rest_s),
+        ["a note"],
+        3.0,
+    )
 
 
 def test_text_has_every_cell_ratios_checks_and_targets() -> None:

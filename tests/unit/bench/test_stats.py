@@ -1,4 +1,5 @@
 """Pooling rounds, ratios between modes and the targets, on made-up samples (no server)."""
+
 from __future__ import annotations
 
 import math
@@ -17,8 +18,15 @@ from ovtriton.bench.stats import (
 )
 
 
-def _sample(mode: str, batch: int, concurrency: int, latency: float, wall: float = 1.0,
-            count: int = 10, cpu: float = 1.5) -> Sample:
+def _sample(
+    mode: str,
+    batch: int,
+    concurrency: int,
+    latency: float,
+    wall: float = 1.0,
+    count: int = 10,
+    cpu: float = 1.5,
+) -> Sample:
     return Sample(mode, batch, concurrency, [latency] * count, wall, cpu)
 
 
@@ -31,7 +39,10 @@ def test_percentiles_interpolate_like_numpy() -> None:
 
 
 def test_cell_stats_pools_rounds_and_counts_inferences_per_image_when_batched() -> None:
-    rounds = [Sample("inprocess", 8, 2, [10.0, 20.0], 1.0, 1.0), Sample("inprocess", 8, 2, [30.0], 2.0, 2.0)]
+    rounds = [
+        Sample("inprocess", 8, 2, [10.0, 20.0], 1.0, 1.0),
+        Sample("inprocess", 8, 2, [30.0], 2.0, 2.0),
+    ]
     cell = cell_stats(rounds)
     assert cell.requests == 3
     assert cell.p50_ms == 20.0
@@ -41,22 +52,38 @@ def test_cell_stats_pools_rounds_and_counts_inferences_per_image_when_batched() 
 
 
 def test_summarize_orders_cells_by_batch_concurrency_then_mode() -> None:
-    cells = summarize([_sample("chain_grpc", 1, 2, 5), _sample("inprocess", 8, 1, 5),
-                       _sample("ensemble_grpc", 1, 2, 5), _sample("inprocess", 1, 2, 5)])
+    cells = summarize(
+        [
+            _sample("chain_grpc", 1, 2, 5),
+            _sample("inprocess", 8, 1, 5),
+            _sample("ensemble_grpc", 1, 2, 5),
+            _sample("inprocess", 1, 2, 5),
+        ]
+    )
     assert [(c.batch, c.concurrency, c.mode) for c in cells] == [
-        (1, 2, "inprocess"), (1, 2, "ensemble_grpc"), (1, 2, "chain_grpc"), (8, 1, "inprocess")]
+        (1, 2, "inprocess"),
+        (1, 2, "ensemble_grpc"),
+        (1, 2, "chain_grpc"),
+        (8, 1, "inprocess"),
+    ]
 
 
 def test_ratios_take_the_best_transport_and_compare_chaining_with_grpc() -> None:
-    cells = summarize([
-        _sample("inprocess", 1, 1, 10.0), _sample("ensemble_grpc", 1, 1, 12.0),
-        _sample("ensemble_http", 1, 1, 14.0), _sample("ensemble_shm", 1, 1, 11.0, count=9),
-        _sample("chain_grpc", 1, 1, 18.0),
-    ])
+    cells = summarize(
+        [
+            _sample("inprocess", 1, 1, 10.0),
+            _sample("ensemble_grpc", 1, 1, 12.0),
+            _sample("ensemble_http", 1, 1, 14.0),
+            _sample("ensemble_shm", 1, 1, 11.0, count=9),
+            _sample("chain_grpc", 1, 1, 18.0),
+        ]
+    )
     (r,) = ratios(cells)
     assert r.best_transport == "ensemble_shm"
     assert r.ensemble_vs_inprocess_p50 == pytest.approx(1.1)
-    assert r.ensemble_vs_inprocess_throughput == pytest.approx(1.0)  # best ensemble: 10/s as in-process
+    assert r.ensemble_vs_inprocess_throughput == pytest.approx(
+        1.0
+    )  # best ensemble: 10/s as in-process
     assert r.chain_vs_ensemble_p50 == pytest.approx(1.5)
 
 
@@ -66,8 +93,13 @@ def test_ratios_are_none_when_a_mode_is_missing() -> None:
 
 
 def test_saturation_is_the_highest_throughput_over_concurrencies() -> None:
-    cells = summarize([_sample("inprocess", 1, 1, 10, count=10), _sample("inprocess", 1, 4, 10, count=30),
-                       _sample("inprocess", 1, 16, 10, count=20)])
+    cells = summarize(
+        [
+            _sample("inprocess", 1, 1, 10, count=10),
+            _sample("inprocess", 1, 4, 10, count=30),
+            _sample("inprocess", 1, 16, 10, count=20),
+        ]
+    )
     best = saturation(cells, ("inprocess",), 1)
     assert best is not None and best.concurrency == 4
 
@@ -79,12 +111,17 @@ def test_one_thread_ratio_needs_two_branches() -> None:
 
 
 def test_targets_hold_and_miss_on_the_issue_limits() -> None:
-    cells = summarize([
-        _sample("inprocess", 1, 1, 10.0), _sample("ensemble_grpc", 1, 1, 12.0, count=8),
-        _sample("chain_grpc", 1, 1, 11.0),
-    ])
-    found = {t.name.split(" (")[0].split(":")[0]: t for t in
-             targets(cells, OneThread(12.0, {"a": 10.0, "b": 10.0}), 0.4)}
+    cells = summarize(
+        [
+            _sample("inprocess", 1, 1, 10.0),
+            _sample("ensemble_grpc", 1, 1, 12.0, count=8),
+            _sample("chain_grpc", 1, 1, 11.0),
+        ]
+    )
+    found = {
+        t.name.split(" (")[0].split(":")[0]: t
+        for t in targets(cells, OneThread(12.0, {"a": 10.0, "b": 10.0}), 0.4)
+    }
     assert found["ensemble p50 at concurrency 1"].holds is False  # 1.2 > 1.15
     assert found["ensemble throughput at saturation / in-process"].holds is False  # 0.8
     assert found["ensemble faster than client chaining at every concurrency"].holds is False

@@ -1,4 +1,5 @@
 """The bench config derived from an OVMS config, and the DAG read back from an ensemble config."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,12 +17,17 @@ DOC = {
         {"config": {"name": "b", "base_path": "/abs/b", "shape": "(1,4)"}},
         {"config": {"name": "unused", "base_path": "models/u"}},
     ],
-    "pipeline_config_list": [{
-        "name": "pipe", "inputs": ["x"],
-        "nodes": [{"name": "n1", "model_name": "a", "type": "DL model", "inputs": [], "outputs": []},
-                  {"name": "n2", "model_name": "b", "type": "DL model", "inputs": [], "outputs": []}],
-        "outputs": [],
-    }],
+    "pipeline_config_list": [
+        {
+            "name": "pipe",
+            "inputs": ["x"],
+            "nodes": [
+                {"name": "n1", "model_name": "a", "type": "DL model", "inputs": [], "outputs": []},
+                {"name": "n2", "model_name": "b", "type": "DL model", "inputs": [], "outputs": []},
+            ],
+            "outputs": [],
+        }
+    ],
 }
 
 
@@ -51,9 +57,14 @@ def test_tensor_shape_puts_the_batch_first() -> None:
 
 
 DIAMOND = Dag(
-    "d", (Tensor("x", "FP32", (-1,)),), (Tensor("out", "FP32", (-1,)),),
-    (Step("left", (("i", "x"),), (("o", "l"),)), Step("right", (("i", "x"),), (("o", "r"),)),
-     Step("join", (("a", "l"), ("b", "r")), (("o", "out"),))),
+    "d",
+    (Tensor("x", "FP32", (-1,)),),
+    (Tensor("out", "FP32", (-1,)),),
+    (
+        Step("left", (("i", "x"),), (("o", "l"),)),
+        Step("right", (("i", "x"),), (("o", "r"),)),
+        Step("join", (("a", "l"), ("b", "r")), (("o", "out"),)),
+    ),
 )
 
 
@@ -77,8 +88,9 @@ def test_walk_starts_both_branches_before_the_join() -> None:
 
 def test_walk_names_the_failing_model() -> None:
     def launch(step, tensors, done):  # type: ignore[no-untyped-def]
-        done(None, RuntimeError("boom") if step.model == "right" else None) if step.model == "right" \
-            else done({"o": tensors["i"]}, None)
+        done(
+            None, RuntimeError("boom") if step.model == "right" else None
+        ) if step.model == "right" else done({"o": tensors["i"]}, None)
 
     with pytest.raises(StepFailed, match="model 'right': boom"):
         walk(DIAMOND, {"x": np.ones(2, np.float32)}, launch)

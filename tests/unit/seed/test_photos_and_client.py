@@ -1,4 +1,5 @@
 """Photos' preprocessing and the client's answer checking, without a server."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,5 @@
 """The seed client's statistics, checked against the numbers the seed itself printed."""
+
 from __future__ import annotations
 
 import pytest
@@ -30,7 +31,7 @@ def test_statistics_are_exact_for_hand_computed_timings() -> None:
     assert stats.p90 == pytest.approx(37.0)  # 30 + 0.7 * (40 - 30), linear interpolation
     assert stats.p50 == 25.0
     assert stats.variance == pytest.approx(125.0)  # population variance
-    assert stats.std == pytest.approx(125.0 ** 0.5)
+    assert stats.std == pytest.approx(125.0**0.5)
     assert stats.speed(stats.average) == pytest.approx(80.0)  # 1000 * 2 images / 25 ms
 
 

@@ -1,4 +1,5 @@
 """Parsing Triton's trace files into per-request timelines, on a small hand-made trace."""
+
 from __future__ import annotations
 
 import json
@@ -24,19 +25,35 @@ def _entries(trace_id: int, model: str, parent: int | None, **stamps: float) -> 
     ]
 
 
-def _step(trace_id: int, model: str, parent: int, start: float, compute: float, end: float) -> list[dict]:
-    return _entries(trace_id, model, parent, REQUEST_START=start, QUEUE_START=start,
-                    COMPUTE_START=compute, COMPUTE_END=end, REQUEST_END=end)
+def _step(
+    trace_id: int, model: str, parent: int, start: float, compute: float, end: float
+) -> list[dict]:
+    return _entries(
+        trace_id,
+        model,
+        parent,
+        REQUEST_START=start,
+        QUEUE_START=start,
+        COMPUTE_START=compute,
+        COMPUTE_END=end,
+        REQUEST_END=end,
+    )
 
 
 def write_trace(folder: Path) -> Path:
     """Request 1: a and b overlap from 2 to 8 ms. Request 5: b starts after a has ended."""
-    parallel = (_entries(1, "pipe", None, REQUEST_START=0, REQUEST_END=12)
-                + _step(2, "a", 1, 0.5, 1, 8) + _step(3, "b", 1, 1, 2, 10)
-                + _step(4, "sum", 1, 10, 10.5, 11.5))
-    serial = (_entries(5, "pipe", None, REQUEST_START=100, REQUEST_END=130)
-              + _step(6, "a", 5, 101, 101, 110) + _step(7, "b", 5, 110, 112, 120)
-              + _step(8, "sum", 5, 120, 121, 129))
+    parallel = (
+        _entries(1, "pipe", None, REQUEST_START=0, REQUEST_END=12)
+        + _step(2, "a", 1, 0.5, 1, 8)
+        + _step(3, "b", 1, 1, 2, 10)
+        + _step(4, "sum", 1, 10, 10.5, 11.5)
+    )
+    serial = (
+        _entries(5, "pipe", None, REQUEST_START=100, REQUEST_END=130)
+        + _step(6, "a", 5, 101, 101, 110)
+        + _step(7, "b", 5, 110, 112, 120)
+        + _step(8, "sum", 5, 120, 121, 129)
+    )
     trace_file = folder / "trace.json"
     # As with triton,log-frequency=1: numbered parts; .10 sorts after .2.
     (folder / "trace.json.0").write_text(json.dumps(parallel))
@@ -48,10 +65,16 @@ def write_trace(folder: Path) -> Path:
 
 def test_trace_files_are_the_numbered_parts_in_number_order(tmp_path: Path) -> None:
     trace_file = write_trace(tmp_path)
-    assert [p.name for p in trace_files(trace_file)] == ["trace.json.0", "trace.json.2", "trace.json.10"]
+    assert [p.name for p in trace_files(trace_file)] == [
+        "trace.json.0",
+        "trace.json.2",
+        "trace.json.10",
+    ]
 
 
-def test_timelines_group_steps_under_their_ensemble_request_when_split_across_files(tmp_path: Path) -> None:
+def test_timelines_group_steps_under_their_ensemble_request_when_split_across_files(
+    tmp_path: Path,
+) -> None:
     spans = load_spans(trace_files(write_trace(tmp_path)))
     found = timelines(spans, "pipe")
     assert [t.root.trace_id for t in found] == [1, 5]

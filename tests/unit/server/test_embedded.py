@@ -17,7 +17,9 @@ def test_locate_finds_binary_and_stub_for_this_python() -> None:
 def test_assemble_backend_dir_holds_python_backend_and_openvino_py(tmp_path: Path) -> None:
     dest = embedded.assemble_backend_dir(embedded.locate(), tmp_path / "backends")
     assert sorted(p.name for p in (dest / "python").iterdir()) == [
-        "libtriton_python.so", "triton_python_backend_stub", "triton_python_backend_utils.py",
+        "libtriton_python.so",
+        "triton_python_backend_stub",
+        "triton_python_backend_utils.py",
     ]
     assert (dest / "python" / "triton_python_backend_stub").stat().st_mode & stat.S_IXUSR
     installed = sorted(p.name for p in (dest / "openvino_py").iterdir())
