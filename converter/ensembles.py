@@ -74,7 +74,8 @@ def ensemble_config(wiring: Wiring) -> tuple[model_config_pb2.ModelConfig, list[
     names, copies = tensor_names(wiring)
     for node in pipeline.nodes:
         step = config.ensemble_scheduling.step.add(
-            model_name=node.model_name, model_version=node.version if node.version else -1
+            model_name=wiring.models[node.name].entry.name,
+            model_version=node.version if node.version else -1,
         )
         for item in node.inputs:
             step.input_map[item.input_name] = names[

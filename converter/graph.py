@@ -79,11 +79,13 @@ def merge_inputs(
     consumers: Mapping[str, list[tuple[str, TensorSpec]]],
     passed: AbstractSet[str],
     problems: Problems,
+    shapes: bool = True,
 ) -> tuple[TensorSpec, ...]:
     """The ensemble inputs: each pipeline input with the type and shape its consumers agree on.
 
     ``passed`` are inputs the response reads directly; with no node to take a type from they
     get ``PASSTHROUGH_DEFAULT`` (OVMS accepts anything there; Triton needs one type and rank).
+    Without ``shapes`` only the types must agree (a pipeline with unsupported features).
     """
     specs = []
     for name in dict.fromkeys(pipeline.inputs):
@@ -110,7 +112,7 @@ def merge_inputs(
         shape: tuple[int, ...] | None = first.shape
         for path, spec in uses[1:]:
             merged = merge_shapes(shape, spec.shape) if shape is not None else None
-            if spec.triton_type != first.triton_type or merged is None:
+            if spec.triton_type != first.triton_type or (merged is None and shapes):
                 problems.add(
                     path,
                     f"pipeline input {name!r} feeds {first_path} with "

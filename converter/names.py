@@ -44,6 +44,8 @@ def check_names(config: OvmsConfig, problems: Problems) -> None:
     seen: dict[str, str] = {}
     for kind, entries in (("model", config.models), ("pipeline", config.pipelines)):
         for entry in entries:
+            if not entry.name:  # unreadable, reported already
+                continue
             where = f"{entry.path}.name"
             problem = name_problem(entry.name)
             if problem:

@@ -75,10 +75,11 @@ class Node:
 
     path: str
     name: str
-    model_name: str
+    model_name: str | None  # None for a custom node, or when model_name could not be read
     version: int | None
     inputs: tuple[NodeInput, ...]
     outputs: tuple[NodeOutput, ...]
+    partial: bool = False  # some of its inputs or outputs could not be read (already reported)
 
 
 @dataclass(frozen=True)
@@ -90,13 +91,21 @@ class PipelineOutput:
 
 @dataclass(frozen=True)
 class Pipeline:
-    """One ``pipeline_config_list[i]``."""
+    """One ``pipeline_config_list[i]``.
+
+    A pipeline read with problems (an unsupported feature, a bad value) is still checked for
+    every other problem: ``exact`` is False then, so no ensemble is built and no shape is
+    compared (demultiplexing changes them); ``lost`` says that nodes or connections could not
+    be read at all, so "missing" and "does not reach the response" would only echo that.
+    """
 
     path: str
-    name: str
+    name: str  # "" when the name could not be read (already reported)
     inputs: tuple[str, ...]
     nodes: tuple[Node, ...]
     outputs: tuple[PipelineOutput, ...]
+    exact: bool = True
+    lost: bool = False
 
 
 @dataclass(frozen=True)
@@ -104,9 +113,12 @@ class OvmsConfig:
     """The entries of a config file that passed the schema checks.
 
     ``broken`` names the models and pipelines declared with problems (already reported), so
-    later checks do not pile "missing model" problems on top of them.
+    later checks do not pile "missing model" problems on top of them. ``incomplete`` holds the
+    JSON paths of the model entries among ``models`` that were read with problems: only their
+    base path and version folders are checked further (their name is "" if it was unreadable).
     """
 
     models: tuple[ModelEntry, ...]
     pipelines: tuple[Pipeline, ...]
     broken: frozenset[str] = frozenset()
+    incomplete: frozenset[str] = frozenset()

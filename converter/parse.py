@@ -38,6 +38,7 @@ MODEL_KEYS = (
     "allow_cache",
     "stateful",
 )
+OTHER_LOADERS = {"custom_loader_options", "graph_path", "subconfig"}
 MODEL_UNSUPPORTED = {
     "custom_loader_options": TOP_UNSUPPORTED["custom_loader_config_list"],
     "graph_path": TOP_UNSUPPORTED["mediapipe_config_list"],
@@ -73,26 +74,30 @@ def parse_config(doc: Any, problems: Problems) -> OvmsConfig:
     if "monitoring" in top:
         _monitoring(read, top["monitoring"], problems)
     broken: set[str] = set()
+    incomplete: set[str] = set()  # read with problems: only base_path and versions checked on
     models = []
     for index, item in enumerate(
         read.array(top.get("model_config_list", []), ["model_config_list"]) or []
     ):
         before = len(problems)
         model = _model(read, item, ["model_config_list", index])
-        if model is not None and len(problems) == before:
+        if model is not None:
             models.append(model)
-        elif isinstance(item, dict) and isinstance(item.get("config"), dict):
+        if len(problems) == before:
+            continue
+        if model is not None:
+            incomplete.add(model.path)
+        if isinstance(item, dict) and isinstance(item.get("config"), dict):
             broken.add(str(item["config"].get("name")))
     pipelines = []
     raw_pipelines = read.array(top.get("pipeline_config_list", []), ["pipeline_config_list"]) or []
     for index, item in enumerate(raw_pipelines):
-        before = len(problems)
         pipeline = parse_pipeline(read, item, ["pipeline_config_list", index])
-        if pipeline is not None and len(problems) == before:
-            pipelines.append(pipeline)
-        elif isinstance(item, dict):
+        if pipeline is not None:
+            pipelines.append(pipeline)  # checked further even when inexact, never converted
+        if (pipeline is None or not pipeline.exact) and isinstance(item, dict):
             broken.add(str(item.get("name")))
-    return OvmsConfig(tuple(models), tuple(pipelines), frozenset(broken))
+    return OvmsConfig(tuple(models), tuple(pipelines), frozenset(broken), frozenset(incomplete))
 
 
 def _monitoring(read: Reader, value: Any, problems: Problems) -> None:
@@ -144,7 +149,7 @@ def _model(read: Reader, item: Any, parts: list[PathPart]) -> ModelEntry | None:
             "missing required key 'base_path'",
             "the folder holding the numbered version folders, or one model file",
         )
-    base_path = read.string(raw.get("base_path", "x"), [*parts, "base_path"])
+    base_path = read.string(raw["base_path"], [*parts, "base_path"]) if "base_path" in raw else None
     if raw.get("stateful") is True:
         read.add(
             [*parts, "stateful"],
@@ -177,12 +182,14 @@ def _model(read: Reader, item: Any, parts: list[PathPart]) -> ModelEntry | None:
     nireq = read.integer(raw.get("nireq", 0), [*parts, "nireq"], 0, 100000)
     allow_cache = read.boolean(raw.get("allow_cache", False), [*parts, "allow_cache"])
     plugin = _plugin_config(read, raw.get("plugin_config", {}), [*parts, "plugin_config"])
+    before = len(read.problems)  # a policy read with problems would choose wrong versions
     policy = _policy(read, raw.get("model_version_policy"), [*parts, "model_version_policy"])
-    if name is None or base_path is None:
-        return None
-    return ModelEntry(
+    policy = policy if len(read.problems) == before else None
+    if base_path is None or OTHER_LOADERS & raw.keys():
+        return None  # no base path, or a folder that a custom loader or MediaPipe reads
+    return ModelEntry(  # also when a field had a problem: base_path and versions are checked on
         path=json_path(*parts),
-        name=name,
+        name=name or "",
         base_path=base_path,
         batch_size=batch,
         shape=shape,

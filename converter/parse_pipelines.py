@@ -19,6 +19,8 @@ NODE_UNSUPPORTED = {
 
 
 def parse_pipeline(read: Reader, item: Any, parts: list[PathPart]) -> Pipeline | None:
+    """The pipeline, also when parts of it have problems (see ``Pipeline.exact``/``lost``)."""
+    before = len(read.problems)
     raw = read.obj(
         item,
         parts,
@@ -29,29 +31,37 @@ def parse_pipeline(read: Reader, item: Any, parts: list[PathPart]) -> Pipeline |
     if raw is None:
         return None
     name = read.string(raw.get("name"), [*parts, "name"]) if "name" in raw else None
-    inputs = [
-        read.string(v, [*parts, "inputs", i])
-        for i, v in enumerate(read.array(raw.get("inputs", []), [*parts, "inputs"]) or [])
-    ]
-    nodes = [
-        _node(read, v, [*parts, "nodes", i])
-        for i, v in enumerate(read.array(raw.get("nodes", []), [*parts, "nodes"]) or [])
-    ]
+    raw_inputs = read.array(raw.get("inputs", []), [*parts, "inputs"])
+    inputs = [read.string(v, [*parts, "inputs", i]) for i, v in enumerate(raw_inputs or [])]
+    raw_nodes = read.array(raw.get("nodes", []), [*parts, "nodes"])
+    nodes = [_node(read, v, [*parts, "nodes", i]) for i, v in enumerate(raw_nodes or [])]
+    raw_outputs = read.array(raw.get("outputs", []), [*parts, "outputs"])
     outputs = []
-    for i, entry in enumerate(read.array(raw.get("outputs", []), [*parts, "outputs"]) or []):
+    for i, entry in enumerate(raw_outputs or []):
         pair = read.single_key(entry, [*parts, "outputs", i], "the output name")
         source = _source(read, pair[1], [*parts, "outputs", i, pair[0]]) if pair else None
         if pair and source:
             outputs.append(PipelineOutput(json_path(*parts, "outputs", i), pair[0], source))
-    if name is None:
-        return None
+    lost = (
+        any(key not in raw for key in ("inputs", "nodes", "outputs"))
+        or _lost(raw_inputs, [i for i in inputs if i is not None])
+        or _lost(raw_nodes, [n for n in nodes if n is not None])
+        or _lost(raw_outputs, outputs)
+    )
     return Pipeline(
         json_path(*parts),
-        name,
+        name or "",
         tuple(i for i in inputs if i is not None),
         tuple(n for n in nodes if n is not None),
         tuple(outputs),
+        exact=len(read.problems) == before,
+        lost=lost,
     )
+
+
+def _lost(raw: list[Any] | None, read: Sequence[Any]) -> bool:
+    """Whether entries of an array (or the array itself) could not be read."""
+    return raw is None or len(read) != len(raw)
 
 
 def _node(read: Reader, item: Any, parts: list[PathPart]) -> Node | None:
@@ -93,14 +103,16 @@ def _node(read: Reader, item: Any, parts: list[PathPart]) -> Node | None:
             tuple(raw["params"]) if isinstance(raw["params"], dict) else (),
         )
         read.problems.warn(json_path(*parts, "params"), "ignored: params only reach custom nodes")
+    raw_inputs = read.array(raw.get("inputs", []), [*parts, "inputs"])
     inputs = []
-    for i, entry in enumerate(read.array(raw.get("inputs", []), [*parts, "inputs"]) or []):
+    for i, entry in enumerate(raw_inputs or []):
         pair = read.single_key(entry, [*parts, "inputs", i], "the model input name")
         source = _source(read, pair[1], [*parts, "inputs", i, pair[0]]) if pair else None
         if pair and source:
             inputs.append(NodeInput(json_path(*parts, "inputs", i), pair[0], source))
+    raw_outputs = read.array(raw.get("outputs", []), [*parts, "outputs"])
     outputs = []
-    for i, entry in enumerate(read.array(raw.get("outputs", []), [*parts, "outputs"]) or []):
+    for i, entry in enumerate(raw_outputs or []):
         out = read.obj(
             entry, [*parts, "outputs", i], ("data_item", "alias"), required=("data_item", "alias")
         )
@@ -109,9 +121,16 @@ def _node(read: Reader, item: Any, parts: list[PathPart]) -> Node | None:
             alias = read.string(out["alias"], [*parts, "outputs", i, "alias"])
             if item_name and alias:
                 outputs.append(NodeOutput(json_path(*parts, "outputs", i), item_name, alias))
-    if name is None or model is None or kind != "DL model":
+    if name is None:
         return None
-    return Node(json_path(*parts), name, model, version, tuple(inputs), tuple(outputs))
+    partial = (
+        "inputs" not in raw
+        or "outputs" not in raw
+        or _lost(raw_inputs, inputs)
+        or _lost(raw_outputs, outputs)
+    )
+    model = None if kind == "custom" else model  # a custom node runs a library, not a model
+    return Node(json_path(*parts), name, model, version, tuple(inputs), tuple(outputs), partial)
 
 
 def _source(read: Reader, value: Any, parts: Sequence[PathPart]) -> Source | None:

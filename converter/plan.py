@@ -21,7 +21,7 @@ from .names import check_names
 from .parse import parse_config
 from .repository import PlannedModel, check_target, write_repository
 from .schema import load_document
-from .sources import resolve_base_path
+from .sources import find_versions, resolve_base_path
 from .validate import check_pipeline
 
 LOGGER = logging.getLogger(__name__)
@@ -98,8 +98,11 @@ def plan(config_path: Path, *, follow_symlinks: bool = False) -> ConversionPlan:
     broken = set(config.broken)
     inputs = [config_path]
     for entry in config.models:
-        if entry.name in converted:
-            continue  # a duplicate name, reported by check_names
+        if entry.path in config.incomplete or entry.name in converted:
+            # fields with problems (or a duplicate name, reported by check_names): the model is
+            # not read, but its base path and version folders are checked all the same
+            find_versions(entry, config_dir, problems, follow_symlinks)
+            continue
         base = resolve_base_path(entry, config_dir, Problems())
         if base is not None:
             inputs.append(base)
@@ -121,11 +124,9 @@ def plan(config_path: Path, *, follow_symlinks: bool = False) -> ConversionPlan:
     names = set(converted)
     identities: dict[str, PlannedModel] = {}
     for pipeline in config.pipelines:
-        if pipeline.name in names:
-            continue
-        names.add(pipeline.name)
         wiring = check_pipeline(pipeline, converted, frozenset(broken), problems)
-        if wiring is not None:
+        if wiring is not None and pipeline.name not in names:  # a clash is reported already
+            names.add(pipeline.name)
             ensemble, copies = ensemble_config(wiring)
             planned.append(
                 PlannedModel(pipeline.name, "ensemble", pbtxt.to_text(ensemble), (1,), ())

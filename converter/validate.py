@@ -91,8 +91,8 @@ def check_pipeline(
             if item.source.node_name == "request":
                 consumers.setdefault(item.source.data_item, []).append((item.path, target))
             else:
-                _check_edge(item.path, target, source, problems)
-        if model:
+                _check_edge(item.path, target, source, problems, shapes=pipeline.exact)
+        if model and not node.partial:  # an unreadable connection was reported already
             missing = [s.name for s in model.inputs if s.name not in connected]
             if missing:
                 problems.add(
@@ -104,14 +104,17 @@ def check_pipeline(
     sources = [i.source for n in pipeline.nodes for i in n.inputs] + [
         o.source for o in pipeline.outputs
     ]
-    dangling = len(nodes) != len(pipeline.nodes) or any(
-        s.node_name not in nodes and s.node_name != "request" for s in sources
+    dangling = (
+        pipeline.lost
+        or len(nodes) != len(pipeline.nodes)
+        or any(n.partial for n in pipeline.nodes)
+        or any(s.node_name not in nodes and s.node_name != "request" for s in sources)
     )
     check_graph(pipeline, nodes, depends, problems, reachability=not dangling)
     passed = {wire[1] for wire in output_wires if wire[0] == "request"}
-    inputs = merge_inputs(pipeline, consumers, passed, problems)
-    if len(problems) != before:
-        return None
+    inputs = merge_inputs(pipeline, consumers, passed, problems, shapes=pipeline.exact)
+    if len(problems) != before or not pipeline.exact or len(resolved) != len(nodes):
+        return None  # the problems of an inexact pipeline or unread model were reported already
     by_name = {spec.name: spec for spec in inputs}
     outputs = [  # a passed-through input gives its output the input's type and shape
         TensorSpec(spec.name, by_name[wire[1]].triton_type, by_name[wire[1]].shape)
@@ -132,7 +135,7 @@ def _check_outputs(
     """Each pipeline output and its wire; a wire may feed several outputs (OVMS allows it)."""
     outputs, output_wires = [], []
     names: set[str] = set()
-    if not pipeline.outputs:
+    if not pipeline.outputs and not pipeline.lost:
         problems.add(
             f"{pipeline.path}.outputs",
             "the pipeline has no outputs",
@@ -160,6 +163,8 @@ def _check_outputs(
 def _model_of(
     node: Node, models: Mapping[str, ConvertedModel], broken: frozenset[str], problems: Problems
 ) -> ConvertedModel | None:
+    if node.model_name is None:  # a custom node, or model_name unreadable (reported already)
+        return None
     model = models.get(node.model_name)
     if model is None:
         if node.model_name not in broken:  # a broken model was reported already
@@ -212,7 +217,7 @@ def _check_source(
 ) -> TensorSpec | None:
     """The tensor a source refers to (a placeholder for pipeline inputs), or None."""
     if source.node_name == "request":
-        if source.data_item not in pipeline.inputs:
+        if source.data_item not in pipeline.inputs and not pipeline.lost:
             problems.add(
                 f"{source.path}.data_item",
                 f"the pipeline has no input {source.data_item!r}",
@@ -228,27 +233,32 @@ def _check_source(
         )
         return None
     node = nodes.get(source.node_name)
-    if node is None:
+    if node is None and not pipeline.lost:
         problems.add(
             f"{source.path}.node_name",
             f"there is no node {source.node_name!r}",
             f"nodes of this pipeline: {sorted(nodes)} and 'request'",
         )
+    if node is None:
         return None
     out = next((o for o in node.outputs if o.alias == source.data_item), None)
-    if out is None:
+    if out is None and not node.partial:
         problems.add(
             f"{source.path}.data_item",
             f"node {node.name!r} has no output alias {source.data_item!r}",
             f"its aliases are {[o.alias for o in node.outputs]}",
         )
+    if out is None:
         return None
     model = resolved.get(node.name)
     spec = model.output(out.data_item) if model else None
     return spec
 
 
-def _check_edge(path: str, target: TensorSpec, source: TensorSpec, problems: Problems) -> None:
+def _check_edge(
+    path: str, target: TensorSpec, source: TensorSpec, problems: Problems, shapes: bool
+) -> None:
+    """Types must match; shapes too, unless unsupported features (demultiplexing) change them."""
     if target.triton_type != source.triton_type:
         problems.add(
             path,
@@ -257,7 +267,7 @@ def _check_edge(path: str, target: TensorSpec, source: TensorSpec, problems: Pro
             f"{short_name(source.triton_type)}",
             "connect tensors of the same type",
         )
-    elif merge_shapes(target.shape, source.shape) is None:
+    elif shapes and merge_shapes(target.shape, source.shape) is None:
         problems.add(
             path,
             f"shape mismatch: input {target.name!r} takes {list(target.shape)}, output "
