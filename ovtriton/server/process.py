@@ -33,6 +33,14 @@ class Ports:
     grpc: int = 8001
     metrics: int = 8002
 
+    def flags(self) -> list[str]:
+        """The command-line options that choose these ports (serve, demo)."""
+        return [
+            "--http-port", str(self.http),
+            "--grpc-port", str(self.grpc),
+            "--metrics-port", str(self.metrics),
+        ]  # fmt: skip
+
     @classmethod
     def free(cls, host: str = "127.0.0.1") -> "Ports":
         """Three ports nobody listens on right now (for tests and parallel runs)."""

@@ -13,11 +13,21 @@ from ovtriton.server.process import TritonServer
 
 
 class Client:
-    def __init__(self, server: TritonServer, protocol: str) -> None:
+    """``timeout`` (seconds) bounds every request, so a hang fails a test instead of stalling it."""
+
+    def __init__(
+        self, server: TritonServer, protocol: str, timeout: Optional[float] = None
+    ) -> None:
         self.protocol = protocol
-        self.module = httpclient if protocol == "http" else grpcclient
-        url = server.http_url if protocol == "http" else server.grpc_url
-        self.raw = self.module.InferenceServerClient(url)
+        self.options: dict = {}
+        if protocol == "http":
+            self.module = httpclient
+            extra = {"network_timeout": timeout} if timeout else {}
+            self.raw = httpclient.InferenceServerClient(server.http_url, **extra)
+        else:
+            self.module = grpcclient
+            self.raw = grpcclient.InferenceServerClient(server.grpc_url)
+            self.options = {"client_timeout": timeout} if timeout else {}
 
     def infer(
         self, model: str, inputs: Mapping[str, np.ndarray], outputs: Optional[Sequence[str]] = None
@@ -30,7 +40,7 @@ class Client:
             tensor.set_data_from_numpy(array)
             wire.append(tensor)
         requested = [self.module.InferRequestedOutput(n) for n in outputs] if outputs else None
-        result = self.raw.infer(model, wire, outputs=requested)
+        result = self.raw.infer(model, wire, outputs=requested, **self.options)
         response = result.get_response()
         names = (
             [o["name"] for o in response["outputs"]]

@@ -55,12 +55,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
         str(config),
         "--output-dir",
         str(folder / "out"),
-        "--http-port",
-        str(ports.http),
-        "--grpc-port",
-        str(ports.grpc),
-        "--metrics-port",
-        str(ports.metrics),
+        *ports.flags(),
     ]
     before, stdout = Path.cwd(), io.StringIO()
     os.chdir(elsewhere)

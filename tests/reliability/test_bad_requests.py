@@ -7,15 +7,14 @@ Each request has a client timeout, so a hang fails the test instead of stalling 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
-import tritonclient.grpc as grpcclient
-import tritonclient.http as httpclient
-from tritonclient.utils import InferenceServerException, np_to_triton_dtype
+from tritonclient.utils import InferenceServerException
 
 from ovtriton.server.process import Ports, TritonServer
+from tests.integration.clients import Client
 from tests.reliability.bad_requests import TARGETS, Case, build_repository, cases
 
 pytestmark = pytest.mark.integration
@@ -31,36 +30,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TritonServer]:
         yield running
 
 
-class Sender:
-    def __init__(self, server: TritonServer, protocol: str) -> None:
-        self.protocol = protocol
-        if protocol == "grpc":
-            self.module, self.client = grpcclient, grpcclient.InferenceServerClient(server.grpc_url)
-            self.options = {"client_timeout": TIMEOUT}
-        else:
-            self.module = httpclient
-            self.client = httpclient.InferenceServerClient(server.http_url, network_timeout=TIMEOUT)
-            self.options = {}
-
-    def infer(self, model: str, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-        wire = []
-        for name, array in inputs.items():
-            tensor = self.module.InferInput(
-                name, list(array.shape), np_to_triton_dtype(array.dtype)
-            )
-            tensor.set_data_from_numpy(array)
-            wire.append(tensor)
-        result = self.client.infer(model, wire, **self.options)
-        response = result.get_response()
-        names = (
-            [o["name"] for o in response["outputs"]]
-            if self.protocol == "http"
-            else [o.name for o in response.outputs]
-        )
-        return {name: result.as_numpy(name) for name in names}
-
-
-def problem_with(sender: Sender, case: Case) -> str | None:
+def problem_with(sender: Client, case: Case) -> str | None:
     """None when the request was refused with a message naming the problem, else what went wrong."""
     try:
         outputs = sender.infer(case.target.model, case.inputs)
@@ -79,7 +49,7 @@ def test_malformed_requests_are_refused_by_name_and_valid_ones_still_answered(
     problems: list[str] = []
     tried = valid = 0
     for protocol in ("grpc", "http"):
-        sender = Sender(server, protocol)
+        sender = Client(server, protocol, TIMEOUT)
         for seed in range(ROUNDS):
             rng = np.random.default_rng(seed)
             corpus = [case for target in TARGETS for case in cases(target, rng)]
@@ -101,8 +71,8 @@ def test_malformed_requests_are_refused_by_name_and_valid_ones_still_answered(
                 if i % 50 == 0:
                     assert (
                         server.running
-                        and sender.client.is_server_live()
-                        and sender.client.is_server_ready()
+                        and sender.raw.is_server_live()
+                        and sender.raw.is_server_ready()
                     )
     print(f"{tried} malformed requests, {valid} valid ones interleaved, {len(problems)} problems")
     assert tried >= 1000
@@ -114,7 +84,7 @@ def test_malformed_requests_are_refused_by_name_and_valid_ones_still_answered(
 
 
 def test_ensemble_relays_the_step_error_naming_the_model_and_tensor(server: TritonServer) -> None:
-    sender = Sender(server, "grpc")
+    sender = Client(server, "grpc", TIMEOUT)
     x = np.ones((1, 4), np.float32)
     x[0, 2] = np.nan
     with pytest.raises(InferenceServerException) as info:
@@ -136,7 +106,7 @@ def test_ensemble_relays_the_step_error_naming_the_model_and_tensor(server: Trit
     "client waits for its timeout. Strict: this passes once Triton answers it.",
 )
 def test_zero_batch_request_is_answered(server: TritonServer) -> None:
-    sender = Sender(server, "grpc")
+    sender = Client(server, "grpc", TIMEOUT)
     sender.options = {"client_timeout": 3.0}
     try:
         with pytest.raises(InferenceServerException) as info:
