@@ -219,3 +219,26 @@ def test_serve_sigterm_under_load_drains_exits_0_and_leaves_no_process_or_shm(
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def test_ensemble_serves_again_after_a_composing_models_stub_dies(tmp_path: Path) -> None:
+    from tests.reliability.bad_requests import write_ensemble
+
+    repo = tmp_path / "repo"
+    add_model(repo, "step", scale_model((-1, 4), input_name="x", output_name="y"))
+    write_ensemble(repo / "pipe")  # OUT = step(step(IN)) = 4 * IN
+    with TritonServer(repo, ports=Ports.free(), workdir=tmp_path / "work") as server:
+        client = Client(server, "grpc", timeout=30)
+        np.testing.assert_array_equal(client.infer("pipe", {"IN": X})["OUT"], 4 * X)
+        (victim,) = stub_pids(server.pid, "step")
+        os.kill(victim, signal.SIGKILL)
+        deadline, answer = time.monotonic() + REVIVE_WITHIN, None
+        while answer is None and time.monotonic() < deadline:
+            try:
+                answer = client.infer("pipe", {"IN": X})["OUT"]
+            except InferenceServerException:
+                time.sleep(0.2)
+        assert answer is not None, "the ensemble did not serve again"
+        np.testing.assert_array_equal(answer, 4 * X)
+        assert server.watchdog is not None and server.watchdog.revived == ["step"]
+        assert {m.name: m.state for m in server.models()} == {"pipe": "READY", "step": "READY"}
