@@ -1,6 +1,8 @@
 """Serve an OVMS config: convert it into a managed repository and follow its changes.
 
-Like OVMS, a changed config is validated first; when it is invalid the problems are logged and
+Like OVMS, the config file and the version folders of its models are checked for changes (a
+new or removed version folder counts; edits inside an existing one do not), and a changed config
+is validated first; when it is invalid the problems are logged and
 the models already loaded keep serving. When it is valid, the repository is rewritten
 (atomically) and Triton (in explicit model-control mode) loads only what changed, unloads
 what is gone: composing models before the ensembles that use them, and the reverse on unload.
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
@@ -36,9 +39,9 @@ class ConfigWatcher:
 
     def convert_initial(self) -> ConversionPlan:
         """First conversion; an invalid config here is the user's error (nothing to fall back on)."""
-        self._fingerprint = self._read_fingerprint()
         self.current = plan(self.config_path, follow_symlinks=self.follow_symlinks)
         convert(self.config_path, self.repository, force=True, copy=self.copy, planned=self.current)
+        self._fingerprint = self._read_fingerprint()
         _log_warnings(self.current)
         models, versions, ensembles = self.current.counts()
         LOGGER.info(
@@ -52,12 +55,13 @@ class ConfigWatcher:
         return self.current
 
     def poll(self, load: Callable[[str], None], unload: Callable[[str], None]) -> bool:
-        """Reconvert when the config file changed. Returns True when Triton was told to reload."""
+        """Reconvert when the config or a model's version folders changed. Returns True when
+        Triton was told to reload."""
         fingerprint = self._read_fingerprint()
         if fingerprint == self._fingerprint:
             return False
         self._fingerprint = fingerprint
-        LOGGER.info("%s changed; validating it", self.config_path)
+        LOGGER.info("%s or its model folders changed; validating it", self.config_path)
         try:
             new = plan(self.config_path, follow_symlinks=self.follow_symlinks)
         except (ConfigError, UserError) as exc:
@@ -67,6 +71,7 @@ class ConfigWatcher:
         if not changed:
             LOGGER.info("the new config serves the same models; nothing to reload")
             self.current = new
+            self._fingerprint = self._read_fingerprint()
             return False
         convert(self.config_path, self.repository, force=True, copy=self.copy, planned=new)
         _log_warnings(new)
@@ -81,13 +86,18 @@ class ConfigWatcher:
             LOGGER.info("loading %s", name)
             load(name)
         self.current = new
+        self._fingerprint = self._read_fingerprint()  # the new config may name other folders
         return True
 
     def _read_fingerprint(self) -> bytes:
+        """The config's bytes and the listing (names, mtimes) of each model's base path."""
         try:
-            return hashlib.sha256(self.config_path.read_bytes()).digest()
+            digest = hashlib.sha256(self.config_path.read_bytes())
         except OSError as exc:
             raise UserError(f"cannot read {self.config_path}: {exc.strerror}") from None
+        for base in self.current.inputs[1:] if self.current else ():
+            digest.update(_listing(base))
+        return digest.digest()
 
 
 class TritonControl:
@@ -107,6 +117,18 @@ class TritonControl:
             self._client.unload_model(name)
         except InferenceServerException as exc:
             LOGGER.error("Triton could not unload %s: %s", name, exc.message())
+
+
+def _listing(base: Path) -> bytes:
+    """What makes OVMS rescan a model: version folders appearing, going or being replaced."""
+    try:
+        entries = sorted(os.scandir(base), key=lambda e: e.name) if base.is_dir() else []
+        stats = [(e.name, e.stat().st_mtime_ns) for e in entries]
+        if not base.is_dir():
+            stats.append((base.name, base.stat().st_mtime_ns))
+    except OSError:
+        return b"\0missing\0" + os.fsencode(base)
+    return "".join(f"{name}\0{mtime}\0" for name, mtime in stats).encode("utf-8", "surrogateescape")
 
 
 def _log_warnings(result: ConversionPlan) -> None:

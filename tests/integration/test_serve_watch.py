@@ -124,6 +124,13 @@ def test_watch_reloads_changes_and_keeps_serving_through_a_bad_config(tmp_path: 
         eventually(lambda: np.allclose(pipeline_result(client), 2 * X), "pipeline on v1", output)
         assert client.is_model_ready("scale", "2")
 
+        # A new version folder is picked up without touching the config (as OVMS rescans). It
+        # is written elsewhere and moved into place, so the watcher never sees half a model.
+        save(scale_model((1, 4), factor=5.0), tmp_path / "staging" / "3")
+        (tmp_path / "staging" / "3").rename(tmp_path / "models" / "scale" / "3")
+        eventually(lambda: client.is_model_ready("scale", "3"), "version 3 loaded", output)
+        np.testing.assert_allclose(pipeline_result(client), 2 * X)  # still pinned to v1
+
         # A broken config is reported; what was loaded keeps serving.
         config.write_text('{"model_config_list": [ {"config": {"name": "scale", "bogus": 1}} ]}')
         eventually(lambda: "the new config is invalid" in output.text(), "error reported", output)
