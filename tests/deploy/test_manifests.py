@@ -1,15 +1,15 @@
 """Every manifest under deploy/ validates against the Kubernetes schemas, strictly.
 
 Kubernetes' own kinds: kubernetes-validate with the schemas it bundles (no network). KServe's
-kinds: the schemas generated from KServe's CRDs into schemas/ (make_crd_schemas.py). Strict means
-unknown fields are errors, as with ``kubectl apply --validate=strict``.
+kinds: our own schemas in kserve_schemas.py, whose Kubernetes parts (containers, volumes,
+metadata, ...) are checked against the definitions kubernetes-validate bundles for the same
+Kubernetes version. Strict means unknown fields are errors, as with ``kubectl apply
+--validate=strict``.
 """
 
 from __future__ import annotations
 
 import copy
-import gzip
-import json
 import subprocess
 import sys
 from functools import cache
@@ -20,8 +20,9 @@ import jsonschema
 import pytest
 import yaml
 from kubernetes_validate import utils as kv
+from referencing import Registry, Resource
 
-from tests.deploy.make_crd_schemas import SCHEMAS, schema_name
+from tests.deploy import kserve_schemas
 
 ROOT = Path(__file__).resolve().parents[2]
 MANIFESTS = sorted((ROOT / "deploy").rglob("*.yaml"))
@@ -34,16 +35,29 @@ def documents(path: Path) -> list[dict[str, Any]]:
 
 
 @cache
-def crd_schema(kind: str, api_version: str) -> Any:
-    path = SCHEMAS / schema_name(kind, api_version)
-    return json.loads(gzip.decompress(path.read_bytes())) if path.is_file() else None
+def kubernetes_definitions(version: str) -> Any:
+    """The strict ``_definitions.json`` kubernetes-validate bundles for ``version``."""
+    path = f"kubernetes-json-schema/v{version}-local-strict/_definitions.json"
+    definitions = kv.schema_contents(path, version)
+    assert definitions["$id"] == kserve_schemas.KUBERNETES_DEFINITIONS, definitions["$id"]
+    return definitions
+
+
+@cache
+def kserve_validators(version: str) -> dict[tuple[str, str], jsonschema.Draft202012Validator]:
+    definitions = kubernetes_definitions(version)
+    registry: Registry = Resource.from_contents(definitions) @ Registry()
+    return {
+        key: jsonschema.Draft202012Validator(schema, registry=registry)
+        for key, schema in kserve_schemas.schemas(definitions).items()
+    }
 
 
 def validate(doc: dict[str, Any], version: str) -> None:
     """Raise jsonschema.ValidationError (or a kubernetes-validate error) if ``doc`` is invalid."""
-    schema = crd_schema(doc["kind"], doc["apiVersion"])
-    if schema is not None:
-        jsonschema.Draft7Validator(schema).validate(doc)
+    validator = kserve_validators(version).get((doc["kind"], doc["apiVersion"]))
+    if validator is not None:
+        validator.validate(doc)
     else:
         # Raises SchemaNotFoundError for a kind it does not know: that fails the test too.
         kv.validate(doc, version, strict=True)
@@ -119,24 +133,41 @@ def _container_without_name(doc: dict[str, Any]) -> None:
     del doc["spec"]["containers"][0]["name"]
 
 
+def _misspelt_runtime_container_field(doc: dict[str, Any]) -> None:
+    container = doc["spec"]["containers"][0]
+    container["securityContxt"] = container.pop("securityContext")
+
+
+def _misspelt_runtime_probe_field(doc: dict[str, Any]) -> None:
+    probe = doc["spec"]["containers"][0]["readinessProbe"]
+    probe["periodSecond"] = probe.pop("periodSeconds")
+
+
+# (intact manifest, how to break it, what the error must say: it fails for that reason)
+BROKEN = [
+    (deployment, _misspelt_probe, "'readinesProbe' was unexpected"),
+    (deployment, _port_as_list, "[8000] is not of type 'integer'"),
+    (deployment, _no_selector, "'selector' is a required property"),
+    (inference_service, _misspelt_runtime, "'runtme' was unexpected"),
+    (inference_service, _replicas_as_text, "'one' is not of type 'integer'"),
+    (serving_runtime, _container_without_name, "'name' is a required property"),
+    (serving_runtime, _misspelt_runtime_container_field, "'securityContxt' was unexpected"),
+    (serving_runtime, _misspelt_runtime_probe_field, "'periodSecond' was unexpected"),
+]
+
+
 @pytest.mark.parametrize(
-    "make, break_it",
-    [
-        (deployment, _misspelt_probe),
-        (deployment, _port_as_list),
-        (deployment, _no_selector),
-        (inference_service, _misspelt_runtime),
-        (inference_service, _replicas_as_text),
-        (serving_runtime, _container_without_name),
-    ],
-    ids=lambda f: f.__name__,
+    "make, break_it, reason",
+    BROKEN,
+    ids=[f"{make.__name__}-{break_it.__name__}" for make, break_it, _ in BROKEN],
 )
-def test_validation_rejects_broken_manifest(make: Any, break_it: Any) -> None:
+def test_validation_rejects_broken_manifest(make: Any, break_it: Any, reason: str) -> None:
     doc = copy.deepcopy(make())
     validate(doc, kv.latest_version())  # the intact one passes...
     break_it(doc)
-    with pytest.raises((jsonschema.ValidationError, kv.ValidationError)):
-        validate(doc, kv.latest_version())  # ...the broken one does not
+    with pytest.raises((jsonschema.ValidationError, kv.ValidationError)) as caught:
+        validate(doc, kv.latest_version())  # ...the broken one does not, for the right reason
+    assert reason in caught.value.message, caught.value.message
 
 
 def test_validation_rejects_unknown_kind() -> None:
