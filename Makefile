@@ -1,5 +1,6 @@
 # The two set-up commands of the README:
 #   make demo   install everything into .venv and run the seed's ensemble end to end
+#               (its weights are built into model_repository/, the rest goes to build/demo/)
 #   make test   install everything into .venv and run the whole test suite
 PYTHON ?= python3
 VENV   ?= .venv
@@ -16,7 +17,7 @@ $(BIN)/ovtriton: pyproject.toml
 install: $(BIN)/ovtriton
 
 demo: install
-	$(BIN)/ovtriton demo
+	$(BIN)/ovtriton demo --config model_repository/config.json --workdir build/demo
 
 test: install
 	$(BIN)/python -m pytest

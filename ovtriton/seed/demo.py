@@ -6,7 +6,6 @@ Steps 1-6 of OVMS's image-classification ensemble example, on Triton. Results ar
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -17,12 +16,12 @@ import numpy as np
 
 from ovtriton.errors import UserError
 from ovtriton.seed import client, models, photos, timeline, trace
+from ovtriton.seed.repository import PIPELINE, model_folders
 from ovtriton.seed.stats import Statistics, accuracy
 from ovtriton.server.process import Ports, TritonServer
 
 LOGGER = logging.getLogger(__name__)
 
-PIPELINE = "image_classification_pipeline"
 PARALLEL_STEPS = ("efficientnet-lite0", "efficientnet-lite1")
 Say = Callable[[str], None]
 
@@ -66,18 +65,6 @@ class DemoResult:
     timelines: list[trace.RequestTimeline] = field(default_factory=list)
 
 
-def model_base_paths(config: Path) -> dict[str, Path]:
-    """Model name -> base_path (relative ones resolved against the config's folder)."""
-    try:
-        document = json.loads(config.read_text(encoding="utf-8"))
-        entries = [item["config"] for item in document["model_config_list"]]
-        return {str(e["name"]): (config.parent / str(e["base_path"])).resolve() for e in entries}
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise UserError(
-            f"{config}: not an OVMS config.json with model names and base_paths ({exc})"
-        ) from None
-
-
 def run_demo(
     paths: DemoPaths,
     host: str = "127.0.0.1",
@@ -88,7 +75,7 @@ def run_demo(
 ) -> DemoResult:
     result = DemoResult(paths)
     say(f"== 1. models ({paths.config})")
-    result.model_files = models.build_models(model_base_paths(paths.config))
+    result.model_files = models.build_models(model_folders(paths.config))
     images_path, labels_path = photos.write_photos(paths.photos, resize)
     images, labels = np.load(images_path), np.load(labels_path)
 

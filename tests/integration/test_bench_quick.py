@@ -98,12 +98,12 @@ def test_bench_quick_writes_every_mode_batch_and_concurrency(tmp_path: Path) -> 
             "1",
             "--duration",
             "0.3",
-            "--no-converter",
+            "--skip-converter",
             "--json",
             str(out),
             "--plot",
             str(plot),
-            "--work-dir",
+            "--workdir",
             str(tmp_path / "work"),
         ]
     )
@@ -129,5 +129,5 @@ def test_bench_quick_writes_every_mode_batch_and_concurrency(tmp_path: Path) -> 
 
 
 def test_bench_converter_only_times_the_converter(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["bench", "--converter"]) == 0
+    assert main(["bench", "--converter-only"]) == 0
     assert "200 models + 100 pipelines" in capsys.readouterr().out

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -20,13 +19,14 @@ import pytest
 
 from ovtriton.cli import main
 from ovtriton.seed import photos, trace
-from ovtriton.seed.demo import PARALLEL_STEPS, PIPELINE, DemoPaths
+from ovtriton.seed.demo import PARALLEL_STEPS, DemoPaths
+from ovtriton.seed.repository import PIPELINE
 from ovtriton.server.process import Ports, TritonServer
 from tests.integration.clients import Client
 
 pytestmark = pytest.mark.integration
 
-CONFIG = Path(__file__).resolve().parents[2] / "model_repository" / "config.json"
+REPOSITORY = Path(__file__).resolve().parents[2] / "model_repository"
 # Top-1 of both classifiers and of the ensemble, whatever the resize (reference notes, §5).
 ROBUST = {"chelsea": {281, 282, 285}, "coffee": {967}, "motorcycle": {665, 670}, "camera": {872}}
 # Right only with one resize; the true class is still in each model's top 5 with both.
@@ -42,21 +42,11 @@ class DemoRun:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
-    """`ovtriton demo` on a copy of the example config, run from an unrelated folder."""
-    folder = tmp_path_factory.mktemp("seed")
-    config = folder / "example" / "config.json"
-    config.parent.mkdir()
-    shutil.copy(CONFIG, config)  # base_paths are relative: the models get built beside it
+    """`ovtriton demo` with the shipped seed repository, run from an unrelated folder."""
+    out = tmp_path_factory.mktemp("seed") / "out"
     elsewhere = tmp_path_factory.mktemp("cwd")
     ports = Ports.free()
-    argv = [
-        "demo",
-        "--config",
-        str(config),
-        "--output-dir",
-        str(folder / "out"),
-        *ports.flags(),
-    ]
+    argv = ["demo", "--workdir", str(out), *ports.flags()]
     before, stdout = Path.cwd(), io.StringIO()
     os.chdir(elsewhere)
     try:
@@ -65,7 +55,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
     finally:
         os.chdir(before)
     print(stdout.getvalue())
-    return DemoRun(code, stdout.getvalue(), DemoPaths(config, folder / "out"))
+    return DemoRun(
+        code, stdout.getvalue(), DemoPaths(out / "model_repository" / "config.json", out)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +73,7 @@ def server(demo: DemoRun, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 @pytest.fixture(scope="module")
 def compiled(demo: DemoRun) -> dict[str, ov.CompiledModel]:
     """The three built IRs, compiled in this process."""
-    base = demo.paths.config.parent / "models"
+    base = demo.paths.config.parent
     core = ov.Core()
     return {
         n: core.compile_model(str(base / n / "1" / "model.xml"), "CPU")
@@ -103,11 +95,23 @@ def test_demo_runs_every_step_and_says_where_it_put_things(demo: DemoRun) -> Non
     ):
         assert step in demo.output
     for name in ("efficientnet-lite0", "efficientnet-lite1", "argmax"):
-        assert (demo.paths.config.parent / "models" / name / "1" / "model.bin").is_file()
+        assert (demo.paths.config.parent / name / "1" / "model.bin").is_file()
     assert f"converted repository: {demo.paths.repository}" in demo.output
     assert f"timeline:             {demo.paths.timeline_png}" in demo.output
     assert demo.paths.timeline_png.read_bytes()[:4] == b"\x89PNG"
     assert demo.paths.timeline_text.read_text().startswith("request 1 ")
+
+
+def test_committed_config_pbtxt_files_are_what_the_converter_writes(demo: DemoRun) -> None:
+    """model_repository/ is the converter's output for its config.json (weights aside)."""
+    assert demo.code == 0, demo.output
+    converted = sorted(p.parent.name for p in demo.paths.repository.glob("*/config.pbtxt"))
+    committed = sorted(p.parent.name for p in REPOSITORY.glob("*/config.pbtxt"))
+    assert converted == committed
+    for name in committed:
+        assert (demo.paths.repository / name / "config.pbtxt").read_text() == (
+            REPOSITORY / name / "config.pbtxt"
+        ).read_text(), f"model_repository/{name}/config.pbtxt differs from `ovtriton convert`'s"
 
 
 def test_demo_prints_the_seed_statistics_with_the_reference_accuracy(demo: DemoRun) -> None:
