@@ -14,7 +14,6 @@ LOGGER = logging.getLogger(__name__)
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "convert",
-        help="turn an OVMS config.json into a Triton model repository",
         description="Convert an OpenVINO Model Server config (JSON, or YAML with the same "
         "structure) into a Triton model repository: models for the openvino_py backend, "
         "pipelines as ensembles. The whole config is checked first; every problem is "

@@ -10,7 +10,6 @@ from ovtriton.seed import client
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "metadata",
-        help="show a served model's or pipeline's inputs and outputs",
         description="Ask a running server for the metadata of a model or pipeline.",
         epilog="example: ovtriton metadata image_classification_pipeline --protocol http",
     )

@@ -17,7 +17,6 @@ LOGGER = logging.getLogger(__name__)
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "soak",
-        help="drive bounded load on loopback; report errors, p50/p99 and memory growth",
         description="Start the embedded tritonserver (with a built-in y = 2x model, or a given "
         "repository and model), send requests from CONCURRENCY client threads for MINUTES, and "
         "print per interval: requests, errors, p50/p99 latency, resident memory of tritonserver "
