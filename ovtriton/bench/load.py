@@ -1,6 +1,6 @@
 """Closed-loop load: N client threads, each sending its next request when the last one returns.
 
-CPU use is the process CPU time (user + system, from /proc) of tritonserver and its Python
+CPU use is the process CPU time (user + system, read with psutil) of tritonserver and its Python
 stubs (its process group) plus this process (client threads and, in-process, OpenVINO).
 """
 
@@ -12,41 +12,17 @@ import queue
 import threading
 import time
 from collections.abc import Hashable, Mapping
-from pathlib import Path
 from typing import Any, Callable, Optional
 
 import numpy as np
+
+from ovtriton.reliability.process_group import group_cpu_s
 
 from .stats import Sample
 
 LOGGER = logging.getLogger(__name__)
 
 Call = Callable[[Mapping[str, np.ndarray]], object]
-_TICK = os.sysconf("SC_CLK_TCK")
-
-
-def process_cpu_s(pid: int) -> float:
-    """utime + stime of one process (all its threads), 0 if it is gone."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / _TICK  # fields 14 and 15 of stat(5)
-
-
-def group_cpu_s(pgid: int) -> float:
-    """CPU seconds of every live process in process group ``pgid``."""
-    total = 0.0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid:  # field 5: pgrp
-            total += (int(fields[11]) + int(fields[12])) / _TICK
-    return total
 
 
 class CpuMeter:

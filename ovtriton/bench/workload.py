@@ -27,6 +27,7 @@ from google.protobuf import json_format, text_format
 from tritonclient.grpc import model_config_pb2
 from tritonclient.utils import triton_to_np_dtype
 
+from ovtriton.backend.errors import first_line
 from ovtriton.errors import UserError
 
 LOGGER = logging.getLogger(__name__)
@@ -154,7 +155,7 @@ def prepare(config: Path, pipeline: str, work: Path, batch: int) -> Workload:
                 "batch %d: the models do not take batch_size 1:%d (%s); benching batch 1 only",
                 size,
                 size,
-                str(exc).splitlines()[0],
+                first_line(exc),
             )
     assert summary is not None
     configs = {m.name: _config(m.config_text) for m in summary.plan.models}

@@ -22,7 +22,7 @@ import tritonclient.grpc as grpcclient
 import tritonclient.http as httpclient
 from tritonclient.utils import InferenceServerException, triton_to_np_dtype
 
-from ovtriton.reliability.memory import group_rss
+from ovtriton.reliability.process_group import group_rss
 from ovtriton.server.process import Ports, TritonServer
 
 LOGGER = logging.getLogger(__name__)
