@@ -28,6 +28,7 @@ from tritonclient.grpc import model_config_pb2
 from tritonclient.utils import triton_to_np_dtype
 
 from ovtriton.backend.errors import first_line
+from ovtriton.converter.ovms import OvmsConfig
 from ovtriton.errors import UserError
 
 LOGGER = logging.getLogger(__name__)
@@ -96,52 +97,57 @@ class Workload:
     configs: dict[str, dict[str, Any]]  # model name -> config as Triton hands it to the backend
 
 
-def bench_document(document: dict[str, Any], config_dir: Path, pipeline: str, batch: int) -> dict:
-    """The user's OVMS document with absolute paths, batch ranges and one-thread copies."""
-    doc = copy.deepcopy(document)
-    pipelines = [p for p in doc.get("pipeline_config_list", []) if p.get("name") == pipeline]
-    if not pipelines:
-        names = [p.get("name") for p in doc.get("pipeline_config_list", [])]
+def bench_document(
+    document: dict[str, Any], config: OvmsConfig, config_dir: Path, pipeline: str, batch: int
+) -> dict:
+    """The user's OVMS document with absolute paths, batch ranges and one-thread copies.
+
+    ``config`` is ``document`` as the converter read it (every problem already refused), so
+    every value comes from there; the raw document is only copied and written to, keeping the
+    fields the bench does not touch exactly as the user wrote them.
+    """
+    names = [p.name for p in config.pipelines]
+    if pipeline not in names:
         raise UserError(f"pipeline {pipeline!r} is not in the config; it has {names}")
-    used = {node["model_name"] for node in pipelines[0]["nodes"]}
+    chosen = config.pipelines[names.index(pipeline)]
+    used = {node.model_name for node in chosen.nodes}
+    doc = copy.deepcopy(document)
     copies = []
-    for item in doc["model_config_list"]:
-        entry = item["config"]
-        base = Path(entry["base_path"]).expanduser()
-        entry["base_path"] = str(base if base.is_absolute() else (config_dir / base).resolve())
-        if batch > 1 and "shape" not in entry and "batch_size" not in entry:
-            entry["batch_size"] = f"1:{batch}"
-        if entry["name"] in used:
-            single = copy.deepcopy(entry)
-            single["name"] += ONE_THREAD
-            plugin = dict(single.get("plugin_config") or {})
-            plugin["INFERENCE_NUM_THREADS"] = 1
-            single["plugin_config"] = plugin
+    for item, entry in zip(doc["model_config_list"], config.models):
+        raw = item["config"]
+        base = Path(entry.base_path).expanduser()
+        raw["base_path"] = str(base if base.is_absolute() else (config_dir / base).resolve())
+        if batch > 1 and entry.shape is None and entry.batch_size is None:
+            raw["batch_size"] = f"1:{batch}"
+        if entry.name in used:
+            single = copy.deepcopy(raw)
+            single["name"] = entry.name + ONE_THREAD
+            single["plugin_config"] = {**entry.plugin_config, "INFERENCE_NUM_THREADS": 1}
             copies.append({"config": single})
     doc["model_config_list"] = doc["model_config_list"] + copies
-    single_pipe = copy.deepcopy(pipelines[0])
-    single_pipe["name"] += ONE_THREAD
-    for node in single_pipe["nodes"]:
-        node["model_name"] += ONE_THREAD
-    doc["pipeline_config_list"] = [pipelines[0], single_pipe]
+    original = doc["pipeline_config_list"][names.index(pipeline)]
+    single_pipe = copy.deepcopy(original)
+    single_pipe["name"] = pipeline + ONE_THREAD
+    for raw_node, node in zip(single_pipe["nodes"], chosen.nodes):
+        raw_node["model_name"] = f"{node.model_name}{ONE_THREAD}"
+    doc["pipeline_config_list"] = [original, single_pipe]
     return doc
 
 
 def prepare(config: Path, pipeline: str, work: Path, batch: int) -> Workload:
     """Write the bench config under ``work`` and convert it; batch ``batch`` if the models allow."""
-    from ovtriton.converter import ConfigError, convert  # protobuf-heavy: only when benching
+    from ovtriton.converter import ConfigError, convert, read_config  # protobuf-heavy
+    from ovtriton.converter.schema import load_document
 
     config = config.resolve()
-    try:
-        document = json.loads(config.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise UserError(f"{config}: cannot read the OVMS config ({exc})") from None
+    parsed = read_config(config)  # every problem of the config, with its JSON path (exit 1)
+    document = load_document(config)
     work.mkdir(parents=True, exist_ok=True)
     summary = None
     for size in dict.fromkeys((batch, 1)):
         path = work / "bench_config.json"
         path.write_text(
-            json.dumps(bench_document(document, config.parent, pipeline, size), indent=1)
+            json.dumps(bench_document(document, parsed, config.parent, pipeline, size), indent=1)
         )
         try:
             summary = convert(path, work / "triton", force=True)

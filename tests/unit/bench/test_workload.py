@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from ovtriton.bench.walker import StepFailed, walk
-from ovtriton.bench.workload import ONE_THREAD, Dag, Step, Tensor, bench_document
+from ovtriton.bench.workload import ONE_THREAD, Dag, Step, Tensor, bench_document, prepare
+from ovtriton.converter import read_config
+from ovtriton.converter.ovms import OvmsConfig
 from ovtriton.errors import UserError
 
 DOC = {
@@ -31,8 +34,14 @@ DOC = {
 }
 
 
+def _parsed(tmp_path: Path) -> OvmsConfig:
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(DOC))
+    return read_config(path)
+
+
 def test_bench_document_adds_batch_ranges_and_one_thread_copies(tmp_path: Path) -> None:
-    doc = bench_document(DOC, tmp_path, "pipe", 8)
+    doc = bench_document(DOC, _parsed(tmp_path), tmp_path, "pipe", 8)
     entries = {item["config"]["name"]: item["config"] for item in doc["model_config_list"]}
     assert entries["a"]["base_path"] == str(tmp_path / "models" / "a")
     assert entries["a"]["batch_size"] == "1:8"
@@ -47,7 +56,7 @@ def test_bench_document_adds_batch_ranges_and_one_thread_copies(tmp_path: Path) 
 
 def test_bench_document_refuses_an_unknown_pipeline(tmp_path: Path) -> None:
     with pytest.raises(UserError, match=r"pipeline 'nope' is not in the config; it has \['pipe'\]"):
-        bench_document(DOC, tmp_path, "nope", 1)
+        bench_document(DOC, _parsed(tmp_path), tmp_path, "nope", 1)
 
 
 def test_tensor_shape_puts_the_batch_first() -> None:
@@ -94,3 +103,12 @@ def test_walk_names_the_failing_model() -> None:
 
     with pytest.raises(StepFailed, match="model 'right': boom"):
         walk(DIAMOND, {"x": np.ones(2, np.float32)}, launch)
+
+
+def test_prepare_refuses_a_broken_config_as_a_user_error_naming_the_field(tmp_path: Path) -> None:
+    broken = json.loads(json.dumps(DOC))
+    del broken["model_config_list"][0]["config"]["base_path"]
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(broken))
+    with pytest.raises(UserError, match=r"model_config_list\[0\]\.config.*base_path"):
+        prepare(path, "pipe", tmp_path / "work", 1)
