@@ -17,9 +17,10 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 import tritonclient.grpc as grpcclient
-import tritonclient.http as httpclient
 import tritonclient.utils.shared_memory as shm
 from tritonclient.utils import np_to_triton_dtype
+
+from ovtriton.client import Client
 
 from .walker import Done, Tensors, walk
 from .workload import Dag, Step
@@ -30,45 +31,16 @@ Session = Callable[[Mapping[str, np.ndarray]], Tensors]
 _REGIONS = itertools.count()
 
 
-def _inputs(module: Any, tensors: Mapping[str, np.ndarray]) -> list:
-    items = []
-    for name, array in tensors.items():
-        item = module.InferInput(name, list(array.shape), np_to_triton_dtype(array.dtype))
-        item.set_data_from_numpy(np.ascontiguousarray(array))
-        items.append(item)
-    return items
+class Ensemble:
+    """The ensemble over gRPC or HTTP (binary tensors) through the shared client adapter."""
 
-
-class EnsembleGrpc:
-    def __init__(self, url: str, dag: Dag) -> None:
-        self.client = grpcclient.InferenceServerClient(url)
+    def __init__(self, url: str, protocol: str, dag: Dag) -> None:
+        self.client = Client(url, protocol)
         self.dag = dag
-        self.outputs = [grpcclient.InferRequestedOutput(t.name) for t in dag.outputs]
+        self.outputs = [t.name for t in dag.outputs]
 
     def __call__(self, inputs: Mapping[str, np.ndarray]) -> Tensors:
-        result = self.client.infer(self.dag.name, _inputs(grpcclient, inputs), outputs=self.outputs)
-        return {t.name: result.as_numpy(t.name) for t in self.dag.outputs}
-
-    def close(self) -> None:
-        self.client.close()
-
-
-class EnsembleHttp:
-    def __init__(self, url: str, dag: Dag) -> None:
-        self.client = httpclient.InferenceServerClient(url)
-        self.dag = dag
-        self.outputs = [
-            httpclient.InferRequestedOutput(t.name, binary_data=True) for t in dag.outputs
-        ]
-
-    def __call__(self, inputs: Mapping[str, np.ndarray]) -> Tensors:
-        items = []
-        for name, array in inputs.items():
-            item = httpclient.InferInput(name, list(array.shape), np_to_triton_dtype(array.dtype))
-            item.set_data_from_numpy(np.ascontiguousarray(array), binary_data=True)
-            items.append(item)
-        result = self.client.infer(self.dag.name, items, outputs=self.outputs)
-        return {t.name: result.as_numpy(t.name) for t in self.dag.outputs}
+        return self.client.infer(self.dag.name, inputs, self.outputs)
 
     def close(self) -> None:
         self.client.close()
@@ -132,7 +104,7 @@ class ChainGrpc:
     """Client-side chaining: the DAG walked by the client, one request per step."""
 
     def __init__(self, url: str, dag: Dag) -> None:
-        self.client = grpcclient.InferenceServerClient(url)
+        self.client = Client(url, "grpc")
         self.dag = dag
 
     def __call__(self, inputs: Mapping[str, np.ndarray]) -> Tensors:
@@ -147,12 +119,8 @@ class ChainGrpc:
             else:
                 done({name: result.as_numpy(name) for name in names}, None)
 
-        self.client.async_infer(
-            step.model,
-            _inputs(grpcclient, tensors),
-            callback,
-            outputs=[grpcclient.InferRequestedOutput(n) for n in names],
-        )
+        request = self.client.request(tensors, names)
+        self.client.raw.async_infer(step.model, request.inputs, callback, outputs=request.outputs)
 
     def close(self) -> None:
         self.client.close()

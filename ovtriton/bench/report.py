@@ -177,10 +177,9 @@ def _nan_free(value: Any) -> Any:
 
 
 def write_plot(cells: Sequence[CellStats], path: Path, title: str) -> None:
-    import matplotlib
+    from ovtriton.seed.extras import pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot("the bench's plot")
 
     batches = sorted({c.batch for c in cells})
     fig, axes = plt.subplots(2, len(batches), figsize=(6 * len(batches), 8), squeeze=False)
@@ -209,9 +208,4 @@ def write_plot(cells: Sequence[CellStats], path: Path, title: str) -> None:
             ax.set_xlabel("concurrency")
             ax.grid(True, alpha=0.3)
         axes[0][column].legend(fontsize=8)
-    fig.suptitle(title)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
-    LOGGER.info("wrote %s", path)
+    save_figure(fig, path, title, dpi=80)

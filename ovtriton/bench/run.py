@@ -26,7 +26,7 @@ from . import machine
 from .converter_speed import ConverterTiming, time_converter
 from .inprocess import InProcessDag
 from .load import CpuMeter, WorkerPool
-from .remote import ChainGrpc, EnsembleGrpc, EnsembleHttp, EnsembleShm
+from .remote import ChainGrpc, Ensemble, EnsembleShm
 from .stats import (
     CHAIN,
     INPROCESS,
@@ -202,8 +202,8 @@ def _factories(
 
     return {
         INPROCESS: lambda batch: local.session,
-        "ensemble_grpc": lambda batch: lambda: EnsembleGrpc(server.grpc_url, dag),
-        "ensemble_http": lambda batch: lambda: EnsembleHttp(server.http_url, dag),
+        "ensemble_grpc": lambda batch: lambda: Ensemble(server.grpc_url, "grpc", dag),
+        "ensemble_http": lambda batch: lambda: Ensemble(server.http_url, "http", dag),
         "ensemble_shm": shm,
         CHAIN: lambda batch: lambda: ChainGrpc(server.grpc_url, dag),
     }
@@ -215,7 +215,7 @@ def _one_thread_factories(workload: Workload, server: TritonServer) -> dict[str,
     assert dag is not None
     local = InProcessDag(dag, workload.repository, workload.configs)
     calls: dict[str, Callable[[], Any]] = {
-        "1t:ensemble": lambda: EnsembleGrpc(server.grpc_url, dag),
+        "1t:ensemble": lambda: Ensemble(server.grpc_url, "grpc", dag),
         "1t:inprocess": local.session,
     }
     for step in dag.steps:

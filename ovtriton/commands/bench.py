@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ovtriton.commands import add_seed_options
 from ovtriton.errors import UserError
 
 
@@ -34,14 +35,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--concurrency 1,4 --batch 1",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "--config",
-        type=Path,
-        default=None,
-        metavar="JSON",
-        help="OVMS config.json whose models are built (default: the seed's, copied into "
-        "WORKDIR/model_repository and its models built there)",
-    )
+    add_seed_options(parser, None, "the seed's models, the converted repository and the server log")
     parser.add_argument(
         "--pipeline",
         default="image_classification_pipeline",
@@ -89,13 +83,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--json", type=Path, metavar="PATH", help="write the results as JSON")
     parser.add_argument("--plot", type=Path, metavar="PATH", help="write latency/throughput PNG")
-    parser.add_argument(
-        "--workdir",
-        type=Path,
-        metavar="DIR",
-        help="keep the seed's models, the converted repository and the server log here "
-        "(default: a temporary folder)",
-    )
     parser.set_defaults(run=run)
 
 

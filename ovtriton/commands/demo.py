@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ovtriton.commands import add_resize_option, add_seed_options
 from ovtriton.commands.serve import add_server_options
 from ovtriton.errors import UserError
-from ovtriton.seed import photos
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -21,28 +21,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--metrics-port 9002\n  ovtriton demo --config my/config.json --workdir /tmp/seed",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "--config",
-        type=Path,
-        default=None,
-        metavar="JSON",
-        help="OVMS config.json of the pipeline; its models are built beside it (default: the "
-        "seed's, copied with its model repository into WORKDIR/model_repository)",
+    add_seed_options(
+        parser,
+        Path("ovtriton-demo"),
+        "the seed's repository, the converted one (DIR/triton), "
+        "the photos, trace and timeline (DIR/demo)",
     )
-    parser.add_argument(
-        "--workdir",
-        type=Path,
-        default=Path("ovtriton-demo"),
-        metavar="DIR",
-        help="where the converted repository (DIR/triton) and the photos, trace "
-        "and timeline (DIR/demo) go (default: ./ovtriton-demo)",
-    )
-    parser.add_argument(
-        "--resize",
-        choices=photos.RESIZE_METHODS,
-        default="crop",
-        help="how the photos become 224x224: crop (default) or squash",
-    )
+    add_resize_option(parser)
     add_server_options(parser)
     parser.set_defaults(run=run)
 

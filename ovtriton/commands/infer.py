@@ -1,14 +1,17 @@
-"""``ovtriton infer``: the seed's classification client (tritonclient gRPC or HTTP)."""
+"""``ovtriton infer``: the seed's classification client, for any served image classifier.
+
+Input and output names come from the model's metadata unless given."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Sequence
 
 import numpy as np
 
-from ovtriton.commands.metadata import add_connection_options, url_of
+from ovtriton.client import Client, TensorMetadata
+from ovtriton.commands import add_connection_options, add_resize_option, url_of
 from ovtriton.errors import UserError
 from ovtriton.seed import client, photos
 from ovtriton.seed.demo import classify_and_report
@@ -50,11 +53,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         metavar="NPY",
         help="ImageNet ids as .npy: [N], or [N,K] of accepted ids padded with -1",
     )
-    parser.add_argument("--input-name", default="image", help="input tensor (default image)")
+    parser.add_argument(
+        "--input-name",
+        default=None,
+        help="input tensor (default: the model's input, from its metadata, if it has one)",
+    )
     parser.add_argument(
         "--output-name",
-        default="label",
-        help="output tensor: class ids, or scores to arg-max (default label)",
+        default=None,
+        help="output tensor: class ids, or scores to arg-max (default: the model's output, "
+        "from its metadata, if it has one)",
     )
     parser.add_argument(
         "--transpose",
@@ -62,12 +70,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default="none",
         help="layout change applied to the images before sending (default none)",
     )
-    parser.add_argument(
-        "--resize",
-        choices=photos.RESIZE_METHODS,
-        default="crop",
-        help="for image files and the seed's photos: crop (default) or squash",
-    )
+    add_resize_option(parser)
     parser.add_argument(
         "--iterations",
         type=int,
@@ -100,18 +103,28 @@ def _load_npy(path: Path) -> np.ndarray:
 def run(args: argparse.Namespace) -> int:
     images, labels, source = load_images(args)
     images = client.transpose(np.asarray(images), args.transpose)
-    connection = client.connect(url_of(args), args.protocol)
+    connection = Client(url_of(args), args.protocol)
+    meta = client.metadata(connection, args.name)
     classify_and_report(
         connection,
-        args.protocol,
         args.name,
         images,
         labels,
         source,
         print,
-        args.input_name,
-        args.output_name,
+        args.input_name or _only(meta.inputs, "input", args.name),
+        args.output_name or _only(meta.outputs, "output", args.name),
         args.batch_size,
         args.iterations,
     )
     return 0
+
+
+def _only(tensors: Sequence[TensorMetadata], kind: str, model: str) -> str:
+    """The name of the model's single input (or output); several need --input-name/--output-name."""
+    if len(tensors) != 1:
+        names = ", ".join(t.name for t in tensors)
+        raise UserError(
+            f"{model!r} has {len(tensors)} {kind}s ({names}); choose one with --{kind}-name"
+        )
+    return tensors[0].name

@@ -1,9 +1,11 @@
-"""``ovtriton metadata``: a model's or pipeline's inputs and outputs, like the seed's step 6."""
+"""``ovtriton metadata``: any served model's or pipeline's inputs and outputs (the seed's step 6)."""
 
 from __future__ import annotations
 
 import argparse
 
+from ovtriton.client import Client
+from ovtriton.commands import add_connection_options, url_of
 from ovtriton.seed import client
 
 
@@ -18,25 +20,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
-def add_connection_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--protocol", choices=client.PROTOCOLS, default="grpc", help="gRPC (default) or HTTP/REST"
-    )
-    parser.add_argument(
-        "--url",
-        default=None,
-        help="server address HOST:PORT (default 127.0.0.1:8001 for gRPC, 127.0.0.1:8000 for HTTP)",
-    )
-
-
-def url_of(args: argparse.Namespace) -> str:
-    if args.url:
-        return str(args.url)
-    return "127.0.0.1:8001" if args.protocol == "grpc" else "127.0.0.1:8000"
-
-
 def run(args: argparse.Namespace) -> int:
-    connection = client.connect(url_of(args), args.protocol)
-    meta = client.metadata(connection, args.protocol, args.name)
+    meta = client.metadata(Client(url_of(args), args.protocol), args.name)
     print("\n".join(meta.lines()))
     return 0

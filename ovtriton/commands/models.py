@@ -6,6 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
+from ovtriton.commands import add_resize_option
 from ovtriton.seed import models, photos
 
 LOGGER = logging.getLogger(__name__)
@@ -35,12 +36,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     build.set_defaults(run=run_build)
     write = actions.add_parser("photos", help="write the photos as imgs.npy/lbs.npy and PNG files")
     write.add_argument("directory", type=Path, metavar="DIR")
-    write.add_argument(
-        "--resize",
-        choices=photos.RESIZE_METHODS,
-        default="crop",
-        help="crop: shorter side 256, centre 224 (default); squash: resize to 224x224",
-    )
+    add_resize_option(write)
     write.set_defaults(run=run_photos)
 
 

@@ -18,10 +18,9 @@ from pathlib import Path
 from typing import Callable, Optional
 
 import numpy as np
-import tritonclient.grpc as grpcclient
-import tritonclient.http as httpclient
 from tritonclient.utils import InferenceServerException, triton_to_np_dtype
 
+from ovtriton.client import Client
 from ovtriton.reliability.process_group import group_rss
 from ovtriton.server.process import Ports, TritonServer
 
@@ -188,53 +187,30 @@ def _client_loop(
 
 
 def _request_maker(server: TritonServer, settings: SoakSettings) -> Callable[[int], Request]:
-    module = grpcclient if settings.protocol == "grpc" else httpclient
     url = server.grpc_url if settings.protocol == "grpc" else server.http_url
 
     def make(seed: int) -> Request:
         rng = np.random.default_rng(seed)
-        if settings.protocol == "grpc":
-            client = module.InferenceServerClient(url)
-            timeout = {"client_timeout": settings.request_timeout}
-        else:
-            client = module.InferenceServerClient(url, network_timeout=settings.request_timeout)
-            timeout = {}
-        metadata = (
-            client.get_model_metadata(settings.model, as_json=True)
-            if settings.protocol == "grpc"
-            else client.get_model_metadata(settings.model)
-        )
+        client = Client(url, settings.protocol, settings.request_timeout)
+        metadata = client.metadata(settings.model)
         check = settings.repository is None  # the built-in model's answer is known: 2 * x
 
         def request() -> Optional[str]:
             tensors = {}
-            for spec in metadata["inputs"]:
+            for spec in metadata.inputs:
                 # Variable dims: a random batch of 1-4 rows for the built-in model, else 1.
                 shape = [
-                    (int(rng.integers(1, 5)) if check else 1) if int(d) < 0 else int(d)
-                    for d in spec["shape"]
+                    (int(rng.integers(1, 5)) if check else 1) if d < 0 else d for d in spec.shape
                 ]
-                dtype = triton_to_np_dtype(spec["datatype"])
-                tensors[spec["name"]] = rng.random(shape).astype(dtype)
-            wire = []
-            for name, array in tensors.items():
-                tensor = module.InferInput(name, list(array.shape), spec_type(metadata, name))
-                tensor.set_data_from_numpy(array)
-                wire.append(tensor)
-            result = client.infer(settings.model, wire, **timeout)
-            if check:
-                x = tensors["x"]
-                if not np.array_equal(result.as_numpy("y"), 2 * x):
-                    return "wrong output: y != 2 * x"
+                tensors[spec.name] = rng.random(shape).astype(triton_to_np_dtype(spec.datatype))
+            result = client.infer(settings.model, tensors)
+            if check and not np.array_equal(result["y"], 2 * tensors["x"]):
+                return "wrong output: y != 2 * x"
             return None
 
         return request
 
     return make
-
-
-def spec_type(metadata: dict, name: str) -> str:
-    return next(s["datatype"] for s in metadata["inputs"] if s["name"] == name)
 
 
 def write_builtin_model(repository: Path) -> None:

@@ -1,4 +1,4 @@
-"""The seed's classification client over tritonclient gRPC or HTTP, and model metadata.
+"""The seed's classification client, over gRPC or HTTP through ``ovtriton.client``.
 
 One request per iteration with ``batch_size`` images, timed around the ``infer`` call like the
 seed's ``grpc_serving_client.py``. The answer is either class ids (an integer output such as
@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, Iterator, Optional, Sequence
+from typing import Iterator, Optional
 
 import numpy as np
-import tritonclient.grpc as grpcclient
-import tritonclient.http as httpclient
-from tritonclient.utils import InferenceServerException, np_to_triton_dtype
+from tritonclient.utils import InferenceServerException
 
+from ovtriton.client import Client, Metadata
 from ovtriton.errors import UserError
 from ovtriton.seed.photos import NO_LABEL, class_name
 
-PROTOCOLS = ("grpc", "http")
 TRANSPOSES = {"none": None, "nhwc2nchw": (0, 3, 1, 2), "nchw2nhwc": (0, 2, 3, 1)}
 
 
@@ -66,13 +64,6 @@ class Iteration:
         ]
 
 
-def connect(url: str, protocol: str) -> Any:
-    if protocol not in PROTOCOLS:
-        raise UserError(f"unknown protocol {protocol!r}; use one of {', '.join(PROTOCOLS)}")
-    module = grpcclient if protocol == "grpc" else httpclient
-    return module.InferenceServerClient(url)
-
-
 def transpose(images: np.ndarray, method: str) -> np.ndarray:
     if method not in TRANSPOSES:
         raise UserError(f"unknown transpose {method!r}; use one of {', '.join(TRANSPOSES)}")
@@ -87,8 +78,7 @@ def transpose(images: np.ndarray, method: str) -> np.ndarray:
 
 
 def classify(
-    client: Any,
-    protocol: str,
+    client: Client,
     model: str,
     images: np.ndarray,
     labels: Optional[np.ndarray] = None,
@@ -106,17 +96,13 @@ def classify(
         )
     batches = len(images) // batch_size
     total = iterations if iterations > 0 else batches
-    module = grpcclient if protocol == "grpc" else httpclient
-    wire_type = np_to_triton_dtype(images.dtype)
     for number in range(1, total + 1):
         start = ((number - 1) % batches) * batch_size
         batch = np.ascontiguousarray(images[start : start + batch_size])
-        tensor = module.InferInput(input_name, list(batch.shape), wire_type)
-        tensor.set_data_from_numpy(batch)
-        requested = [module.InferRequestedOutput(output_name)]
+        request = client.request({input_name: batch}, [output_name])
         began = time.perf_counter()
         try:
-            result = client.infer(model, [tensor], outputs=requested)
+            result = client.send(model, request)
         except InferenceServerException as exc:
             raise UserError(f"{model}: request {number} failed: {exc.message()}") from None
         except OSError as exc:  # HTTP client: connection refused/reset
@@ -124,7 +110,7 @@ def classify(
                 f"cannot reach the server for {model!r}: {exc}; is it running?"
             ) from None
         elapsed_ms = (time.perf_counter() - began) * 1000.0
-        predicted = predictions(result.as_numpy(output_name), batch_size)
+        predicted = predictions(result.get(output_name), batch_size)
         answers = tuple(
             Answer(i, int(p), accepted_labels(labels, start + i)) for i, p in enumerate(predicted)
         )
@@ -151,60 +137,11 @@ def accepted_labels(labels: Optional[np.ndarray], index: int) -> tuple[int, ...]
     return tuple(int(v) for v in row if v != NO_LABEL)
 
 
-@dataclass(frozen=True)
-class TensorMetadata:
-    name: str
-    datatype: str
-    shape: tuple[int, ...]
-
-
-@dataclass(frozen=True)
-class Metadata:
-    name: str
-    versions: tuple[str, ...]
-    platform: str
-    inputs: tuple[TensorMetadata, ...]
-    outputs: tuple[TensorMetadata, ...]
-
-    def lines(self) -> list[str]:
-        return [
-            f"Getting model metadata for model: {self.name}",
-            "Inputs metadata:",
-            *(
-                f"\tInput name: {t.name}; shape: {list(t.shape)}; dtype: {t.datatype}"
-                for t in self.inputs
-            ),
-            "Outputs metadata:",
-            *(
-                f"\tOutput name: {t.name}; shape: {list(t.shape)}; dtype: {t.datatype}"
-                for t in self.outputs
-            ),
-        ]
-
-
-def metadata(client: Any, protocol: str, model: str) -> Metadata:
+def metadata(client: Client, model: str) -> Metadata:
+    """The model's metadata; a missing model or server is a ``UserError``."""
     try:
-        raw = (
-            client.get_model_metadata(model, as_json=True)
-            if protocol == "grpc"
-            else (client.get_model_metadata(model))
-        )
+        return client.metadata(model)
     except InferenceServerException as exc:
         raise UserError(f"no metadata for {model!r}: {exc.message()}") from None
     except OSError as exc:  # HTTP client: connection refused/reset
         raise UserError(f"cannot reach the server for {model!r}: {exc}; is it running?") from None
-    return Metadata(
-        name=raw["name"],
-        versions=tuple(raw.get("versions", ())),
-        platform=raw.get("platform", ""),
-        inputs=_tensors(raw.get("inputs", ())),
-        outputs=_tensors(raw.get("outputs", ())),
-    )
-
-
-def _tensors(items: Sequence[dict]) -> tuple[TensorMetadata, ...]:
-    # gRPC's JSON spells int64 dims as strings.
-    return tuple(
-        TensorMetadata(t["name"], t["datatype"], tuple(int(d) for d in t.get("shape", ())))
-        for t in items
-    )

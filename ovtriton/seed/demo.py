@@ -14,6 +14,7 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
+from ovtriton.client import PROTOCOLS, Client
 from ovtriton.errors import UserError
 from ovtriton.seed import client, models, photos, timeline, trace
 from ovtriton.seed.repository import PIPELINE, model_folders
@@ -101,12 +102,11 @@ def run_demo(
             f"tritonserver is up: HTTP {server.http_url}  gRPC {server.grpc_url}  log {server.log_path}"
         )
         sent = 0
-        for protocol in client.PROTOCOLS:
+        for protocol in PROTOCOLS:
             url = server.grpc_url if protocol == "grpc" else server.http_url
             say(f"== 4. classify the photos over {protocol} ({url})")
             stats, score, count = classify_and_report(
-                client.connect(url, protocol),
-                protocol,
+                Client(url, protocol),
                 PIPELINE,
                 images,
                 labels,
@@ -116,7 +116,7 @@ def run_demo(
             result.statistics[protocol], result.accuracy[protocol] = stats, score
             sent += count
         say("== 5. pipeline metadata")
-        meta = client.metadata(client.connect(server.grpc_url, "grpc"), "grpc", PIPELINE)
+        meta = client.metadata(Client(server.grpc_url, "grpc"), PIPELINE)
         for line in meta.lines():
             say(line)
         say(f"== 6. timeline from Triton's trace ({paths.trace_file.parent})")
@@ -139,8 +139,7 @@ def run_demo(
 
 
 def classify_and_report(
-    connection: object,
-    protocol: str,
+    connection: Client,
     model: str,
     images: np.ndarray,
     labels: Optional[np.ndarray],
@@ -160,7 +159,7 @@ def classify_and_report(
     say(f"\tImages in shape: {images.shape}\n")
     times, correct, checked = [], 0, 0
     for iteration in client.classify(
-        connection, protocol, model, images, labels, input_name, output_name, batch_size, iterations
+        connection, model, images, labels, input_name, output_name, batch_size, iterations
     ):
         for line in iteration.lines():
             say(line)

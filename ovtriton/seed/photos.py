@@ -16,11 +16,12 @@ import importlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
 from ovtriton.errors import UserError
+from ovtriton.seed.extras import require
 
 LOGGER = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ class Photo:
 
 def _skimage(function: str, index: int | None = None) -> Callable[[], np.ndarray]:
     def load() -> np.ndarray:
-        data = _require("skimage.data")
+        data = require("skimage.data", "the seed's photos")
         image = getattr(data, function)()
         return image[index] if index is not None else image
 
@@ -53,8 +54,8 @@ def _skimage(function: str, index: int | None = None) -> Callable[[], np.ndarray
 
 
 def _grace_hopper() -> np.ndarray:
-    cbook = _require("matplotlib.cbook")
-    image = _require("PIL.Image")
+    cbook = require("matplotlib.cbook", "the seed's photos")
+    image = require("PIL.Image", "the seed's photos")
     with cbook.get_sample_data("grace_hopper.jpg") as handle:
         return np.asarray(image.open(handle).convert("RGB"))
 
@@ -88,7 +89,7 @@ def to_rgb(image: np.ndarray) -> np.ndarray:
 
 def preprocess(image: np.ndarray, method: str = "crop") -> np.ndarray:
     """uint8 ``[H, W, 3]`` RGB -> float32 ``[3, 224, 224]`` RGB 0..255."""
-    pil = _require("PIL.Image")
+    pil = require("PIL.Image", "the seed's photos")
     picture = pil.fromarray(to_rgb(image))
     bilinear = pil.Resampling.BILINEAR
     if method == "squash":
@@ -122,7 +123,7 @@ def photo_batch(
 
 def write_photos(directory: Path, method: str = "crop") -> tuple[Path, Path]:
     """Write ``imgs.npy``, ``lbs.npy`` and each original photo as ``<i>_<name>.png``."""
-    pil = _require("PIL.Image")
+    pil = require("PIL.Image", "the seed's photos")
     directory.mkdir(parents=True, exist_ok=True)
     for index, photo in enumerate(PHOTOS):
         pil.fromarray(photo.load()).save(directory / f"{index}_{photo.name}.png")
@@ -136,7 +137,7 @@ def write_photos(directory: Path, method: str = "crop") -> tuple[Path, Path]:
 
 def read_image_folder(directory: Path, method: str = "crop") -> tuple[np.ndarray, list[str]]:
     """Every image file of a folder, in name order, as ``[N,3,224,224]`` float32."""
-    pil = _require("PIL.Image")
+    pil = require("PIL.Image", "the seed's photos")
     files = sorted(p for p in directory.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
         raise UserError(f"no image files ({', '.join(IMAGE_SUFFIXES)}) in {directory}")
@@ -155,13 +156,3 @@ def class_name(class_id: int) -> str:
         return str(classes.get_1k_class_name(int(class_id)))
     except (KeyError, IndexError, ValueError):
         return ""
-
-
-def _require(module: str) -> Any:
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        raise UserError(
-            f"the seed's photos need {module!r}, which is not installed ({exc}); "
-            "install the extra with: pip install 'ovtriton[models]'"
-        ) from None

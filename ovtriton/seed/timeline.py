@@ -9,9 +9,10 @@ from __future__ import annotations
 import importlib
 import logging
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 from ovtriton.errors import UserError
+from ovtriton.seed import extras
 from ovtriton.seed.trace import RequestTimeline, Span
 
 LOGGER = logging.getLogger(__name__)
@@ -78,8 +79,8 @@ def save_png(
     """One panel per request (the last ``max_requests``): a row per step, wait light, compute dark."""
     if not timelines:
         raise UserError("no traced requests to draw")
-    matplotlib = _matplotlib()
-    pyplot = importlib.import_module("matplotlib.pyplot")
+    pyplot = extras.pyplot("drawing the timeline")
+    matplotlib = importlib.import_module("matplotlib")
     shown = list(timelines)[-max_requests:]
     first = len(timelines) - len(shown) + 1
     models = sorted({s.model for t in shown for s in t.steps}, key=lambda m: _first_start(shown, m))
@@ -109,28 +110,10 @@ def save_png(
         )
         axis.grid(axis="x", alpha=0.3)
     axes[-1, 0].set_xlabel("ms since the request started (light: waiting, dark: computing)")
-    if title:
-        figure.suptitle(title)
-    figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=100)
-    pyplot.close(figure)
-    LOGGER.debug("timeline picture written to %s", path)
-    return path
+    return extras.save_figure(figure, path, title)
 
 
 def _first_start(timelines: Sequence[RequestTimeline], model: str) -> tuple[int, str]:
     """Row order: steps by their typical start (whole ms), then by name."""
     starts = [s.compute[0] - t.root.start for t in timelines for s in t.steps if s.model == model]
     return round(sorted(starts)[len(starts) // 2] / NS_PER_MS), model
-
-
-def _matplotlib() -> Any:
-    try:
-        matplotlib = importlib.import_module("matplotlib")
-    except ImportError:
-        raise UserError(
-            "drawing the timeline needs matplotlib; install it with: pip install 'ovtriton[models]'"
-        ) from None
-    matplotlib.use("Agg")
-    return matplotlib

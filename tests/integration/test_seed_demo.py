@@ -233,13 +233,9 @@ def test_infer_and_metadata_commands_talk_to_the_server(
         main(
             [
                 "infer",
-                "efficientnet-lite1",
+                "efficientnet-lite1",  # input and output names from its metadata
                 "--url",
                 server.grpc_url,
-                "--input-name",
-                "input",
-                "--output-name",
-                "prob",
                 "--images",
                 str(demo.paths.photos / "imgs.npy"),
                 "--labels",
