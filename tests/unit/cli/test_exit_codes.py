@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import resource
 import subprocess
 import sys
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from ovtriton.cli import dispatch, main
+from ovtriton.cli import COMMANDS, dispatch, main
 from ovtriton.errors import UserError
 from tests.models import save, scale_model
 
@@ -121,3 +122,15 @@ def test_only_the_chosen_subcommand_is_imported() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60
     )
     assert result.stdout.strip().splitlines()[-1] == "['ovtriton.commands.metadata']"
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_help_names_no_path_of_this_machine_and_no_issue_number(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([command, "--help"]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith(f"usage: ovtriton {command}")
+    checkout = str(Path(__file__).resolve().parents[3])
+    assert checkout not in text and str(Path.home()) not in text
+    assert not re.search(r"issue|#\d", text, re.IGNORECASE), text
