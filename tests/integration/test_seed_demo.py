@@ -114,6 +114,23 @@ def test_committed_config_pbtxt_files_are_what_the_converter_writes(demo: DemoRu
         ).read_text(), f"model_repository/{name}/config.pbtxt differs from `ovtriton convert`'s"
 
 
+def test_the_seed_repository_with_its_weights_built_serves_as_it_is(
+    demo: DemoRun, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The shipped model_repository/ (config.json beside the models) is what tritonserver loads."""
+    assert demo.code == 0, demo.output
+    repository = demo.paths.config.parent  # the shipped files + the weights the demo built
+    with TritonServer(
+        repository, ports=Ports.free(), workdir=tmp_path_factory.mktemp("as_is")
+    ) as running:
+        assert {m.name: m.state for m in running.models()} == {
+            name: "READY" for name in (*PARALLEL_STEPS, "argmax", PIPELINE)
+        }
+        images, _ = photos.photo_batch("crop")
+        label = Client(running, "grpc").infer(PIPELINE, {"image": images[:1]})["label"]
+    assert photos.PHOTOS[0].name == "chelsea" and int(label[0]) in ROBUST["chelsea"]
+
+
 def test_demo_prints_the_seed_statistics_with_the_reference_accuracy(demo: DemoRun) -> None:
     # Crop resize: 5 of 6 right, grace_hopper answered "academic gown" (reference §5).
     assert demo.output.count("Classification accuracy: 83.33") == 2
