@@ -8,6 +8,9 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
+from ovtriton.errors import UserError
 from ovtriton.seed import repository
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -80,3 +83,12 @@ def test_the_wheel_carries_the_repository_and_finds_it_without_the_checkout(tmp_
     assert where.startswith(str(site))
     assert models == str(sorted(SEED_MODELS))
     assert (empty / "copy" / "efficientnet-lite0" / "config.pbtxt").is_file()
+
+
+def test_model_folders_of_a_broken_config_is_a_user_error_with_the_json_path(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "config.json"
+    config.write_text('{"model_config_list": [{"config": {"name": "a"}}]}')
+    with pytest.raises(UserError, match=r"model_config_list\[0\]\.config.*base_path"):
+        repository.model_folders(config)
