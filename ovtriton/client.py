@@ -60,6 +60,11 @@ class Request:
     outputs: Optional[list]
 
 
+def server_url(server: Any, protocol: str) -> str:
+    """The address of a running server (anything with ``grpc_url`` and ``http_url``) for ``protocol``."""
+    return str(server.http_url if protocol == "http" else server.grpc_url)
+
+
 class Client:
     """One connection to Triton over ``protocol`` (``grpc`` or ``http``) at ``url``."""
 

@@ -8,6 +8,7 @@ import logging
 from dataclasses import asdict
 from pathlib import Path
 
+from ovtriton.commands import PROTOCOLS
 from ovtriton.errors import UserError
 from ovtriton.reliability.soak import DEFAULT_MODEL, Interval, SoakSettings, run_soak
 
@@ -40,7 +41,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="seconds before the memory baseline (default: 20%% of the length, at most 60)",
     )
-    parser.add_argument("--protocol", choices=("grpc", "http"), default="grpc")
+    parser.add_argument(
+        "--protocol", choices=PROTOCOLS, default="grpc", help="gRPC (default) or HTTP"
+    )
     parser.add_argument(
         "--model-repository",
         type=Path,

@@ -20,7 +20,7 @@ from typing import Callable, Optional
 import numpy as np
 from tritonclient.utils import InferenceServerException, triton_to_np_dtype
 
-from ovtriton.client import Client
+from ovtriton.client import Client, server_url
 from ovtriton.reliability.process_group import group_rss
 from ovtriton.server.process import Ports, TritonServer
 
@@ -187,7 +187,7 @@ def _client_loop(
 
 
 def _request_maker(server: TritonServer, settings: SoakSettings) -> Callable[[int], Request]:
-    url = server.grpc_url if settings.protocol == "grpc" else server.http_url
+    url = server_url(server, settings.protocol)
 
     def make(seed: int) -> Request:
         rng = np.random.default_rng(seed)

@@ -14,7 +14,7 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from ovtriton.client import PROTOCOLS, Client
+from ovtriton.client import PROTOCOLS, Client, server_url
 from ovtriton.errors import UserError
 from ovtriton.seed import client, models, photos, timeline, trace
 from ovtriton.seed.repository import PIPELINE, model_folders
@@ -103,7 +103,7 @@ def run_demo(
         )
         sent = 0
         for protocol in PROTOCOLS:
-            url = server.grpc_url if protocol == "grpc" else server.http_url
+            url = server_url(server, protocol)
             say(f"== 4. classify the photos over {protocol} ({url})")
             stats, score, count = classify_and_report(
                 Client(url, protocol),

@@ -8,6 +8,7 @@ import numpy as np
 from tritonclient.utils import InferenceServerException
 
 from ovtriton.client import Client as _Client
+from ovtriton.client import server_url
 from ovtriton.server.process import TritonServer
 
 
@@ -17,9 +18,7 @@ class Client(_Client):
     def __init__(
         self, server: TritonServer, protocol: str, timeout: Optional[float] = None
     ) -> None:
-        super().__init__(
-            server.http_url if protocol == "http" else server.grpc_url, protocol, timeout
-        )
+        super().__init__(server_url(server, protocol), protocol, timeout)
 
     def error(self, model: str, inputs: Mapping[str, np.ndarray]) -> InferenceServerException:
         try:
