@@ -1,4 +1,4 @@
-"""The two kinds of user-fixable problems the backend reports."""
+"""The two kinds of user-fixable problems the backend reports, and how to quote an exception."""
 
 from __future__ import annotations
 
@@ -16,3 +16,9 @@ class ModelLoadError(BackendError):
 
 class RequestError(BackendError):
     """One request is malformed; it gets its own INVALID_ARG response, the others still run."""
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of the exception's message; its type name when the message is empty."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ovtriton.backend.dtypes import short_name
-from ovtriton.backend.prepare import TensorSpec
+from ovtriton.backend.tensors import TensorSpec
 
 from .errors import Problems
 from .graph import check_graph, merge_inputs, merge_shapes
@@ -117,7 +117,7 @@ def check_pipeline(
         return None  # the problems of an inexact pipeline or unread model were reported already
     by_name = {spec.name: spec for spec in inputs}
     outputs = [  # a passed-through input gives its output the input's type and shape
-        TensorSpec(spec.name, by_name[wire[1]].triton_type, by_name[wire[1]].shape)
+        TensorSpec(spec.name, by_name[wire[1]].datatype, by_name[wire[1]].shape)
         if wire[0] == "request"
         else spec
         for spec, wire in zip(outputs, output_wires)
@@ -156,7 +156,7 @@ def _check_outputs(
             continue
         wire = (out.source.node_name, source.name)
         output_wires.append(wire)
-        outputs.append(TensorSpec(out.name, source.triton_type, source.shape))
+        outputs.append(TensorSpec(out.name, source.datatype, source.shape))
     return outputs, output_wires
 
 
@@ -259,12 +259,12 @@ def _check_edge(
     path: str, target: TensorSpec, source: TensorSpec, problems: Problems, shapes: bool
 ) -> None:
     """Types must match; shapes too, unless unsupported features (demultiplexing) change them."""
-    if target.triton_type != source.triton_type:
+    if target.datatype != source.datatype:
         problems.add(
             path,
             f"data type mismatch: input {target.name!r} takes "
-            f"{short_name(target.triton_type)}, output {source.name!r} gives "
-            f"{short_name(source.triton_type)}",
+            f"{short_name(target.datatype)}, output {source.name!r} gives "
+            f"{short_name(source.datatype)}",
             "connect tensors of the same type",
         )
     elif shapes and merge_shapes(target.shape, source.shape) is None:

@@ -9,7 +9,8 @@ import openvino as ov
 from google.protobuf import text_format
 from tritonclient.grpc import model_config_pb2 as mc
 
-from ovtriton.backend.prepare import describe, prepare_model
+from ovtriton.backend.prepare import prepare_model
+from ovtriton.backend.tensors import describe
 from ovtriton.backend.settings import parse_settings
 from tests.models import save
 
@@ -65,7 +66,7 @@ def add_model(
     settings = parse_settings(shaping)
     served = prepare_model(model.clone(), settings, max_batch_size)  # what the backend serves
     skip = 1 if max_batch_size > 0 else 0
-    inputs = [(t.name, t.triton_type, t.shape[skip:]) for t in describe(served.inputs)]
-    outputs = [(t.name, t.triton_type, t.shape[skip:]) for t in describe(served.outputs)]
+    inputs = [(t.name, t.datatype, t.shape[skip:]) for t in describe(served.inputs)]
+    outputs = [(t.name, t.datatype, t.shape[skip:]) for t in describe(served.outputs)]
     write_config(model_dir, inputs, outputs, max_batch_size, parameters, dynamic_batching)
     return model_dir
