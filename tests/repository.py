@@ -70,3 +70,20 @@ def add_model(
     outputs = [(t.name, t.datatype, t.shape[skip:]) for t in describe(served.outputs)]
     write_config(model_dir, inputs, outputs, max_batch_size, parameters, dynamic_batching)
     return model_dir
+
+
+def write_minimal_config(
+    model_dir: Path, max_batch_size: int = 0, parameters: Optional[Mapping[str, str]] = None
+) -> Path:
+    """A hand-written config.pbtxt with no inputs or outputs: the backend fills them in."""
+    lines = [f'name: "{model_dir.name}"', 'backend: "openvino_py"']
+    lines.append(f"max_batch_size: {max_batch_size}")
+    if max_batch_size > 0:
+        lines.append("dynamic_batching { }")
+    for key, value in (parameters or {}).items():
+        escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+        lines.append(f'parameters {{ key: "{key}" value {{ string_value: "{escaped}" }} }}')
+    model_dir.mkdir(parents=True, exist_ok=True)
+    path = model_dir / "config.pbtxt"
+    path.write_text("\n".join(lines) + "\n")
+    return path
