@@ -58,7 +58,6 @@ def convert_model(
     problems: Problems,
     follow_symlinks: bool = False,
 ) -> ConvertedModel | None:
-    before = len(problems)
     sources = find_versions(entry, config_dir, problems, follow_symlinks)
     if not sources:
         return None
@@ -77,8 +76,8 @@ def convert_model(
                 f"{sources[0].number}; Triton declares one signature per model",
                 "serve the versions as separate models, or restrict model_version_policy",
             )
-    if len(problems) != before:
-        return None
+    if not problems.clean(entry.path):
+        return None  # versions that differ (reported above)
     config = _model_config(entry, first)
     files = tuple(
         PlannedFile(PurePosixPath(str(source.number), *rel.parts), path)

@@ -99,12 +99,11 @@ def plan(config_path: Path, *, follow_symlinks: bool = False) -> ConversionPlan:
     config_dir = config_path.resolve().parent
     core = ov.Core()
     converted: dict[str, ConvertedModel] = {}
-    broken = set(config.broken)
     base_paths = []
     for entry in config.models:
-        if entry.path in config.incomplete or entry.name in converted:
-            # fields with problems (or a duplicate name, reported by check_names): the model is
-            # not read, but its base path and version folders are checked all the same
+        if not problems.clean(entry.path) or entry.name in converted:
+            # fields with problems (or a name reported by check_names): the model is not
+            # read, but its base path and version folders are checked all the same
             find_versions(entry, config_dir, problems, follow_symlinks)
             continue
         base = resolve_base_path(entry, config_dir, Problems())
@@ -117,9 +116,7 @@ def plan(config_path: Path, *, follow_symlinks: bool = False) -> ConversionPlan:
                 "write -1 for dynamic dimensions",
             )
         model = convert_model(core, entry, config_dir, problems, follow_symlinks)
-        if model is None:
-            broken.add(entry.name)
-        else:
+        if model is not None:
             converted[entry.name] = model
     planned = [
         PlannedModel(name, "model", pbtxt.to_text(m.config), m.versions, m.files)
@@ -128,7 +125,7 @@ def plan(config_path: Path, *, follow_symlinks: bool = False) -> ConversionPlan:
     names = set(converted)
     identities: dict[str, PlannedModel] = {}
     for pipeline in config.pipelines:
-        wiring = check_pipeline(pipeline, converted, frozenset(broken), problems)
+        wiring = check_pipeline(pipeline, converted, config.declared, problems)
         if wiring is not None and pipeline.name not in names:  # a clash is reported already
             names.add(pipeline.name)
             ensemble, copies = ensemble_config(wiring)

@@ -119,11 +119,10 @@ def _version_folders(
         return []
     numbers = _select(entry.version_policy, sorted(found), entry, problems)
     root = None if follow_symlinks else Path(os.path.realpath(base))
-    before = len(problems)
     versions = [
         VersionSource(n, found[n], _files(found[n], root, problems, where)) for n in numbers
     ]
-    return versions if len(problems) == before else []
+    return versions if problems.clean(where) else []  # else a symlink out of base_path
 
 
 def _select(
