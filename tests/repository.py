@@ -9,18 +9,15 @@ import openvino as ov
 from google.protobuf import text_format
 from tritonclient.grpc import model_config_pb2 as mc
 
-from ovtriton.backend.prepare import prepare_model
-from ovtriton.backend.tensors import describe
-from ovtriton.backend.settings import parse_settings
 from tests.models import save
 
-Tensor = tuple[str, str, Sequence[int]]  # name, TYPE_*, dims
+ConfigTensor = tuple[str, str, Sequence[int]]  # a config.pbtxt tensor: name, TYPE_*, dims
 
 
 def write_config(
     model_dir: Path,
-    inputs: Sequence[Tensor],
-    outputs: Sequence[Tensor],
+    inputs: Sequence[ConfigTensor],
+    outputs: Sequence[ConfigTensor],
     max_batch_size: int = 0,
     parameters: Optional[Mapping[str, str]] = None,
     dynamic_batching: bool = False,
@@ -56,20 +53,35 @@ def add_model(
     max_batch_size: int = 0,
     parameters: Optional[Mapping[str, str]] = None,
     dynamic_batching: bool = False,
+    tensors: Optional[tuple[Sequence[ConfigTensor], Sequence[ConfigTensor]]] = None,
 ) -> Path:
-    """Save ``model`` as ``<repo>/<name>/1/model.xml`` with a config.pbtxt describing it."""
+    """Save ``model`` as ``<repo>/<name>/1/model.xml`` with a config.pbtxt describing it.
+
+    The config's tensors are written here, not asked of the backend (so a bug in the backend's
+    shaping cannot hide behind a config derived by that same code): given as ``tensors``
+    (inputs, outputs), or read from the plain model file, without dimension 0 when batching.
+    Models shaped by RESHAPE or LAYOUT must give ``tensors``.
+    """
     model_dir = repo / name
     save(model, model_dir / "1")
-    shaping = {
-        k: {"string_value": v} for k, v in (parameters or {}).items() if k in ("LAYOUT", "RESHAPE")
-    }
-    settings = parse_settings(shaping)
-    served = prepare_model(model.clone(), settings, max_batch_size)  # what the backend serves
-    skip = 1 if max_batch_size > 0 else 0
-    inputs = [(t.name, t.datatype, t.shape[skip:]) for t in describe(served.inputs)]
-    outputs = [(t.name, t.datatype, t.shape[skip:]) for t in describe(served.outputs)]
-    write_config(model_dir, inputs, outputs, max_batch_size, parameters, dynamic_batching)
+    if tensors is None:
+        if {"LAYOUT", "RESHAPE"} & set(parameters or {}):
+            raise ValueError(f"{name}: RESHAPE/LAYOUT change the tensors; pass tensors=")
+        skip = 1 if max_batch_size > 0 else 0
+        tensors = (
+            [_tensor(p, skip) for p in model.inputs],
+            [_tensor(p, skip) for p in model.outputs],
+        )
+    write_config(model_dir, tensors[0], tensors[1], max_batch_size, parameters, dynamic_batching)
     return model_dir
+
+
+_TRITON_TYPES = {"f32": "TYPE_FP32", "i64": "TYPE_INT64", "boolean": "TYPE_BOOL"}
+
+
+def _tensor(port: ov.Output, skip: int) -> ConfigTensor:
+    dims = [d.get_length() if d.is_static else -1 for d in port.get_partial_shape()]
+    return port.get_any_name(), _TRITON_TYPES[port.get_element_type().get_type_name()], dims[skip:]
 
 
 def write_minimal_config(

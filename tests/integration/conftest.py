@@ -58,6 +58,7 @@ def build_repository(repo: Path) -> None:
             "PERFORMANCE_HINT": "LATENCY",
             "NIREQ": "2",
         },
+        tensors=([("image", "TYPE_FP32", [1, 4, 4, 3])], [("mean", "TYPE_FP32", [1, 3])]),
     )
     flags = ops.parameter([-1, 2], np.bool_, name="flags")
     negated = ops.logical_not(flags)
