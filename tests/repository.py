@@ -85,10 +85,13 @@ def _tensor(port: ov.Output, skip: int) -> ConfigTensor:
 
 
 def write_minimal_config(
-    model_dir: Path, max_batch_size: int = 0, parameters: Optional[Mapping[str, str]] = None
+    model_dir: Path,
+    max_batch_size: int = 0,
+    parameters: Optional[Mapping[str, str]] = None,
+    extra: str = "",
 ) -> Path:
     """A hand-written config.pbtxt with no inputs or outputs: the backend fills them in."""
-    lines = [f'name: "{model_dir.name}"', 'backend: "openvino_py"']
+    lines = [f'name: "{model_dir.name}"', 'backend: "openvino_py"', *extra.splitlines()]
     lines.append(f"max_batch_size: {max_batch_size}")
     if max_batch_size > 0:
         lines.append("dynamic_batching { }")

@@ -80,6 +80,9 @@ def build_repository(repo: Path) -> None:
     write_minimal_config(repo / "auto_batched", max_batch_size=4)
     save(image_model(), repo / "auto_layout" / "1")
     write_minimal_config(repo / "auto_layout", parameters={"LAYOUT": '{"image": "NHWC:NCHW"}'})
+    save(scale_model((-1, 4)), repo / "auto_version" / "1")  # the loaded version is read,
+    save(scale_model((-1, 6)), repo / "auto_version" / "2")  # not the highest one
+    write_minimal_config(repo / "auto_version", extra="version_policy { specific { versions: 1 } }")
     # Broken models: each must be UNAVAILABLE with its reason, the others READY.
     write_config(repo / "broken_missing_file", [("x", "TYPE_FP32", [4])], [("y", "TYPE_FP32", [4])])
     (repo / "broken_missing_file" / "1").mkdir()

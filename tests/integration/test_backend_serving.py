@@ -188,6 +188,13 @@ def _stats(client: Client, model: str) -> dict[str, int]:
                 "outputs": [("out.y", "FP32", [-1, 4])],
             },
         ),
+        (  # version 2 has [-1,6]; the policy loads version 1, whose file is read
+            "auto_version",
+            {
+                "inputs": [("INPUT/x:0", "FP32", [-1, 4])],
+                "outputs": [("out.y", "FP32", [-1, 4])],
+            },
+        ),
         (  # LAYOUT NHWC:NCHW: the model's [1,3,4,4] input is declared as the request's NHWC
             "auto_layout",
             {"inputs": [("image", "FP32", [1, 4, 4, 3])], "outputs": [("mean", "FP32", [1, 3])]},
