@@ -90,8 +90,8 @@ class Problems:
         self.items: list[Problem] = []
         self.warnings: list[Problem] = []
         self.dropped = 0  # problems beyond MAX_PROBLEMS, counted but not kept
-        self._reported: list[str] = []  # JSON paths of the problems (kept or not)
-        self._unread: list[str] = []  # JSON paths of values the parser left out
+        self._reported: set[str] = set()  # the kept problems' JSON paths and their ancestors
+        self._unread: set[str] = set()  # the same for the values the parser left out
 
     def add(self, path: str, message: str, hint: str = "", *, unless: Iterable[str] = ()) -> None:
         """Record a problem, unless one of the ``unless`` paths is not ``clean`` (an echo)."""
@@ -99,27 +99,26 @@ class Problems:
             return
         if len(self.items) < MAX_PROBLEMS:
             self.items.append(Problem(path, message, hint))
-            self._reported.append(path)
+            self._reported.update(_ancestors(path))
         else:
             self.dropped += 1
 
     def unread(self, path: str) -> None:
         """The value at ``path`` was left out; its problem is reported (there or at a parent)."""
-        self._unread.append(path)
+        if not self.dropped:  # beyond the limit nothing is readable anyway: keep memory bounded
+            self._unread.update(_ancestors(path))
 
     def readable(self, path: str) -> bool:
-        """Nothing at ``path`` or under it was left out."""
-        return not any(_under(unread, path) for unread in self._unread)
+        """Nothing at ``path`` or under it was left out.
+
+        Beyond ``MAX_PROBLEMS`` nothing is readable or clean any more: the config is junk, and
+        a further check would only add echoes that are not shown anyway.
+        """
+        return not self.dropped and path not in self._unread
 
     def clean(self, path: str) -> bool:
-        """Nothing was reported or left out at ``path`` or under it.
-
-        Beyond ``MAX_PROBLEMS`` nothing is clean any more: the config is junk, and a further
-        check would only add echoes that are not shown anyway.
-        """
-        if self.dropped:
-            return False
-        return self.readable(path) and not any(_under(seen, path) for seen in self._reported)
+        """Nothing was reported or left out at ``path`` or under it."""
+        return self.readable(path) and path not in self._reported
 
     def warn(self, path: str, message: str, hint: str = "") -> None:
         """Something converted with a difference the user should know about."""
@@ -138,8 +137,9 @@ class Problems:
             raise ConfigError(source, self.items, self.dropped)
 
 
-def _under(path: str, ancestor: str) -> bool:
-    """``a.b[0].c`` is under ``a.b`` and ``a.b[0]`` (and under itself); ``a.bc`` is not."""
-    if ancestor == TOP or path == ancestor:
-        return True
-    return path.startswith(ancestor) and path[len(ancestor)] in ".["
+def _ancestors(path: str) -> set[str]:
+    """``a.b[0].c`` -> ``{"a", "a.b", "a.b[0]", "a.b[0].c", "(top level)"}``: every path it is
+    under. (A cut inside a quoted key gives a prefix no real path equals.)"""
+    found = {path, TOP}
+    found.update(path[:i] for i, char in enumerate(path) if char in ".[" and i)
+    return found
