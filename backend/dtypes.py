@@ -1,4 +1,4 @@
-"""One table for the data types both Triton and OpenVINO have."""
+"""One table for the data types Triton, NumPy and OpenVINO share (Triton spells them ``TYPE_FP32``)."""
 
 from __future__ import annotations
 
@@ -31,8 +31,13 @@ def triton_from_ov(element_type: ov.Type) -> str:
     return _BY_OV[element_type.get_type_name()]
 
 
-def numpy_from_triton(triton_type: str) -> np.dtype:
-    return np.dtype(_TABLE[triton_type][0])
+def ov_from_triton(datatype: str) -> ov.Type:
+    """``"TYPE_FP32"`` -> ``ov.Type.f32``."""
+    return _TABLE[datatype][1]
+
+
+def numpy_from_triton(datatype: str) -> np.dtype:
+    return np.dtype(_TABLE[datatype][0])
 
 
 def triton_from_numpy(dtype: np.dtype) -> str:
@@ -40,6 +45,6 @@ def triton_from_numpy(dtype: np.dtype) -> str:
     return _BY_NUMPY[np.dtype(dtype)]
 
 
-def short_name(triton_type: str) -> str:
+def short_name(datatype: str) -> str:
     """``"TYPE_FP32"`` -> ``"FP32"``: the spelling Triton's wire protocol and its errors use."""
-    return triton_type[len("TYPE_") :] if triton_type.startswith("TYPE_") else triton_type
+    return datatype[len("TYPE_") :] if datatype.startswith("TYPE_") else datatype

@@ -16,7 +16,7 @@ from typing import Mapping, Optional, Sequence, Union
 import numpy as np
 import openvino as ov
 
-from .errors import BackendError, RequestError
+from .errors import BackendError, RequestError, first_line
 from .limits import RequestLimits
 from .signature import Signature
 
@@ -61,7 +61,7 @@ class Engine:
             0  # OpenVINO inferences run so far (batching shows as fewer than requests)
         )
         self._pool = [compiled.create_infer_request() for _ in range(self.nireq)]
-        self._output_index = {p.name: p.index for p in signature.outputs}
+        self._output_index = {spec.name: i for i, spec in enumerate(signature.outputs)}
 
     def run(
         self,
@@ -113,19 +113,19 @@ class Engine:
             return ("alone", index)
         # Joinable when every input agrees past dimension 0. Triton's dynamic batcher never
         # hands over more than max_batch_size rows in total, so one group always fits.
-        return tuple((p.name, tensors[p.name].shape[1:]) for p in self.signature.inputs)
+        return tuple((s.name, tensors[s.name].shape[1:]) for s in self.signature.inputs)
 
     def _start(
         self, request: ov.InferRequest, group: _Group, requests: Sequence[Mapping[str, np.ndarray]]
     ) -> bool:
-        for port in self.signature.inputs:
-            parts = [np.ascontiguousarray(requests[i][port.name]) for i in group.members]
-            group.inputs[port.index] = parts[0] if len(parts) == 1 else np.concatenate(parts)
+        for index, spec in enumerate(self.signature.inputs):
+            parts = [np.ascontiguousarray(requests[i][spec.name]) for i in group.members]
+            group.inputs[index] = parts[0] if len(parts) == 1 else np.concatenate(parts)
         try:
             request.start_async(group.inputs, share_inputs=True)
             return True
         except Exception as exc:  # shape/type refused by OpenVINO when setting the tensors
-            group.error = RequestError(f"OpenVINO refused the input: {_first_line(exc)}")
+            group.error = RequestError(f"OpenVINO refused the input: {first_line(exc)}")
             return False
 
     def _collect(self, request: ov.InferRequest, group: _Group) -> None:
@@ -133,11 +133,11 @@ class Engine:
         try:
             request.wait()
             group.outputs = {
-                p.index: np.array(request.get_output_tensor(p.index).data, copy=True)
-                for p in self.signature.outputs
+                index: np.array(request.get_output_tensor(index).data, copy=True)
+                for index in range(len(self.signature.outputs))
             }
         except Exception as exc:
-            group.error = BackendError(f"inference failed: {_first_line(exc)}")
+            group.error = BackendError(f"inference failed: {first_line(exc)}")
 
     def _finish(
         self,
@@ -174,8 +174,3 @@ def _streams(compiled: ov.CompiledModel) -> int:
         return max(1, int(compiled.get_property("NUM_STREAMS")))
     except Exception:  # devices without the property (or AUTO's reply) count as one stream
         return 1
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

@@ -24,7 +24,6 @@ _COMPOSITE_DEVICES = ("AUTO", "MULTI", "HETERO", "BATCH")
 def load_engine(model_dir: Path, version: str, config: Mapping[str, Any]) -> Engine:
     """Everything ``initialize`` does; raises ``ModelLoadError`` naming the file or parameter."""
     settings = parse_settings(config.get("parameters") or {})
-    max_batch_size = int(config.get("max_batch_size") or 0)
     version_dir = model_dir / str(version)
     path = find_model_file(version_dir, config.get("default_model_filename") or "")
     core = ov.Core()
@@ -33,9 +32,8 @@ def load_engine(model_dir: Path, version: str, config: Mapping[str, Any]) -> Eng
         cache = Path(settings.cache_dir)
         cache = cache if cache.is_absolute() else model_dir / cache
         core.set_property({"CACHE_DIR": str(cache)})
-    model = read_model(core, path)
-    model = prepare_model(model, settings, max_batch_size, read_mapping(version_dir))
-    signature = Signature.of(model, max_batch_size)
+    model = _prepared(core, path, version_dir, config, settings)
+    signature = Signature.of(model, _max_batch_size(config))
     signature.check_config(config)
     compiled = _compile(core, model, settings)
     limits = RequestLimits(settings.max_input_bytes, settings.allow_non_finite)
@@ -48,6 +46,29 @@ def load_engine(model_dir: Path, version: str, config: Mapping[str, Any]) -> Eng
         settings.compile_properties(),
     )
     return engine
+
+
+def served_signature(version_dir: Path, config: Mapping[str, Any]) -> Signature:
+    """What the model in ``version_dir`` serves under ``config`` (for ``auto_complete_config``)."""
+    settings = parse_settings(config.get("parameters") or {})
+    path = find_model_file(version_dir, config.get("default_model_filename") or "")
+    model = _prepared(ov.Core(), path, version_dir, config, settings)
+    return Signature.of(model, _max_batch_size(config))
+
+
+def _prepared(
+    core: ov.Core,
+    path: Path,
+    version_dir: Path,
+    config: Mapping[str, Any],
+    settings: BackendSettings,
+) -> ov.Model:
+    model = read_model(core, path)
+    return prepare_model(model, settings, _max_batch_size(config), read_mapping(version_dir))
+
+
+def _max_batch_size(config: Mapping[str, Any]) -> int:
+    return int(config.get("max_batch_size") or 0)
 
 
 def _check_device(core: ov.Core, device: str) -> None:
@@ -73,7 +94,7 @@ def _compile(core: ov.Core, model: ov.Model, settings: BackendSettings) -> ov.Co
         properties.setdefault("ENABLE_CPU_PINNING", False)
     try:
         return core.compile_model(model, settings.target_device, properties)
-    except Exception as exc:
+    except Exception as exc:  # the line naming the refused property, else the first one
         text = str(exc).strip().splitlines()
         detail = next(
             (line for line in text if "not" in line.lower() or "unsupported" in line.lower()),
@@ -84,3 +105,31 @@ def _compile(core: ov.Core, model: ov.Model, settings: BackendSettings) -> ov.Co
             f"{properties} (parameters PERFORMANCE_HINT, NUM_STREAMS, INFERENCE_NUM_THREADS, "
             f"PLUGIN_CONFIG): {detail}"
         ) from None
+
+
+def completed_tensors(
+    version_dir: Path, config: Mapping[str, Any]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The config entries of the inputs and outputs config.pbtxt leaves out (``auto_complete_config``).
+
+    Tensors come from the model file after RESHAPE, LAYOUT and mapping_config.json, without the
+    batch dimension when ``max_batch_size`` > 0. A section the config already has is kept as
+    written (and checked against the model when the model loads).
+    """
+    signature = served_signature(version_dir, config)
+    batched = signature.max_batch_size > 0
+    sections: list[list[dict[str, Any]]] = []
+    for key, specs in (("input", signature.inputs), ("output", signature.outputs)):
+        if config.get(key):
+            sections.append([])
+            continue
+        entries = [spec.config_entry(batched) for spec in specs]
+        scalars = [entry["name"] for entry in entries if "reshape" in entry]
+        if scalars:
+            raise ModelLoadError(
+                f"{key} {scalars[0]!r} is a scalar, which Triton cannot declare without "
+                f"reshape; write the {key}s in config.pbtxt, e.g. dims: [ 1 ] reshape: "
+                f"{{ shape: [ ] }}"
+            )
+        sections.append(entries)
+    return sections[0], sections[1]

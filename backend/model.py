@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -65,7 +66,38 @@ def _install_logging() -> None:
         root.setLevel(logging.INFO)
 
 
+def _version_dir() -> Path:
+    """The version folder Triton loads: it starts the stub as
+    ``triton_python_backend_stub <repo>/<model>/<version>/model.py ...`` (Linux only, like the
+    stub); the highest version folder when that one does not exist."""
+    argv = Path("/proc/self/cmdline").read_bytes().split(b"\0")
+    wanted = Path(os.fsdecode(argv[1])).parent
+    if wanted.is_dir():
+        return wanted
+    versions = [p for p in wanted.parent.iterdir() if p.is_dir() and p.name.isdigit()]
+    if not versions:
+        raise ModelLoadError(f"no version folder in {wanted.parent}")
+    return max(versions, key=lambda p: int(p.name))
+
+
 class TritonPythonModel:
+    @staticmethod
+    def auto_complete_config(auto_complete_model_config):  # type: ignore[no-untyped-def]
+        """Fill the inputs and outputs a config.pbtxt leaves out from the model file, so a
+        hand-written config needs only name, backend and batching."""
+        config = auto_complete_model_config.as_dict()
+        if config.get("input") and config.get("output"):
+            return auto_complete_model_config  # written by hand; checked when the model loads
+        try:
+            inputs, outputs = _instance.completed_tensors(_version_dir(), config)
+        except ModelLoadError as exc:
+            raise pb_utils.TritonModelException(f"model {config.get('name')!r}: {exc}") from None
+        for entry in inputs:
+            auto_complete_model_config.add_input(entry)
+        for entry in outputs:
+            auto_complete_model_config.add_output(entry)
+        return auto_complete_model_config
+
     def initialize(self, args: dict[str, str]) -> None:
         _install_logging()
         self.name = args["model_name"]

@@ -9,18 +9,33 @@ reproducible (OVMS takes directory-iteration order).
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ModelLoadError
 
 MAPPING_FILE = "mapping_config.json"
-_KINDS = (  # (suffix, companion suffix that must exist beside it, description)
-    (".xml", ".bin", "OpenVINO IR"),
-    (".onnx", None, "ONNX"),
-    (".pdmodel", ".pdiparams", "PaddlePaddle"),
-    (".pb", None, "TensorFlow SavedModel"),
-    (".tflite", None, "TFLite"),
+SAVED_MODEL_FILE = "saved_model.pb"
+
+
+@dataclass(frozen=True)
+class ModelFileKind:
+    """A model format OpenVINO reads: its file suffix and the companion file it needs beside it."""
+
+    suffix: str
+    companion: str | None
+    description: str
+
+
+KINDS = (  # in OVMS's order of preference
+    ModelFileKind(".xml", ".bin", "OpenVINO IR"),
+    ModelFileKind(".onnx", None, "ONNX"),
+    ModelFileKind(".pdmodel", ".pdiparams", "PaddlePaddle"),
+    ModelFileKind(".pb", None, "TensorFlow SavedModel"),
+    ModelFileKind(".tflite", None, "TFLite"),
 )
+# A base_path may name one model file; a SavedModel is a folder, so it cannot be one.
+SINGLE_FILE_KINDS = {kind.suffix: kind for kind in KINDS if kind.suffix != ".pb"}
 
 
 def find_model_file(version_dir: Path, default_model_filename: str = "") -> Path:
@@ -35,28 +50,33 @@ def find_model_file(version_dir: Path, default_model_filename: str = "") -> Path
             )
         _check_companion(path)
         return path
-    for suffix, companion, _ in _KINDS:
-        found = sorted(p for p in version_dir.iterdir() if p.suffix == suffix and p.is_file())
-        if suffix == ".pb":
-            found = [p for p in found if p.name == "saved_model.pb"]
+    for kind in KINDS:
+        found = sorted(p for p in version_dir.iterdir() if p.suffix == kind.suffix and p.is_file())
+        if kind.suffix == ".pb":
+            found = [p for p in found if p.name == SAVED_MODEL_FILE]
         if found:
             _check_companion(found[0])
-            return found[0].parent if suffix == ".pb" else found[0]
-    kinds = ", ".join(f"{desc} ({suffix})" for suffix, _, desc in _KINDS)
+            return found[0].parent if kind.suffix == ".pb" else found[0]
+    kinds = ", ".join(f"{kind.description} ({kind.suffix})" for kind in KINDS)
     raise ModelLoadError(
         f"no model file in {version_dir}: expected one of {kinds}, or set "
         f"default_model_filename in config.pbtxt"
     )
 
 
+def companion(path: Path) -> Path | None:
+    """The file a model file needs beside it (``model.bin`` for ``model.xml``), if any."""
+    kind = next((k for k in KINDS if k.suffix == path.suffix), None)
+    return path.with_suffix(kind.companion) if kind and kind.companion else None
+
+
 def _check_companion(path: Path) -> None:
-    for suffix, companion, desc in _KINDS:
-        if path.suffix == suffix and companion:
-            other = path.with_suffix(companion)
-            if not other.is_file():
-                raise ModelLoadError(
-                    f"{desc} model {path} needs {other.name} beside it; it is missing"
-                )
+    other = companion(path)
+    if other is not None and not other.is_file():
+        kind = next(k for k in KINDS if k.suffix == path.suffix)
+        raise ModelLoadError(
+            f"{kind.description} model {path} needs {other.name} beside it; it is missing"
+        )
 
 
 def read_mapping(version_dir: Path) -> tuple[dict[str, str], dict[str, str]]:

@@ -1,41 +1,30 @@
 """Read a model and shape it into what Triton serves: names, shapes, layout, batch dimension.
 
-The converter calls the same functions to write config.pbtxt, so the inputs and outputs it
-declares are exactly those the backend serves.
+The converter calls the same functions (and ``tensors.describe``) to write config.pbtxt, so the
+inputs and outputs it declares are exactly those the backend serves.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
 import openvino as ov
 from openvino.preprocess import PrePostProcessor
 
-from . import dtypes
-from .errors import ModelLoadError
-from .settings import BackendSettings, Dim
+from .dims import Dim, layout_sides
+from .errors import ModelLoadError, first_line
+from .settings import BackendSettings
 
 LOGGER = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class TensorSpec:
-    """One input or output as Triton sees it: full shape, -1 where the model is dynamic."""
-
-    name: str
-    triton_type: str
-    shape: tuple[int, ...]
 
 
 def read_model(core: ov.Core, path: Path) -> ov.Model:
     try:
         return core.read_model(str(path))
     except Exception as exc:  # OpenVINO raises RuntimeError subclasses with long texts
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelLoadError(f"cannot read model file {path}: {first_line}") from None
+        raise ModelLoadError(f"cannot read model file {path}: {first_line(exc)}") from None
 
 
 def prepare_model(
@@ -62,30 +51,6 @@ def prepare_model(
     if max_batch_size > 0:
         _make_batch_dynamic(model, max_batch_size, settings.layout)
     return model
-
-
-def describe(ports: list[ov.Output]) -> list[TensorSpec]:
-    specs = []
-    for port in ports:
-        name = port.get_any_name() if port.get_names() else ""
-        if not name:
-            raise ModelLoadError(f"tensor #{port.get_index()} of the model has no name")
-        try:
-            triton_type = dtypes.triton_from_ov(port.get_element_type())
-        except KeyError:
-            raise ModelLoadError(
-                f"tensor {name!r} has element type {port.get_element_type().get_type_name()}, "
-                f"which the openvino_py backend does not carry (supported: "
-                f"{', '.join(dtypes.SUPPORTED)})"
-            ) from None
-        pshape = port.get_partial_shape()
-        if pshape.rank.is_dynamic:
-            raise ModelLoadError(
-                f"tensor {name!r} has a dynamic rank; set its shape with parameter RESHAPE"
-            )
-        shape = tuple(d.get_length() if d.is_static else -1 for d in pshape)
-        specs.append(TensorSpec(name, triton_type, shape))
-    return specs
 
 
 def _rename(ports: list[ov.Output], mapping: Mapping[str, str], kind: str) -> None:
@@ -120,9 +85,10 @@ def _reshape(model: ov.Model, shapes: dict[str, ov.PartialShape], what: str) -> 
     try:
         model.reshape(shapes)
     except Exception as exc:
-        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         wanted = ", ".join(f"{k}: {v}" for k, v in shapes.items())
-        raise ModelLoadError(f"{what}: the model cannot take shapes {{{wanted}}}: {text}") from None
+        raise ModelLoadError(
+            f"{what}: the model cannot take shapes {{{wanted}}}: {first_line(exc)}"
+        ) from None
 
 
 def _apply_layout(model: ov.Model, layouts: Mapping[str, str]) -> ov.Model:
@@ -130,8 +96,7 @@ def _apply_layout(model: ov.Model, layouts: Mapping[str, str]) -> ov.Model:
     outputs = {p.get_any_name() for p in model.outputs}
     ppp = PrePostProcessor(model)
     for name, spec in layouts.items():
-        request_side, _, model_side = spec.upper().partition(":")
-        model_side = model_side or request_side
+        request_side, model_side = layout_sides(spec.upper())
         try:
             if name in inputs:
                 ppp.input(name).tensor().set_layout(ov.Layout(request_side))
@@ -151,16 +116,15 @@ def _apply_layout(model: ov.Model, layouts: Mapping[str, str]) -> ov.Model:
     try:
         return ppp.build()
     except Exception as exc:
-        text = str(exc).strip().splitlines()[0]
         raise ModelLoadError(
-            f"parameter LAYOUT {dict(layouts)} does not fit the model: {text}"
+            f"parameter LAYOUT {dict(layouts)} does not fit the model: {first_line(exc)}"
         ) from None
 
 
 def _make_batch_dynamic(model: ov.Model, max_batch_size: int, layouts: Mapping[str, str]) -> None:
     """Dimension 0 of every input becomes 1..max_batch_size so batched requests can be joined."""
     for name, spec in layouts.items():
-        request_side = spec.upper().partition(":")[0]
+        request_side = layout_sides(spec.upper())[0]
         if "N" in request_side and not request_side.startswith("N"):
             raise ModelLoadError(
                 f"parameter LAYOUT: {name!r} is {spec!r}, but with max_batch_size > 0 Triton "

@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from .dims import Dim, check_dims, parse_layout
 from .errors import ModelLoadError
 
 PERFORMANCE_HINTS = ("LATENCY", "THROUGHPUT", "CUMULATIVE_THROUGHPUT")
@@ -29,8 +30,6 @@ KNOWN_PARAMETERS: dict[str, str] = {
     "ALLOW_NON_FINITE": "true = accept NaN/inf in float inputs; false (default) = refuse them",
     "EXECUTION_ENV_PATH": "Triton's own: a packed Python environment for the stub",
 }
-
-Dim = Any  # int, -1 or "a:b"
 
 
 @dataclass(frozen=True)
@@ -88,7 +87,7 @@ def parse_settings(parameters: Mapping[str, Any]) -> BackendSettings:
         nireq=_int(values, "NIREQ", minimum=0) or 0,
         plugin_config=_json_object(values, "PLUGIN_CONFIG", _check_plugin_value),
         cache_dir=values.get("CACHE_DIR") or None,
-        reshape=_json_object(values, "RESHAPE", _check_shape),
+        reshape=_json_object(values, "RESHAPE", check_dims),
         layout=_json_object(values, "LAYOUT", _check_layout),
         max_input_bytes=_int(values, "MAX_INPUT_BYTES", minimum=0) or 0,
         allow_non_finite=_bool(values, "ALLOW_NON_FINITE"),
@@ -135,39 +134,22 @@ def _json_object(values: Mapping[str, str], key: str, check: Any) -> dict[str, A
         raise ModelLoadError(f"parameter {key}: not valid JSON ({exc})") from None
     if not isinstance(obj, dict):
         raise ModelLoadError(f"parameter {key}: expected a JSON object, got {text!r}")
+    checked = {}
     for name, value in obj.items():
-        problem = check(value)
-        if problem:
-            raise ModelLoadError(f"parameter {key}: entry {name!r}: {problem}")
-    return obj
+        try:
+            checked[name] = check(value)
+        except ValueError as exc:  # the check's message says how to fix it
+            raise ModelLoadError(f"parameter {key}: entry {name!r}: {exc}") from None
+    return checked
 
 
-def _check_plugin_value(value: Any) -> str | None:
+def _check_plugin_value(value: Any) -> Any:
     if isinstance(value, (str, int, float, bool)):
-        return None
-    return f"value {value!r} must be a string, number or boolean"
+        return value
+    raise ValueError(f"value {value!r} must be a string, number or boolean")
 
 
-def _check_shape(value: Any) -> str | None:
-    if not isinstance(value, list) or not value:
-        return f"shape {value!r} must be a non-empty list of dimensions"
-    for dim in value:
-        if isinstance(dim, bool):
-            return f'dimension {dim!r} must be an integer, -1 or "min:max"'
-        if isinstance(dim, int) and (dim >= 1 or dim == -1):
-            continue
-        if isinstance(dim, str) and _is_range(dim):
-            continue
-        return f'dimension {dim!r} must be an integer >= 1, -1 or "min:max"'
-    return None
-
-
-def _is_range(text: str) -> bool:
-    low, sep, high = text.partition(":")
-    return bool(sep) and low.isdigit() and high.isdigit() and 0 <= int(low) <= int(high)
-
-
-def _check_layout(value: Any) -> str | None:
-    if not isinstance(value, str) or value.count(":") > 1 or not value.replace(":", ""):
-        return f'layout {value!r} must be like "NCHW" or "NHWC:NCHW" (request:model)'
-    return None
+def _check_layout(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f'layout {value!r} must be a string like "NCHW" or "NHWC:NCHW"')
+    return parse_layout(value)

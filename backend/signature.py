@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 
 import numpy as np
@@ -10,48 +10,46 @@ import openvino as ov
 
 from . import dtypes
 from .errors import ModelLoadError, RequestError
-from .prepare import describe
+from .tensors import TensorSpec, describe
 
 Bound = tuple[int, Optional[int]]  # (min, max); max None = unbounded
 
 
 @dataclass(frozen=True)
-class Port:
-    """One model input or output: its Triton name, position in the model, type and allowed dims."""
-
-    name: str
-    index: int
-    triton_type: str
-    bounds: tuple[Bound, ...]
-
-    @property
-    def dtype(self) -> np.dtype:
-        return dtypes.numpy_from_triton(self.triton_type)
-
-    def shape_text(self) -> str:
-        return "[" + ",".join(_bound_text(b) for b in self.bounds) + "]"
-
-
-@dataclass(frozen=True)
 class Signature:
-    inputs: tuple[Port, ...]
-    outputs: tuple[Port, ...]
+    """What a prepared model takes and gives, and which sizes each dimension allows.
+
+    ``inputs``/``outputs`` are in the model's order (the index infer requests take);
+    ``bounds`` maps each input's and output's name to (min, max) per dimension.
+    """
+
+    inputs: tuple[TensorSpec, ...]
+    outputs: tuple[TensorSpec, ...]
     max_batch_size: int
+    bounds: Mapping[str, tuple[Bound, ...]] = field(default_factory=dict, compare=False)
 
     @classmethod
     def of(cls, model: ov.Model, max_batch_size: int) -> "Signature":
-        return cls(_ports(model.inputs), _ports(model.outputs), max_batch_size)
+        ports = [*model.inputs, *model.outputs]
+        bounds = {spec.name: _bounds(port) for port, spec in zip(ports, describe(ports))}
+        return cls(
+            tuple(describe(model.inputs)), tuple(describe(model.outputs)), max_batch_size, bounds
+        )
+
+    def shape_text(self, spec: TensorSpec) -> str:
+        """``[1:8,3,-1]``: the allowed sizes of each dimension of an input or output."""
+        return "[" + ",".join(_bound_text(b) for b in self.bounds[spec.name]) + "]"
 
     def check_config(self, config: Mapping[str, Any]) -> None:
         """Refuse a config.pbtxt whose inputs/outputs do not match the model (load-time error)."""
-        problems = _compare("input", self.inputs, config.get("input", []), self.max_batch_size)
-        problems += _compare("output", self.outputs, config.get("output", []), self.max_batch_size)
+        problems = self._compare("input", self.inputs, config.get("input", []))
+        problems += self._compare("output", self.outputs, config.get("output", []))
         declared = {t.get("name") for t in config.get("input", [])}
-        for port in self.inputs:
-            if port.name not in declared:
+        for spec in self.inputs:
+            if spec.name not in declared:
                 problems.append(
-                    f"model input {port.name!r} ({dtypes.short_name(port.triton_type)} "
-                    f"{port.shape_text()}) is not declared in config.pbtxt"
+                    f"model input {spec.name!r} ({dtypes.short_name(spec.datatype)} "
+                    f"{self.shape_text(spec)}) is not declared in config.pbtxt"
                 )
         if problems:
             raise ModelLoadError(
@@ -71,81 +69,78 @@ class Signature:
                 parts.append(f"unexpected input(s) {', '.join(repr(n) for n in extra)}")
             raise RequestError(f"{'; '.join(parts)}; the model takes {sorted(names)}")
         batch: int | None = None
-        for port in self.inputs:
-            array = tensors[port.name]
-            if array.dtype != port.dtype:
+        for spec in self.inputs:
+            array = tensors[spec.name]
+            if array.dtype != dtypes.numpy_from_triton(spec.datatype):
                 got = dtypes.short_name(_triton_or_text(array.dtype))
                 raise RequestError(
-                    f"input {port.name!r}: expected data type "
-                    f"{dtypes.short_name(port.triton_type)}, got {got}"
+                    f"input {spec.name!r}: expected data type "
+                    f"{dtypes.short_name(spec.datatype)}, got {got}"
                 )
             if 0 in array.shape:
                 raise RequestError(
-                    f"input {port.name!r}: empty tensor (shape "
+                    f"input {spec.name!r}: empty tensor (shape "
                     f"[{','.join(map(str, array.shape))}]); every dimension must be at least 1"
                 )
-            if array.ndim != len(port.bounds) or not all(
-                _fits(d, b) for d, b in zip(array.shape, port.bounds)
+            bounds = self.bounds[spec.name]
+            if array.ndim != len(bounds) or not all(
+                _fits(d, b) for d, b in zip(array.shape, bounds)
             ):
                 raise RequestError(
-                    f"input {port.name!r}: expected shape {port.shape_text()}, got "
+                    f"input {spec.name!r}: expected shape {self.shape_text(spec)}, got "
                     f"[{','.join(map(str, array.shape))}]"
                 )
             if self.max_batch_size > 0:
                 if batch is not None and array.shape[0] != batch:
                     raise RequestError(
-                        f"input {port.name!r}: batch size {array.shape[0]} differs from the "
+                        f"input {spec.name!r}: batch size {array.shape[0]} differs from the "
                         f"other inputs' {batch}"
                     )
                 batch = array.shape[0]
         return batch if batch is not None else 1
 
+    def _compare(self, kind: str, specs: tuple[TensorSpec, ...], declared: list) -> list[str]:
+        by_name = {spec.name: spec for spec in specs}
+        batched = self.max_batch_size > 0
+        problems = []
+        for tensor in declared:
+            name = tensor.get("name", "")
+            spec = by_name.get(name)
+            if spec is None:
+                problems.append(
+                    f"config {kind} {name!r} is not a model {kind}; the model's {kind}s are "
+                    f"{sorted(by_name)}"
+                )
+                continue
+            if tensor.get("data_type") != spec.datatype:
+                problems.append(
+                    f"config {kind} {name!r} has data_type {tensor.get('data_type')}, the model "
+                    f"{spec.datatype}"
+                )
+            reshape = tensor.get("reshape") or {}
+            dims = [
+                int(d) for d in (reshape.get("shape") or [] if reshape else tensor.get("dims", []))
+            ]
+            full = ([-1] + dims) if batched else dims
+            bounds = self.bounds[name]
+            if len(full) != len(bounds) or not all(
+                d == -1 or _fits(d, b) for d, b in zip(full, bounds)
+            ):
+                shown = f"[{','.join(map(str, dims))}]" + (
+                    " after the batch dimension" if batched else ""
+                )
+                problems.append(
+                    f"config {kind} {name!r} has dims {shown}, the model's shape is "
+                    f"{self.shape_text(spec)}" + (" (first dimension = batch)" if batched else "")
+                )
+        return problems
 
-def _ports(outputs: list[ov.Output]) -> tuple[Port, ...]:
-    ports = []
-    # The index is the position among the model's inputs (or outputs), which is what
-    # infer requests take; Output.get_index() is the port number on its node.
-    for position, (port, spec) in enumerate(zip(outputs, describe(outputs))):
-        bounds = tuple(
-            (d.get_min_length(), None if d.get_max_length() < 0 else d.get_max_length())
-            for d in port.get_partial_shape()
-        )
-        ports.append(Port(spec.name, position, spec.triton_type, bounds))
-    return tuple(ports)
 
-
-def _compare(kind: str, ports: tuple[Port, ...], declared: list, max_batch_size: int) -> list[str]:
-    by_name = {p.name: p for p in ports}
-    problems = []
-    for tensor in declared:
-        name = tensor.get("name", "")
-        port = by_name.get(name)
-        if port is None:
-            problems.append(
-                f"config {kind} {name!r} is not a model {kind}; the model's {kind}s are "
-                f"{sorted(by_name)}"
-            )
-            continue
-        if tensor.get("data_type") != port.triton_type:
-            problems.append(
-                f"config {kind} {name!r} has data_type {tensor.get('data_type')}, the model "
-                f"{port.triton_type}"
-            )
-        reshape = tensor.get("reshape") or {}
-        dims = [int(d) for d in (reshape.get("shape") or [] if reshape else tensor.get("dims", []))]
-        full = ([-1] + dims) if max_batch_size > 0 else dims
-        if len(full) != len(port.bounds) or not all(
-            d == -1 or _fits(d, b) for d, b in zip(full, port.bounds)
-        ):
-            shown = f"[{','.join(map(str, dims))}]" + (
-                " after the batch dimension" if max_batch_size > 0 else ""
-            )
-            problems.append(
-                f"config {kind} {name!r} has dims {shown}, the model's shape is "
-                f"{port.shape_text()}"
-                + (" (first dimension = batch)" if max_batch_size > 0 else "")
-            )
-    return problems
+def _bounds(port: ov.Output) -> tuple[Bound, ...]:
+    return tuple(
+        (d.get_min_length(), None if d.get_max_length() < 0 else d.get_max_length())
+        for d in port.get_partial_shape()
+    )
 
 
 def _fits(dim: int, bound: Bound) -> bool:

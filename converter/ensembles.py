@@ -28,12 +28,12 @@ class Copy:
 
     source: str
     target: str
-    triton_type: str
+    datatype: str
     rank: int
 
     @property
     def model_name(self) -> str:
-        return identity_name(self.triton_type, self.rank)
+        return identity_name(self.datatype, self.rank)
 
 
 def tensor_names(wiring: Wiring) -> tuple[dict[Wire, str], list[Copy]]:
@@ -42,7 +42,7 @@ def tensor_names(wiring: Wiring) -> tuple[dict[Wire, str], list[Copy]]:
     copies = []
     for spec, wire in zip(wiring.outputs, wiring.output_wires):
         if wire in names:  # a pipeline input, or a tensor already written to another output
-            copies.append(Copy(names[wire], spec.name, spec.triton_type, len(spec.shape)))
+            copies.append(Copy(names[wire], spec.name, spec.datatype, len(spec.shape)))
         else:
             names[wire] = spec.name
     taken = set(names.values()) | {spec.name for spec in wiring.outputs}
@@ -63,14 +63,8 @@ def ensemble_config(wiring: Wiring) -> tuple[model_config_pb2.ModelConfig, list[
     """The ensemble, and the identity steps it uses (their models must be written too)."""
     pipeline = wiring.pipeline
     config = model_config_pb2.ModelConfig(name=pipeline.name, platform="ensemble", max_batch_size=0)
-    for specs, target in ((wiring.inputs, config.input), (wiring.outputs, config.output)):
-        for spec in specs:
-            tensor = target.add(name=spec.name, data_type=pbtxt.data_type(spec.triton_type))
-            if spec.shape:
-                tensor.dims.extend(spec.shape)
-            else:
-                tensor.dims.append(1)
-                tensor.reshape.SetInParent()
+    pbtxt.add_tensors(config.input, wiring.inputs, batched=False)
+    pbtxt.add_tensors(config.output, wiring.outputs, batched=False)
     names, copies = tensor_names(wiring)
     for node in pipeline.nodes:
         step = config.ensemble_scheduling.step.add(

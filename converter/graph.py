@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
 
 from ovtriton.backend.dtypes import short_name
-from ovtriton.backend.prepare import TensorSpec
+from ovtriton.backend.tensors import TensorSpec
 
 from .errors import Problems
 from .ovms import Node, Pipeline
@@ -112,16 +112,16 @@ def merge_inputs(
         shape: tuple[int, ...] | None = first.shape
         for path, spec in uses[1:]:
             merged = merge_shapes(shape, spec.shape) if shape is not None else None
-            if spec.triton_type != first.triton_type or (merged is None and shapes):
+            if spec.datatype != first.datatype or (merged is None and shapes):
                 problems.add(
                     path,
                     f"pipeline input {name!r} feeds {first_path} with "
-                    f"{short_name(first.triton_type)} {list(first.shape)} and here "
-                    f"{short_name(spec.triton_type)} {list(spec.shape)}",
+                    f"{short_name(first.datatype)} {list(first.shape)} and here "
+                    f"{short_name(spec.datatype)} {list(spec.shape)}",
                     "inputs that share a pipeline input must agree on type and shape",
                 )
                 break
             shape = merged
         if shape is not None:
-            specs.append(TensorSpec(name, first.triton_type, shape))
+            specs.append(TensorSpec(name, first.datatype, shape))
     return tuple(specs)

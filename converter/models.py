@@ -14,9 +14,11 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import openvino as ov
+from ovtriton.backend import BACKEND_NAME
 from ovtriton.backend.errors import ModelLoadError
 from ovtriton.backend.model_files import find_model_file, read_mapping
-from ovtriton.backend.prepare import TensorSpec, describe, prepare_model, read_model
+from ovtriton.backend.prepare import prepare_model, read_model
+from ovtriton.backend.tensors import TensorSpec, describe
 from ovtriton.backend.settings import BackendSettings, parse_settings
 from tritonclient.grpc import model_config_pb2
 
@@ -28,13 +30,12 @@ from .sources import VersionSource, find_versions
 
 LOGGER = logging.getLogger(__name__)
 
-BACKEND = "openvino_py"
 CACHE_DIR = "cache"  # relative to the model folder; the backend resolves it there
 
 
 @dataclass(frozen=True)
 class ConvertedModel:
-    """A model ready to be written, and the signature pipelines check their wiring against."""
+    """A model ready to be written, and the tensors pipelines check their wiring against."""
 
     entry: ModelEntry
     versions: tuple[int, ...]
@@ -57,18 +58,17 @@ def convert_model(
     problems: Problems,
     follow_symlinks: bool = False,
 ) -> ConvertedModel | None:
-    before = len(problems)
     sources = find_versions(entry, config_dir, problems, follow_symlinks)
     if not sources:
         return None
-    signatures = []
+    served = []
     for source in sources:
-        signature = _read_version(core, entry, source, problems)
-        if signature is None:
+        version = _read_version(core, entry, source, problems)
+        if version is None:
             return None
-        signatures.append(signature)
-    first = signatures[0]
-    for source, other in zip(sources[1:], signatures[1:]):
+        served.append(version)
+    first = served[0]
+    for source, other in zip(sources[1:], served[1:]):
         if other != first:
             problems.add(
                 f"{entry.path}.base_path",
@@ -76,24 +76,31 @@ def convert_model(
                 f"{sources[0].number}; Triton declares one signature per model",
                 "serve the versions as separate models, or restrict model_version_policy",
             )
-    if len(problems) != before:
-        return None
-    max_batch_size, parameters, inputs, outputs = first
-    config = _model_config(entry, max_batch_size, parameters, inputs, outputs)
+    if not problems.clean(entry.path):
+        return None  # versions that differ (reported above)
+    config = _model_config(entry, first)
     files = tuple(
         PlannedFile(PurePosixPath(str(source.number), *rel.parts), path)
         for source in sources
         for rel, path in source.files
     )
-    return ConvertedModel(entry, tuple(s.number for s in sources), files, inputs, outputs, config)
+    numbers = tuple(s.number for s in sources)
+    return ConvertedModel(entry, numbers, files, first.inputs, first.outputs, config)
 
 
-_Signature = tuple[int, tuple[tuple[str, str], ...], tuple[TensorSpec, ...], tuple[TensorSpec, ...]]
+@dataclass(frozen=True)
+class _Served:
+    """How one version is served: Triton batching, backend parameters, inputs and outputs."""
+
+    max_batch_size: int
+    parameters: tuple[tuple[str, str], ...]
+    inputs: tuple[TensorSpec, ...]
+    outputs: tuple[TensorSpec, ...]
 
 
 def _read_version(
     core: ov.Core, entry: ModelEntry, source: VersionSource, problems: Problems
-) -> _Signature | None:
+) -> _Served | None:
     where = f"{entry.path}.base_path"
     try:
         path = source.model_file or find_model_file(source.folder)
@@ -132,7 +139,7 @@ def _read_version(
             return None
         batched_outputs = all(spec.shape and spec.shape[0] == -1 for spec in outputs)
         if shaping.max_batch_size == 0 or batched_outputs:
-            return shaping.max_batch_size, parameters, inputs, outputs
+            return _Served(shaping.max_batch_size, parameters, inputs, outputs)
         LOGGER.info(
             "%s: outputs are not batch-first; batch_size %s set by reshape instead",
             entry.name,
@@ -220,15 +227,10 @@ def _parameters(entry: ModelEntry, shaping: shapes.Shaping) -> tuple[tuple[str, 
     return tuple(params)
 
 
-def _model_config(
-    entry: ModelEntry,
-    max_batch_size: int,
-    parameters: tuple[tuple[str, str], ...],
-    inputs: tuple[TensorSpec, ...],
-    outputs: tuple[TensorSpec, ...],
-) -> model_config_pb2.ModelConfig:
+def _model_config(entry: ModelEntry, served: _Served) -> model_config_pb2.ModelConfig:
+    max_batch_size = served.max_batch_size
     config = model_config_pb2.ModelConfig(
-        name=entry.name, backend=BACKEND, max_batch_size=max_batch_size
+        name=entry.name, backend=BACKEND_NAME, max_batch_size=max_batch_size
     )
     policy = entry.version_policy
     if policy.kind == "all":
@@ -237,18 +239,11 @@ def _model_config(
         config.version_policy.specific.versions.extend(policy.versions)
     else:
         config.version_policy.latest.num_versions = policy.num_versions
-    for specs, target in ((inputs, config.input), (outputs, config.output)):
-        for spec in specs:
-            tensor = target.add(name=spec.name, data_type=pbtxt.data_type(spec.triton_type))
-            dims = spec.shape[1:] if max_batch_size > 0 else spec.shape
-            if dims:
-                tensor.dims.extend(dims)
-            else:  # a scalar: Triton needs rank >= 1, reshape [] gives the model its scalar
-                tensor.dims.append(1)
-                tensor.reshape.SetInParent()
+    pbtxt.add_tensors(config.input, served.inputs, batched=max_batch_size > 0)
+    pbtxt.add_tensors(config.output, served.outputs, batched=max_batch_size > 0)
     config.instance_group.add(kind=model_config_pb2.ModelInstanceGroup.KIND_CPU, count=1)
     if max_batch_size > 0:
         config.dynamic_batching.SetInParent()
-    for key, value in parameters:
+    for key, value in served.parameters:
         config.parameters[key].string_value = value
     return config

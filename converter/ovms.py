@@ -79,7 +79,6 @@ class Node:
     version: int | None
     inputs: tuple[NodeInput, ...]
     outputs: tuple[NodeOutput, ...]
-    partial: bool = False  # some of its inputs or outputs could not be read (already reported)
 
 
 @dataclass(frozen=True)
@@ -91,34 +90,25 @@ class PipelineOutput:
 
 @dataclass(frozen=True)
 class Pipeline:
-    """One ``pipeline_config_list[i]``.
-
-    A pipeline read with problems (an unsupported feature, a bad value) is still checked for
-    every other problem: ``exact`` is False then, so no ensemble is built and no shape is
-    compared (demultiplexing changes them); ``lost`` says that nodes or connections could not
-    be read at all, so "missing" and "does not reach the response" would only echo that.
-    """
+    """One ``pipeline_config_list[i]``, also when read with problems (reported under its path):
+    it is then still checked for every other problem, but never converted."""
 
     path: str
     name: str  # "" when the name could not be read (already reported)
     inputs: tuple[str, ...]
     nodes: tuple[Node, ...]
     outputs: tuple[PipelineOutput, ...]
-    exact: bool = True
-    lost: bool = False
 
 
 @dataclass(frozen=True)
 class OvmsConfig:
-    """The entries of a config file that passed the schema checks.
+    """The entries of a config file, also those read with problems (already reported).
 
-    ``broken`` names the models and pipelines declared with problems (already reported), so
-    later checks do not pile "missing model" problems on top of them. ``incomplete`` holds the
-    JSON paths of the model entries among ``models`` that were read with problems: only their
-    base path and version folders are checked further (their name is "" if it was unreadable).
+    ``declared`` maps every name a model entry or pipeline claims to the JSON paths of those
+    entries, readable or not, so a check can tell "no such model" from an echo of a problem
+    reported under one of them (``Problems.clean``).
     """
 
     models: tuple[ModelEntry, ...]
     pipelines: tuple[Pipeline, ...]
-    broken: frozenset[str] = frozenset()
-    incomplete: frozenset[str] = frozenset()
+    declared: Mapping[str, tuple[str, ...]] = field(default_factory=dict)

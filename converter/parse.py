@@ -73,31 +73,28 @@ def parse_config(doc: Any, problems: Problems) -> OvmsConfig:
             read.add([key], f"{key!r} is not supported by ovtriton yet", hint)
     if "monitoring" in top:
         _monitoring(read, top["monitoring"], problems)
-    broken: set[str] = set()
-    incomplete: set[str] = set()  # read with problems: only base_path and versions checked on
+    declared: dict[str, list[str]] = {}
     models = []
     for index, item in enumerate(
         read.array(top.get("model_config_list", []), ["model_config_list"]) or []
     ):
-        before = len(problems)
         model = _model(read, item, ["model_config_list", index])
         if model is not None:
-            models.append(model)
-        if len(problems) == before:
-            continue
-        if model is not None:
-            incomplete.add(model.path)
+            models.append(model)  # also when read with problems: its versions are checked on
         if isinstance(item, dict) and isinstance(item.get("config"), dict):
-            broken.add(str(item["config"].get("name")))
+            name = str(item["config"].get("name"))
+            declared.setdefault(name, []).append(json_path("model_config_list", index))
     pipelines = []
     raw_pipelines = read.array(top.get("pipeline_config_list", []), ["pipeline_config_list"]) or []
     for index, item in enumerate(raw_pipelines):
         pipeline = parse_pipeline(read, item, ["pipeline_config_list", index])
         if pipeline is not None:
-            pipelines.append(pipeline)  # checked further even when inexact, never converted
-        if (pipeline is None or not pipeline.exact) and isinstance(item, dict):
-            broken.add(str(item.get("name")))
-    return OvmsConfig(tuple(models), tuple(pipelines), frozenset(broken), frozenset(incomplete))
+            pipelines.append(pipeline)  # checked further even when read with problems
+        if isinstance(item, dict):
+            name = str(item.get("name"))
+            declared.setdefault(name, []).append(json_path("pipeline_config_list", index))
+    names = {name: tuple(paths) for name, paths in declared.items()}
+    return OvmsConfig(tuple(models), tuple(pipelines), names)
 
 
 def _monitoring(read: Reader, value: Any, problems: Problems) -> None:
@@ -144,10 +141,8 @@ def _model(read: Reader, item: Any, parts: list[PathPart]) -> ModelEntry | None:
         return None
     name = read.string(raw.get("name"), [*parts, "name"]) if "name" in raw else None
     if "base_path" not in raw:
-        read.add(
-            parts,
-            "missing required key 'base_path'",
-            "the folder holding the numbered version folders, or one model file",
+        read.missing(
+            parts, "base_path", "the folder holding the numbered version folders, or one model file"
         )
     base_path = read.string(raw["base_path"], [*parts, "base_path"]) if "base_path" in raw else None
     if raw.get("stateful") is True:
@@ -182,9 +177,9 @@ def _model(read: Reader, item: Any, parts: list[PathPart]) -> ModelEntry | None:
     nireq = read.integer(raw.get("nireq", 0), [*parts, "nireq"], 0, 100000)
     allow_cache = read.boolean(raw.get("allow_cache", False), [*parts, "allow_cache"])
     plugin = _plugin_config(read, raw.get("plugin_config", {}), [*parts, "plugin_config"])
-    before = len(read.problems)  # a policy read with problems would choose wrong versions
     policy = _policy(read, raw.get("model_version_policy"), [*parts, "model_version_policy"])
-    policy = policy if len(read.problems) == before else None
+    if not read.problems.clean(json_path(*parts, "model_version_policy")):
+        policy = None  # a policy read with problems would choose wrong versions
     if base_path is None or OTHER_LOADERS & raw.keys():
         return None  # no base path, or a folder that a custom loader or MediaPipe reads
     return ModelEntry(  # also when a field had a problem: base_path and versions are checked on

@@ -19,8 +19,7 @@ NODE_UNSUPPORTED = {
 
 
 def parse_pipeline(read: Reader, item: Any, parts: list[PathPart]) -> Pipeline | None:
-    """The pipeline, also when parts of it have problems (see ``Pipeline.exact``/``lost``)."""
-    before = len(read.problems)
+    """The pipeline, also when parts of it have problems (reported under its JSON path)."""
     raw = read.obj(
         item,
         parts,
@@ -31,37 +30,18 @@ def parse_pipeline(read: Reader, item: Any, parts: list[PathPart]) -> Pipeline |
     if raw is None:
         return None
     name = read.string(raw.get("name"), [*parts, "name"]) if "name" in raw else None
-    raw_inputs = read.array(raw.get("inputs", []), [*parts, "inputs"])
-    inputs = [read.string(v, [*parts, "inputs", i]) for i, v in enumerate(raw_inputs or [])]
-    raw_nodes = read.array(raw.get("nodes", []), [*parts, "nodes"])
-    nodes = [_node(read, v, [*parts, "nodes", i]) for i, v in enumerate(raw_nodes or [])]
-    raw_outputs = read.array(raw.get("outputs", []), [*parts, "outputs"])
-    outputs = []
-    for i, entry in enumerate(raw_outputs or []):
-        pair = read.single_key(entry, [*parts, "outputs", i], "the output name")
-        source = _source(read, pair[1], [*parts, "outputs", i, pair[0]]) if pair else None
-        if pair and source:
-            outputs.append(PipelineOutput(json_path(*parts, "outputs", i), pair[0], source))
-    lost = (
-        any(key not in raw for key in ("inputs", "nodes", "outputs"))
-        or _lost(raw_inputs, [i for i in inputs if i is not None])
-        or _lost(raw_nodes, [n for n in nodes if n is not None])
-        or _lost(raw_outputs, outputs)
+    inputs = read.each(raw.get("inputs", []), [*parts, "inputs"], read.string)
+    nodes = read.each(raw.get("nodes", []), [*parts, "nodes"], lambda v, at: _node(read, v, at))
+    outputs = read.each(
+        raw.get("outputs", []), [*parts, "outputs"], lambda v, at: _output(read, v, at)
     )
-    return Pipeline(
-        json_path(*parts),
-        name or "",
-        tuple(i for i in inputs if i is not None),
-        tuple(n for n in nodes if n is not None),
-        tuple(outputs),
-        exact=len(read.problems) == before,
-        lost=lost,
-    )
+    return Pipeline(json_path(*parts), name or "", tuple(inputs), tuple(nodes), tuple(outputs))
 
 
-def _lost(raw: list[Any] | None, read: Sequence[Any]) -> bool:
-    """Whether entries of an array (or the array itself) could not be read."""
-    return raw is None or len(read) != len(raw)
+def _output(read: Reader, entry: Any, parts: list[PathPart]) -> PipelineOutput | None:
+    pair = read.single_key(entry, parts, "the output name")
+    source = _source(read, pair[1], [*parts, pair[0]]) if pair else None
+    return PipelineOutput(json_path(*parts), pair[0], source) if pair and source else None
 
 
 def _node(read: Reader, item: Any, parts: list[PathPart]) -> Node | None:
@@ -85,9 +65,7 @@ def _node(read: Reader, item: Any, parts: list[PathPart]) -> Node | None:
     elif "type" in raw and kind != "DL model":
         read.add([*parts, "type"], f"type {kind!r} is not 'DL model' or 'custom'")
     if kind == "DL model" and "model_name" not in raw:
-        read.add(
-            parts, "missing required key 'model_name'", "the name of a model in model_config_list"
-        )
+        read.missing(parts, "model_name", "the name of a model in model_config_list")
     model = (
         read.string(raw.get("model_name"), [*parts, "model_name"]) if "model_name" in raw else None
     )
@@ -103,34 +81,31 @@ def _node(read: Reader, item: Any, parts: list[PathPart]) -> Node | None:
             tuple(raw["params"]) if isinstance(raw["params"], dict) else (),
         )
         read.problems.warn(json_path(*parts, "params"), "ignored: params only reach custom nodes")
-    raw_inputs = read.array(raw.get("inputs", []), [*parts, "inputs"])
-    inputs = []
-    for i, entry in enumerate(raw_inputs or []):
-        pair = read.single_key(entry, [*parts, "inputs", i], "the model input name")
-        source = _source(read, pair[1], [*parts, "inputs", i, pair[0]]) if pair else None
-        if pair and source:
-            inputs.append(NodeInput(json_path(*parts, "inputs", i), pair[0], source))
-    raw_outputs = read.array(raw.get("outputs", []), [*parts, "outputs"])
-    outputs = []
-    for i, entry in enumerate(raw_outputs or []):
-        out = read.obj(
-            entry, [*parts, "outputs", i], ("data_item", "alias"), required=("data_item", "alias")
-        )
-        if out and "data_item" in out and "alias" in out:
-            item_name = read.string(out["data_item"], [*parts, "outputs", i, "data_item"])
-            alias = read.string(out["alias"], [*parts, "outputs", i, "alias"])
-            if item_name and alias:
-                outputs.append(NodeOutput(json_path(*parts, "outputs", i), item_name, alias))
+    inputs = read.each(
+        raw.get("inputs", []), [*parts, "inputs"], lambda v, at: _node_input(read, v, at)
+    )
+    outputs = read.each(
+        raw.get("outputs", []), [*parts, "outputs"], lambda v, at: _node_output(read, v, at)
+    )
     if name is None:
         return None
-    partial = (
-        "inputs" not in raw
-        or "outputs" not in raw
-        or _lost(raw_inputs, inputs)
-        or _lost(raw_outputs, outputs)
-    )
     model = None if kind == "custom" else model  # a custom node runs a library, not a model
-    return Node(json_path(*parts), name, model, version, tuple(inputs), tuple(outputs), partial)
+    return Node(json_path(*parts), name, model, version, tuple(inputs), tuple(outputs))
+
+
+def _node_input(read: Reader, entry: Any, parts: list[PathPart]) -> NodeInput | None:
+    pair = read.single_key(entry, parts, "the model input name")
+    source = _source(read, pair[1], [*parts, pair[0]]) if pair else None
+    return NodeInput(json_path(*parts), pair[0], source) if pair and source else None
+
+
+def _node_output(read: Reader, entry: Any, parts: list[PathPart]) -> NodeOutput | None:
+    out = read.obj(entry, parts, ("data_item", "alias"), required=("data_item", "alias"))
+    if not out or "data_item" not in out or "alias" not in out:
+        return None
+    item_name = read.string(out["data_item"], [*parts, "data_item"])
+    alias = read.string(out["alias"], [*parts, "alias"])
+    return NodeOutput(json_path(*parts), item_name, alias) if item_name and alias else None
 
 
 def _source(read: Reader, value: Any, parts: Sequence[PathPart]) -> Source | None:

@@ -6,7 +6,11 @@ vanish; it is written anyway (as pytriton does) so the file says that batching i
 
 from __future__ import annotations
 
-from google.protobuf import text_format
+from collections.abc import Iterable
+from typing import Any
+
+from google.protobuf import json_format, text_format
+from ovtriton.backend.tensors import TensorSpec
 from tritonclient.grpc import model_config_pb2
 
 ModelConfig = model_config_pb2.ModelConfig
@@ -34,6 +38,7 @@ def from_text(text: str) -> model_config_pb2.ModelConfig:
     return text_format.Parse(text, ModelConfig())
 
 
-def data_type(triton_type: str) -> int:
-    """``"TYPE_FP32"`` -> the ``DataType`` enum value."""
-    return model_config_pb2.DataType.Value(triton_type)
+def add_tensors(target: Any, specs: Iterable[TensorSpec], batched: bool) -> None:
+    """Append each spec to ``config.input`` or ``config.output`` as the backend spells it."""
+    for spec in specs:
+        json_format.ParseDict(spec.config_entry(batched), target.add())

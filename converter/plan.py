@@ -34,7 +34,11 @@ class ConversionPlan:
     config_path: Path
     models: tuple[PlannedModel, ...]
     warnings: tuple[Problem, ...] = ()
-    inputs: tuple[Path, ...] = field(default=(), repr=False)  # files/folders read, never written
+    base_paths: tuple[Path, ...] = field(default=(), repr=False)  # model folders/files read
+
+    def read_paths(self) -> tuple[Path, ...]:
+        """Everything the conversion reads and so must never write into: config and models."""
+        return (self.config_path, *self.base_paths)
 
     def digests(self) -> dict[str, str]:
         """Model or ensemble name -> digest of its config.pbtxt and version files."""
@@ -95,17 +99,16 @@ def plan(config_path: Path, *, follow_symlinks: bool = False) -> ConversionPlan:
     config_dir = config_path.resolve().parent
     core = ov.Core()
     converted: dict[str, ConvertedModel] = {}
-    broken = set(config.broken)
-    inputs = [config_path]
+    base_paths = []
     for entry in config.models:
-        if entry.path in config.incomplete or entry.name in converted:
-            # fields with problems (or a duplicate name, reported by check_names): the model is
-            # not read, but its base path and version folders are checked all the same
+        if not problems.clean(entry.path) or entry.name in converted:
+            # fields with problems (or a name reported by check_names): the model is not
+            # read, but its base path and version folders are checked all the same
             find_versions(entry, config_dir, problems, follow_symlinks)
             continue
         base = resolve_base_path(entry, config_dir, Problems())
         if base is not None:
-            inputs.append(base)
+            base_paths.append(base)
         if entry.uses_auto:
             problems.warn(
                 entry.path,
@@ -113,9 +116,7 @@ def plan(config_path: Path, *, follow_symlinks: bool = False) -> ConversionPlan:
                 "write -1 for dynamic dimensions",
             )
         model = convert_model(core, entry, config_dir, problems, follow_symlinks)
-        if model is None:
-            broken.add(entry.name)
-        else:
+        if model is not None:
             converted[entry.name] = model
     planned = [
         PlannedModel(name, "model", pbtxt.to_text(m.config), m.versions, m.files)
@@ -124,7 +125,7 @@ def plan(config_path: Path, *, follow_symlinks: bool = False) -> ConversionPlan:
     names = set(converted)
     identities: dict[str, PlannedModel] = {}
     for pipeline in config.pipelines:
-        wiring = check_pipeline(pipeline, converted, frozenset(broken), problems)
+        wiring = check_pipeline(pipeline, converted, config.declared, problems)
         if wiring is not None and pipeline.name not in names:  # a clash is reported already
             names.add(pipeline.name)
             ensemble, copies = ensemble_config(wiring)
@@ -132,10 +133,10 @@ def plan(config_path: Path, *, follow_symlinks: bool = False) -> ConversionPlan:
                 PlannedModel(pipeline.name, "ensemble", pbtxt.to_text(ensemble), (1,), ())
             )
             for copy in copies:
-                identities.setdefault(copy.model_name, identity_model(copy.triton_type, copy.rank))
+                identities.setdefault(copy.model_name, identity_model(copy.datatype, copy.rank))
     planned.extend(identities[name] for name in sorted(identities))
     problems.raise_if_any(str(config_path))
-    return ConversionPlan(config_path, tuple(planned), tuple(problems.warnings), tuple(inputs))
+    return ConversionPlan(config_path, tuple(planned), tuple(problems.warnings), tuple(base_paths))
 
 
 def convert(
@@ -150,7 +151,7 @@ def convert(
     """Write the repository for ``config_path`` into ``out_dir`` atomically (or raise, writing nothing)."""
     result = planned if planned is not None else plan(config_path, follow_symlinks=follow_symlinks)
     out_dir = Path(out_dir)
-    check_target(out_dir, force, result.inputs)
+    check_target(out_dir, force, result.read_paths())
     write_repository(result.models, out_dir, force=force, copy=copy)
     LOGGER.debug("wrote %s", out_dir)
     return ConversionSummary(result, out_dir, copy)

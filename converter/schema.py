@@ -12,7 +12,7 @@ import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
@@ -20,6 +20,7 @@ from .errors import ConfigError, PathPart, Problem, Problems, json_path
 
 LOGGER = logging.getLogger(__name__)
 
+T = TypeVar("T")
 YAML_SUFFIXES = (".yaml", ".yml")
 MAX_CONFIG_BYTES = 16 << 20  # 16 MiB: real configs are a few KiB; this bounds memory and time
 
@@ -155,8 +156,34 @@ class Reader:
                 self.add([*parts, key], f"unknown key {key!r}", hint)
         for key in required:
             if key not in value:
-                self.add(parts, f"missing required key {key!r}")
+                self.missing(parts, key)
         return value
+
+    def missing(self, parts: Sequence[PathPart], key: str, hint: str = "") -> None:
+        """A required key is absent: the problem names the object, the key is left unread."""
+        self.add(parts, f"missing required key {key!r}", hint)
+        self.problems.unread(json_path(*parts, key))
+
+    def each(
+        self,
+        value: Any,
+        parts: Sequence[PathPart],
+        read_one: Callable[[Any, list[PathPart]], T | None],
+    ) -> list[T]:
+        """The entries of an array that ``read_one`` could read; each entry it could not (and
+        the array itself, when it is none) is filed as unread."""
+        items = self.array(value, parts)
+        if items is None:
+            self.problems.unread(json_path(*parts))
+            return []
+        found = []
+        for index, item in enumerate(items):
+            one = read_one(item, [*parts, index])
+            if one is None:
+                self.problems.unread(json_path(*parts, index))
+            else:
+                found.append(one)
+        return found
 
     def array(self, value: Any, parts: Sequence[PathPart]) -> list[Any] | None:
         if not isinstance(value, list):

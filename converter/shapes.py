@@ -1,5 +1,7 @@
 """OVMS ``batch_size``, ``shape`` and ``layout`` -> the backend's RESHAPE, LAYOUT and Triton batching.
 
+The syntax of dimensions, shapes and layouts is the backend's (``ovtriton.backend.dims``).
+
 Rules (OVMS semantics kept exactly, except where Triton batching is a strict superset):
 
 - ``shape`` wins over ``batch_size`` (OVMS ignores batch_size then, with a warning).
@@ -17,55 +19,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Union
 
-Dim = Union[int, str]  # an integer >= 1, -1, or "min:max"
+from ovtriton.backend.dims import AUTO, Dim, layout_sides, parse_dim, parse_layout, parse_shape
 
-AUTO = "auto"
-_LAYOUT = re.compile(r"^(?:[NCHWD?]|\.\.\.)+$")
+__all__ = ["Dim", "Shaping", "parse_batch_size", "parse_layout", "parse_shape", "plan_shaping"]
+
 _BATCH = re.compile(r"(?:[0-9]+|-1|[0-9]+:[0-9]+)")
-_DIGITS = re.compile(r"[0-9]+")  # ASCII only: str.isdigit() also accepts "²"
-MAX_DIM = 2**31 - 1  # Triton's max_batch_size is an int32; no real dimension comes close
-
-
-def parse_dim(text: str) -> Dim:
-    text = text.strip()
-    if text == "-1":
-        return -1
-    low, sep, high = text.partition(":")
-    numbers = [low, high] if sep else [text]
-    if all(_DIGITS.fullmatch(n) for n in numbers) and max(map(int, numbers)) > MAX_DIM:
-        raise ValueError(f"dimension {text!r} is larger than {MAX_DIM}")
-    if _DIGITS.fullmatch(text) and int(text) >= 1:
-        return int(text)
-    if sep and _DIGITS.fullmatch(low) and _DIGITS.fullmatch(high) and 1 <= int(high) >= int(low):
-        return f"{int(low)}:{int(high)}"
-    raise ValueError(f'dimension {text!r} is not an integer >= 1, -1 or "min:max"')
-
-
-def parse_shape(text: str) -> tuple[Dim, ...] | None:
-    """``"(1,3,224:448,-1)"`` -> ``(1, 3, "224:448", -1)``; ``"auto"`` -> ``None``."""
-    stripped = text.strip()
-    if stripped.lower() == AUTO:
-        return None
-    if len(stripped) < 2 or stripped[0] not in "([" or stripped[-1] not in ")]":
-        raise ValueError(f'shape {text!r} must look like "(1,3,224,224)"')
-    body = stripped[1:-1].strip()
-    if not body:
-        raise ValueError(f"shape {text!r} has no dimensions")
-    return tuple(parse_dim(part) for part in body.split(","))
-
-
-def parse_layout(text: str) -> str:
-    """``"nhwc:nchw"`` -> ``"NHWC:NCHW"`` (request side : model side)."""
-    upper = text.strip().upper()
-    sides = upper.split(":")
-    if len(sides) > 2 or not all(_LAYOUT.match(side) for side in sides):
-        raise ValueError(
-            f'layout {text!r} must be like "NCHW" or "NHWC:NCHW" (request:model), using '
-            f"N C H W D ? and ..."
-        )
-    return upper
 
 
 def parse_batch_size(value: str) -> Dim | None:
@@ -113,7 +72,7 @@ def plan_shaping(
     }
     low_high = batch.split(":") if isinstance(batch, str) else None
     request_first = all(
-        not layouts.get(name) or layouts[name].partition(":")[0].startswith("N") for name in inputs
+        not layouts.get(name) or layout_sides(layouts[name])[0].startswith("N") for name in inputs
     )
     if (
         triton_batching
@@ -135,7 +94,7 @@ def _batch_position(name: str, layout: str | None, rank: int) -> int:
         raise ValueError(f"input {name!r} is a scalar; it has no batch dimension to set")
     if not layout:
         return 0
-    model_side = layout.partition(":")[2] or layout
+    model_side = layout_sides(layout)[1]
     if "N" not in model_side:
         raise ValueError(
             f"input {name!r} has layout {layout!r} without N, so batch_size has no dimension to set"

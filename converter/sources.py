@@ -13,6 +13,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from ovtriton.backend.model_files import SINGLE_FILE_KINDS, companion
+
 from .errors import Problems
 from .ovms import ModelEntry, VersionPolicy
 
@@ -20,7 +22,6 @@ LOGGER = logging.getLogger(__name__)
 
 REMOTE_SCHEMES = ("s3://", "gs://", "az://", "azfs://", "azure://", "http://", "https://")
 MAX_VERSION = 2**63 - 1  # versions are int64 in OVMS and Triton
-MODEL_SUFFIXES = {".xml": ".bin", ".onnx": None, ".pdmodel": ".pdiparams", ".tflite": None}
 
 
 @dataclass(frozen=True)
@@ -118,11 +119,10 @@ def _version_folders(
         return []
     numbers = _select(entry.version_policy, sorted(found), entry, problems)
     root = None if follow_symlinks else Path(os.path.realpath(base))
-    before = len(problems)
     versions = [
         VersionSource(n, found[n], _files(found[n], root, problems, where)) for n in numbers
     ]
-    return versions if len(problems) == before else []
+    return versions if problems.clean(where) else []  # else a symlink out of base_path
 
 
 def _select(
@@ -150,17 +150,16 @@ def _single_file(
     entry: ModelEntry, path: Path, problems: Problems, follow_symlinks: bool
 ) -> list[VersionSource]:
     where = f"{entry.path}.base_path"
-    companion = MODEL_SUFFIXES.get(path.suffix, "?")
-    if companion == "?":
+    if path.suffix not in SINGLE_FILE_KINDS:
         problems.add(
             where,
             f"{path.name} is not a model file",
-            f"use a folder of versions, or a {', '.join(MODEL_SUFFIXES)} file",
+            f"use a folder of versions, or a {', '.join(SINGLE_FILE_KINDS)} file",
         )
         return []
     files = [(PurePosixPath(path.name), path)]
-    if companion:
-        other = path.with_suffix(companion)
+    other = companion(path)
+    if other is not None:
         if not other.is_file():
             problems.add(where, f"{path.name} needs {other.name} beside it")
             return []

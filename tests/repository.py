@@ -9,17 +9,15 @@ import openvino as ov
 from google.protobuf import text_format
 from tritonclient.grpc import model_config_pb2 as mc
 
-from ovtriton.backend.prepare import describe, prepare_model
-from ovtriton.backend.settings import parse_settings
 from tests.models import save
 
-Tensor = tuple[str, str, Sequence[int]]  # name, TYPE_*, dims
+ConfigTensor = tuple[str, str, Sequence[int]]  # a config.pbtxt tensor: name, TYPE_*, dims
 
 
 def write_config(
     model_dir: Path,
-    inputs: Sequence[Tensor],
-    outputs: Sequence[Tensor],
+    inputs: Sequence[ConfigTensor],
+    outputs: Sequence[ConfigTensor],
     max_batch_size: int = 0,
     parameters: Optional[Mapping[str, str]] = None,
     dynamic_batching: bool = False,
@@ -55,17 +53,52 @@ def add_model(
     max_batch_size: int = 0,
     parameters: Optional[Mapping[str, str]] = None,
     dynamic_batching: bool = False,
+    tensors: Optional[tuple[Sequence[ConfigTensor], Sequence[ConfigTensor]]] = None,
 ) -> Path:
-    """Save ``model`` as ``<repo>/<name>/1/model.xml`` with a config.pbtxt describing it."""
+    """Save ``model`` as ``<repo>/<name>/1/model.xml`` with a config.pbtxt describing it.
+
+    The config's tensors are written here, not asked of the backend (so a bug in the backend's
+    shaping cannot hide behind a config derived by that same code): given as ``tensors``
+    (inputs, outputs), or read from the plain model file, without dimension 0 when batching.
+    Models shaped by RESHAPE or LAYOUT must give ``tensors``.
+    """
     model_dir = repo / name
     save(model, model_dir / "1")
-    shaping = {
-        k: {"string_value": v} for k, v in (parameters or {}).items() if k in ("LAYOUT", "RESHAPE")
-    }
-    settings = parse_settings(shaping)
-    served = prepare_model(model.clone(), settings, max_batch_size)  # what the backend serves
-    skip = 1 if max_batch_size > 0 else 0
-    inputs = [(t.name, t.triton_type, t.shape[skip:]) for t in describe(served.inputs)]
-    outputs = [(t.name, t.triton_type, t.shape[skip:]) for t in describe(served.outputs)]
-    write_config(model_dir, inputs, outputs, max_batch_size, parameters, dynamic_batching)
+    if tensors is None:
+        if {"LAYOUT", "RESHAPE"} & set(parameters or {}):
+            raise ValueError(f"{name}: RESHAPE/LAYOUT change the tensors; pass tensors=")
+        skip = 1 if max_batch_size > 0 else 0
+        tensors = (
+            [_tensor(p, skip) for p in model.inputs],
+            [_tensor(p, skip) for p in model.outputs],
+        )
+    write_config(model_dir, tensors[0], tensors[1], max_batch_size, parameters, dynamic_batching)
     return model_dir
+
+
+_TRITON_TYPES = {"f32": "TYPE_FP32", "i64": "TYPE_INT64", "boolean": "TYPE_BOOL"}
+
+
+def _tensor(port: ov.Output, skip: int) -> ConfigTensor:
+    dims = [d.get_length() if d.is_static else -1 for d in port.get_partial_shape()]
+    return port.get_any_name(), _TRITON_TYPES[port.get_element_type().get_type_name()], dims[skip:]
+
+
+def write_minimal_config(
+    model_dir: Path,
+    max_batch_size: int = 0,
+    parameters: Optional[Mapping[str, str]] = None,
+    extra: str = "",
+) -> Path:
+    """A hand-written config.pbtxt with no inputs or outputs: the backend fills them in."""
+    lines = [f'name: "{model_dir.name}"', 'backend: "openvino_py"', *extra.splitlines()]
+    lines.append(f"max_batch_size: {max_batch_size}")
+    if max_batch_size > 0:
+        lines.append("dynamic_batching { }")
+    for key, value in (parameters or {}).items():
+        escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+        lines.append(f'parameters {{ key: "{key}" value {{ string_value: "{escaped}" }} }}')
+    model_dir.mkdir(parents=True, exist_ok=True)
+    path = model_dir / "config.pbtxt"
+    path.write_text("\n".join(lines) + "\n")
+    return path

@@ -57,8 +57,8 @@ class InProcessSession:
             engine = owner.engines[step.model]
             self._requests[index] = engine.compiled.create_infer_request()
             self._ports[index] = (
-                {p.name: p.index for p in engine.signature.inputs},
-                {p.name: p.index for p in engine.signature.outputs},
+                {s.name: i for i, s in enumerate(engine.signature.inputs)},
+                {s.name: i for i, s in enumerate(engine.signature.outputs)},
             )
         self._index = {id(step): i for i, step in enumerate(owner.dag.steps)}
 

@@ -15,9 +15,8 @@ import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
 
+from ovtriton.backend import BACKEND_NAME
 from ovtriton.errors import UserError
-
-BACKEND_NAME = "openvino_py"
 
 
 @dataclass(frozen=True)

@@ -21,10 +21,12 @@ from pathlib import Path
 import tritonclient.http as httpclient
 from tritonclient.utils import InferenceServerException
 
+from ovtriton.backend import BACKEND_NAME
+
 LOGGER = logging.getLogger(__name__)
 
 STUB_NAME = "triton_python_backend_stub"
-_STUB_BACKENDS = ("openvino_py", "python")
+_STUB_BACKENDS = (BACKEND_NAME, "python")
 
 
 def live_stubs(server_pid: int) -> Counter:

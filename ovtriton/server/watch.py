@@ -95,7 +95,7 @@ class ConfigWatcher:
             digest = hashlib.sha256(self.config_path.read_bytes())
         except OSError as exc:
             raise UserError(f"cannot read {self.config_path}: {exc.strerror}") from None
-        for base in self.current.inputs[1:] if self.current else ():
+        for base in self.current.base_paths if self.current else ():
             digest.update(_listing(base))
         return digest.digest()
 

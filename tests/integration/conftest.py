@@ -12,7 +12,7 @@ import openvino as ov
 
 from ovtriton.server.process import Ports, TritonServer
 from tests.models import image_model, save, scale_model, two_input_model
-from tests.repository import add_model, write_config
+from tests.repository import add_model, write_config, write_minimal_config
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -58,6 +58,7 @@ def build_repository(repo: Path) -> None:
             "PERFORMANCE_HINT": "LATENCY",
             "NIREQ": "2",
         },
+        tensors=([("image", "TYPE_FP32", [1, 4, 4, 3])], [("mean", "TYPE_FP32", [1, 3])]),
     )
     flags = ops.parameter([-1, 2], np.bool_, name="flags")
     negated = ops.logical_not(flags)
@@ -74,6 +75,14 @@ def build_repository(repo: Path) -> None:
         [("out.y", "TYPE_FP32", [-1])],
         max_batch_size=4,
     )
+    # Configs with only name, backend and batching: auto_complete_config adds the tensors.
+    save(scale_model((-1, 4)), repo / "auto_batched" / "1")
+    write_minimal_config(repo / "auto_batched", max_batch_size=4)
+    save(image_model(), repo / "auto_layout" / "1")
+    write_minimal_config(repo / "auto_layout", parameters={"LAYOUT": '{"image": "NHWC:NCHW"}'})
+    save(scale_model((-1, 4)), repo / "auto_version" / "1")  # the loaded version is read,
+    save(scale_model((-1, 6)), repo / "auto_version" / "2")  # not the highest one
+    write_minimal_config(repo / "auto_version", extra="version_policy { specific { versions: 1 } }")
     # Broken models: each must be UNAVAILABLE with its reason, the others READY.
     write_config(repo / "broken_missing_file", [("x", "TYPE_FP32", [4])], [("y", "TYPE_FP32", [4])])
     (repo / "broken_missing_file" / "1").mkdir()

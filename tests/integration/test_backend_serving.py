@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import openvino as ov
 import pytest
+import tritonclient.http as httpclient
 
 from ovtriton.server.process import TritonServer
 from tests.integration.clients import Client, is_client_error
@@ -33,7 +34,16 @@ def in_process(repository: Path, name: str, inputs: dict[str, np.ndarray]) -> di
 
 def test_every_good_model_is_ready_and_every_broken_one_says_why(server: TritonServer) -> None:
     states = {m.name: m for m in server.models()}
-    for name in ("scale", "two", "ints", "image_nhwc", "bools", "onnx_add", "loose"):
+    for name in (
+        "scale",
+        "two",
+        "ints",
+        "image_nhwc",
+        "bools",
+        "onnx_add",
+        "loose",
+        "auto_batched",
+    ):
         assert states[name].state == "READY", (name, states[name].reason)
     for name, reason in BROKEN.items():
         assert states[name].state == "UNAVAILABLE"
@@ -166,3 +176,41 @@ def test_dynamic_batching_runs_fewer_executions_than_inferences(server: TritonSe
 def _stats(client: Client, model: str) -> dict[str, int]:
     stats = client.raw.get_inference_statistics(model, as_json=True)["model_stats"][0]
     return {k: int(stats.get(k, 0)) for k in ("inference_count", "execution_count")}
+
+
+@pytest.mark.parametrize(
+    ("model", "expected"),
+    [
+        (  # batching: the batch dimension shows as -1, the rest is the model file's
+            "auto_batched",
+            {
+                "inputs": [("INPUT/x:0", "FP32", [-1, 4])],
+                "outputs": [("out.y", "FP32", [-1, 4])],
+            },
+        ),
+        (  # version 2 has [-1,6]; the policy loads version 1, whose file is read
+            "auto_version",
+            {
+                "inputs": [("INPUT/x:0", "FP32", [-1, 4])],
+                "outputs": [("out.y", "FP32", [-1, 4])],
+            },
+        ),
+        (  # LAYOUT NHWC:NCHW: the model's [1,3,4,4] input is declared as the request's NHWC
+            "auto_layout",
+            {"inputs": [("image", "FP32", [1, 4, 4, 3])], "outputs": [("mean", "FP32", [1, 3])]},
+        ),
+    ],
+)
+def test_minimal_config_gets_the_model_files_tensors(
+    server: TritonServer, model: str, expected: dict
+) -> None:
+    raw = httpclient.InferenceServerClient(server.http_url)
+    metadata = raw.get_model_metadata(model)
+    for kind in ("inputs", "outputs"):
+        got = [(t["name"], t["datatype"], t["shape"]) for t in metadata[kind]]
+        assert got == expected[kind]
+
+
+def test_minimal_config_model_serves_batched_requests(client: Client) -> None:
+    x = np.arange(8, dtype=np.float32).reshape(2, 4)
+    np.testing.assert_allclose(client.infer("auto_batched", {"INPUT/x:0": x})["out.y"], x * 2)

@@ -5,7 +5,8 @@ import openvino as ov
 import pytest
 
 from ovtriton.backend.errors import ModelLoadError
-from ovtriton.backend.prepare import TensorSpec, describe, prepare_model, read_model
+from ovtriton.backend.prepare import prepare_model, read_model
+from ovtriton.backend.tensors import TensorSpec, describe
 from ovtriton.backend.settings import BackendSettings
 from tests.models import image_model, save, scale_model
 

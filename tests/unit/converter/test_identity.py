@@ -11,10 +11,10 @@ from ovtriton.converter.names import name_problem
 from ovtriton.converter.pbtxt import from_text
 
 
-@pytest.mark.parametrize("triton_type", SUPPORTED)
-def test_identity_ir_returns_its_input_when_run(triton_type: str) -> None:
-    compiled = ov.Core().compile_model(identity_ir(triton_type, 2), "CPU")
-    x = (np.arange(6).reshape(2, 3) % 2).astype(numpy_from_triton(triton_type))
+@pytest.mark.parametrize("datatype", SUPPORTED)
+def test_identity_ir_returns_its_input_when_run(datatype: str) -> None:
+    compiled = ov.Core().compile_model(identity_ir(datatype, 2), "CPU")
+    x = (np.arange(6).reshape(2, 3) % 2).astype(numpy_from_triton(datatype))
     y = compiled({"x": x})["y"]
     assert y.dtype == x.dtype
     np.testing.assert_array_equal(y, x)

@@ -1,0 +1,221 @@
+"""The connections of one pipeline: node inputs, pipeline outputs and the sources they read.
+
+``PipelineCheck`` knows what the parser could not read of the pipeline (from the problems
+already reported, ``Problems.clean``/``readable``), so it reports no echo of those.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ovtriton.backend.dtypes import short_name
+from ovtriton.backend.tensors import TensorSpec
+
+from .errors import Problems
+from .graph import merge_shapes
+from .models import ConvertedModel
+from .ovms import Node, Pipeline, Source
+
+PSEUDO_NODES = ("request", "response")
+Wire = tuple[str, str]  # (node name, model output name); ("request", pipeline input) for inputs
+
+
+class PipelineCheck:
+    """One pipeline's checks, knowing what the parser could read of it.
+
+    Taken from the problems reported before the checks start: ``exact`` (nothing reported
+    under the pipeline: shapes can be compared; demultiplexing, say, would change them),
+    ``lost`` (inputs, nodes or outputs partly unreadable: "missing" and "does not reach the
+    response" would only echo that) and ``partial`` (nodes whose connections are partly
+    unreadable).
+    """
+
+    def __init__(self, pipeline: Pipeline, problems: Problems) -> None:
+        self.pipeline = pipeline
+        self.problems = problems
+        self.exact = problems.clean(pipeline.path)
+        self.lost = not all(
+            problems.readable(f"{pipeline.path}.{key}") for key in ("inputs", "nodes", "outputs")
+        )
+        self.partial = frozenset(  # JSON paths of the nodes
+            node.path
+            for node in pipeline.nodes
+            if not (
+                problems.readable(f"{node.path}.inputs")
+                and problems.readable(f"{node.path}.outputs")
+            )
+        )
+
+    def dangling(self, nodes: Mapping[str, Node]) -> bool:
+        """Whether a connection is broken (reported already), so that "does not lead to the
+        response" would only echo it."""
+        pipeline = self.pipeline
+        sources = [i.source for n in pipeline.nodes for i in n.inputs]
+        sources += [o.source for o in pipeline.outputs]
+        return (
+            self.lost
+            or len(nodes) != len(pipeline.nodes)
+            or bool(self.partial)
+            or any(s.node_name not in nodes and s.node_name != "request" for s in sources)
+        )
+
+    def unique_nodes(self) -> dict[str, Node]:
+        """Nodes by name; reserved and repeated names are reported and left out."""
+        nodes: dict[str, Node] = {}
+        for node in self.pipeline.nodes:
+            if node.name in PSEUDO_NODES:
+                self.problems.add(
+                    f"{node.path}.name", f"node name {node.name!r} is reserved", "rename the node"
+                )
+            elif node.name in nodes:
+                self.problems.add(
+                    f"{node.path}.name",
+                    f"node name {node.name!r} is used twice in this pipeline",
+                    "node names must be unique within a pipeline",
+                )
+            else:
+                nodes[node.name] = node
+        return nodes
+
+    def node_inputs(
+        self, nodes: Mapping[str, Node], resolved: Mapping[str, ConvertedModel]
+    ) -> tuple[dict[str, set[str]], dict[str, list[tuple[str, TensorSpec]]]]:
+        """Check every node input; returns the dependencies between nodes and, for each
+        pipeline input, the model inputs it feeds (path, spec)."""
+        depends: dict[str, set[str]] = {name: set() for name in nodes}
+        consumers: dict[str, list[tuple[str, TensorSpec]]] = {}
+        for node in nodes.values():
+            model = resolved.get(node.name)
+            connected: set[str] = set()
+            for item in node.inputs:
+                target = model.input(item.input_name) if model else None
+                if model and target is None:
+                    self.problems.add(
+                        item.path,
+                        f"model {model.entry.name!r} has no input {item.input_name!r}",
+                        f"its inputs are {[s.name for s in model.inputs]}",
+                    )
+                if item.input_name in connected:
+                    self.problems.add(
+                        item.path,
+                        f"input {item.input_name!r} of node {node.name!r} is connected more "
+                        "than once",
+                        "connect each model input to one source",
+                    )
+                connected.add(item.input_name)
+                source = self.source(item.source, nodes, resolved)
+                if item.source.node_name in nodes:
+                    depends[node.name].add(item.source.node_name)
+                if source is None or target is None:
+                    continue
+                if item.source.node_name == "request":
+                    consumers.setdefault(item.source.data_item, []).append((item.path, target))
+                else:
+                    _check_edge(item.path, target, source, self.problems, shapes=self.exact)
+            if model and node.path not in self.partial:  # else reported as unreadable already
+                missing = [s.name for s in model.inputs if s.name not in connected]
+                if missing:
+                    self.problems.add(
+                        f"{node.path}.inputs",
+                        f"node {node.name!r} leaves input(s) {missing} unconnected",
+                        "connect every model input to a pipeline input or a node alias",
+                    )
+        return depends, consumers
+
+    def outputs(
+        self,
+        nodes: Mapping[str, Node],
+        resolved: Mapping[str, ConvertedModel],
+        input_names: set[str],
+    ) -> tuple[list[TensorSpec], list[Wire]]:
+        """Each pipeline output and its wire; a wire may feed several outputs (OVMS allows it)."""
+        pipeline = self.pipeline
+        outputs, output_wires = [], []
+        names: set[str] = set()
+        if not pipeline.outputs and not self.lost:
+            self.problems.add(
+                f"{pipeline.path}.outputs",
+                "the pipeline has no outputs",
+                "name at least one output, from a node alias or from 'request'",
+            )
+        for out in pipeline.outputs:
+            if out.name in names:
+                self.problems.add(
+                    out.path, f"output name {out.name!r} is used twice", "rename one output"
+                )
+            if out.name in input_names:
+                self.problems.add(
+                    out.path,
+                    f"output {out.name!r} has the name of a pipeline input",
+                    "Triton ensembles need distinct input and output names; rename one",
+                )
+            names.add(out.name)
+            source = self.source(out.source, nodes, resolved)
+            if source is None:
+                continue
+            output_wires.append((out.source.node_name, source.name))
+            outputs.append(TensorSpec(out.name, source.datatype, source.shape))
+        return outputs, output_wires
+
+    def source(
+        self, source: Source, nodes: Mapping[str, Node], resolved: Mapping[str, ConvertedModel]
+    ) -> TensorSpec | None:
+        """The tensor a source refers to (a placeholder for pipeline inputs), or None."""
+        pipeline, problems = self.pipeline, self.problems
+        if source.node_name == "request":
+            if source.data_item not in pipeline.inputs and not self.lost:
+                problems.add(
+                    f"{source.path}.data_item",
+                    f"the pipeline has no input {source.data_item!r}",
+                    f"add it to the pipeline's inputs; they are {list(pipeline.inputs)}",
+                )
+                return None
+            return TensorSpec(source.data_item, "", ())
+        if source.node_name == "response":
+            problems.add(
+                f"{source.path}.node_name",
+                "'response' cannot be a source",
+                "read from 'request' or from a node",
+            )
+            return None
+        node = nodes.get(source.node_name)
+        if node is None and not self.lost:
+            problems.add(
+                f"{source.path}.node_name",
+                f"there is no node {source.node_name!r}",
+                f"nodes of this pipeline: {sorted(nodes)} and 'request'",
+            )
+        if node is None:
+            return None
+        out = next((o for o in node.outputs if o.alias == source.data_item), None)
+        if out is None and node.path not in self.partial:
+            problems.add(
+                f"{source.path}.data_item",
+                f"node {node.name!r} has no output alias {source.data_item!r}",
+                f"its aliases are {[o.alias for o in node.outputs]}",
+            )
+        if out is None:
+            return None
+        model = resolved.get(node.name)
+        return model.output(out.data_item) if model else None
+
+
+def _check_edge(
+    path: str, target: TensorSpec, source: TensorSpec, problems: Problems, shapes: bool
+) -> None:
+    """Types must match; shapes too, unless unsupported features (demultiplexing) change them."""
+    if target.datatype != source.datatype:
+        problems.add(
+            path,
+            f"data type mismatch: input {target.name!r} takes "
+            f"{short_name(target.datatype)}, output {source.name!r} gives "
+            f"{short_name(source.datatype)}",
+            "connect tensors of the same type",
+        )
+    elif shapes and merge_shapes(target.shape, source.shape) is None:
+        problems.add(
+            path,
+            f"shape mismatch: input {target.name!r} takes {list(target.shape)}, output "
+            f"{source.name!r} gives {list(source.shape)}",
+            "set shape or batch_size so they fit",
+        )
