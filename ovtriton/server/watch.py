@@ -15,7 +15,7 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, Iterable, Optional
 
 import tritonclient.http as httpclient
 from tritonclient.utils import InferenceServerException
@@ -36,13 +36,16 @@ class ConfigWatcher:
     follow_symlinks: bool = False
     current: Optional[ConversionPlan] = field(default=None, init=False)
     _fingerprint: bytes = field(default=b"", init=False)
+    _last_error: str = field(default="", init=False)
 
     def convert_initial(self) -> ConversionPlan:
         """First conversion; an invalid config here is the user's error (nothing to fall back on)."""
         self.current = plan(self.config_path, follow_symlinks=self.follow_symlinks)
         convert(self.config_path, self.repository, force=True, copy=self.copy, planned=self.current)
-        self._fingerprint = self._read_fingerprint()
-        _log_warnings(self.current)
+        try:
+            self._fingerprint = self._read()[1]
+        except OSError as exc:
+            raise UserError(f"cannot read {self.config_path}: {exc.strerror}") from None
         models, versions, ensembles = self.current.counts()
         LOGGER.info(
             "converted %s: %d model(s), %d version(s), %d ensemble(s) into %s",
@@ -56,25 +59,53 @@ class ConfigWatcher:
 
     def poll(self, load: Callable[[str], None], unload: Callable[[str], None]) -> bool:
         """Reconvert when the config or a model's version folders changed. Returns True when
-        Triton was told to reload."""
-        fingerprint = self._read_fingerprint()
+        Triton was told to reload. Whatever goes wrong here (a config missing, unreadable,
+        half-written or invalid; a full disk while converting) is logged and the models that
+        run keep serving; the change is tried again at the next poll."""
+        try:
+            data, fingerprint = self._read()
+        except OSError as exc:
+            self._complain(f"cannot read {self.config_path}: {exc.strerror or exc}; retrying")
+            return False
         if fingerprint == self._fingerprint:
             return False
-        self._fingerprint = fingerprint
         LOGGER.info("%s or its model folders changed; validating it", self.config_path)
         try:
             new = plan(self.config_path, follow_symlinks=self.follow_symlinks)
         except (ConfigError, UserError) as exc:
-            LOGGER.error("the new config is invalid; the previous one keeps serving:\n%s", exc)
+            if self._unchanged(data):  # these very bytes are invalid: wait for another change
+                self._complain(f"the new config is invalid; the previous one keeps serving:\n{exc}")
+                self._fingerprint = fingerprint
             return False
+        except (OSError, RuntimeError) as exc:  # a model file vanished mid-read, ...
+            self._complain(f"cannot read the new config's models: {exc}; retrying")
+            return False
+        if not self._unchanged(data):
+            return False
+        # The new config's model folders, listed now: a change made from here on is seen at
+        # the next poll, even while the loads below take long.
+        fingerprint = self._digest(data, new.inputs[1:])
         changed = new.changed(self.current)
         if not changed:
             LOGGER.info("the new config serves the same models; nothing to reload")
-            self.current = new
-            self._fingerprint = self._read_fingerprint()
+            self.current, self._fingerprint, self._last_error = new, fingerprint, ""
             return False
-        convert(self.config_path, self.repository, force=True, copy=self.copy, planned=new)
-        _log_warnings(new)
+        try:
+            convert(self.config_path, self.repository, force=True, copy=self.copy, planned=new)
+        except (UserError, OSError) as exc:  # ENOSPC, permissions: nothing was written
+            self._complain(f"cannot write the new repository: {exc}; the old one keeps serving")
+            return False
+        self._apply(new, changed, load, unload)
+        self.current, self._fingerprint, self._last_error = new, fingerprint, ""
+        return True
+
+    def _apply(
+        self,
+        new: ConversionPlan,
+        changed: set[str],
+        load: Callable[[str], None],
+        unload: Callable[[str], None],
+    ) -> None:
         old_kinds = {m.name: m.kind for m in self.current.models} if self.current else {}
         new_kinds = {m.name: m.kind for m in new.models}
         gone = [n for n in changed if n not in new_kinds]
@@ -85,17 +116,33 @@ class ConfigWatcher:
         for name in sorted(present, key=lambda n: new_kinds[n] == "ensemble"):
             LOGGER.info("loading %s", name)
             load(name)
-        self.current = new
-        self._fingerprint = self._read_fingerprint()  # the new config may name other folders
-        return True
 
-    def _read_fingerprint(self) -> bytes:
-        """The config's bytes and the listing (names, mtimes) of each model's base path."""
+    def _unchanged(self, data: bytes) -> bool:
+        """Whether the config still holds ``data`` (what was planned is what was fingerprinted)."""
         try:
-            digest = hashlib.sha256(self.config_path.read_bytes())
-        except OSError as exc:
-            raise UserError(f"cannot read {self.config_path}: {exc.strerror}") from None
-        for base in self.current.inputs[1:] if self.current else ():
+            same = self.config_path.read_bytes() == data
+        except OSError:
+            same = False
+        if not same:
+            LOGGER.info("%s changed while it was read; reading it again", self.config_path)
+        return same
+
+    def _complain(self, message: str) -> None:
+        """Log ``message`` as an error once, not at every poll while it stays the same."""
+        if message != self._last_error:
+            LOGGER.error("%s", message)
+            self._last_error = message
+
+    def _read(self) -> tuple[bytes, bytes]:
+        """The config's bytes and the fingerprint of those bytes with the model folders."""
+        data = self.config_path.read_bytes()
+        return data, self._digest(data, self.current.inputs[1:] if self.current else ())
+
+    @staticmethod
+    def _digest(data: bytes, bases: Iterable[Path]) -> bytes:
+        """The config's bytes and the listing (names, mtimes) of each model's base path."""
+        digest = hashlib.sha256(data)
+        for base in bases:
             digest.update(_listing(base))
         return digest.digest()
 
@@ -103,18 +150,27 @@ class ConfigWatcher:
 class TritonControl:
     """Load/unload through Triton's repository API; a failed load is logged, not fatal."""
 
-    def __init__(self, http_url: str) -> None:
-        self._client = httpclient.InferenceServerClient(http_url)
+    def __init__(
+        self,
+        http_url: str,
+        headers: Optional[dict[str, str]] = None,
+        verify: Optional[Callable[[], None]] = None,
+    ) -> None:
+        self._client = httpclient.InferenceServerClient(http_url, network_timeout=600.0)
+        self._headers = dict(headers or {})  # the admin key of the repository API
+        self._verify = verify or (lambda: None)  # raises UserError unless our server answers
 
     def load(self, name: str) -> None:
+        self._verify()
         try:
-            self._client.load_model(name)
+            self._client.load_model(name, headers=self._headers)
         except InferenceServerException as exc:
             LOGGER.error("Triton could not load %s: %s", name, exc.message())
 
     def unload(self, name: str) -> None:
+        self._verify()
         try:
-            self._client.unload_model(name)
+            self._client.unload_model(name, headers=self._headers)
         except InferenceServerException as exc:
             LOGGER.error("Triton could not unload %s: %s", name, exc.message())
 
@@ -129,8 +185,3 @@ def _listing(base: Path) -> bytes:
     except OSError:
         return b"\0missing\0" + os.fsencode(base)
     return "".join(f"{name}\0{mtime}\0" for name, mtime in stats).encode("utf-8", "surrogateescape")
-
-
-def _log_warnings(result: ConversionPlan) -> None:
-    for warning in result.warnings:
-        LOGGER.warning("warning: %s", warning)
