@@ -107,8 +107,10 @@ def server_name(http_url: str, timeout: float = 2.0) -> Optional[str]:
 
 
 def verify(http_url: str, expected: str) -> None:
-    """Raise UserError unless the server on ``http_url`` is the one started with ``expected``."""
+    """Raise UserError when another server answers on ``http_url`` (ConnectionError: none)."""
     name = server_name(http_url)
+    if name is None:
+        raise ConnectionError(f"no server answers GET /v2 on {http_url}")
     if name != expected:
         raise UserError(
             f"the server answering on {http_url} is {name!r}, not ovtriton's {expected!r}; "

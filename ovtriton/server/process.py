@@ -27,6 +27,9 @@ SHM_DIR = guard.SHM_DIR
 __all__ = ["EXPLICIT_MODE_ARGS", "SHM_DIR", "ModelState", "Ports", "TritonServer"]
 # Explicit model control lets the stub watchdog reload a model; `*` loads all at start.
 EXPLICIT_MODE_ARGS = ("--model-control-mode=explicit", "--load-model=*")
+# Seconds Triton drains on SIGTERM. Its default (30) is spent in full whenever a client keeps
+# an idle HTTP keep-alive connection open; requests running longer are cut.
+EXIT_TIMEOUT = 5
 
 
 @dataclass
@@ -99,6 +102,10 @@ class TritonServer:
         ]
         return bool(modes) and modes[-1] == "explicit"
 
+    def _exit_timeout_args(self) -> list[str]:
+        chosen = any(a.startswith("--exit-timeout-secs") for a in self.extra_args)
+        return [] if chosen else [f"--exit-timeout-secs={EXIT_TIMEOUT}"]
+
     def command(self, backend_dir: Path, installation: embedded.Installation) -> list[str]:
         return [
             str(installation.binary),
@@ -113,6 +120,8 @@ class TritonServer:
             f"--metrics-port={self.ports.metrics}",
             # One broken model must not take the others down (OVMS skips invalid servables).
             "--exit-on-error=false",
+            # Triton waits this long for idle keep-alive connections as for in-flight requests.
+            *self._exit_timeout_args(),
             # Unique shared-memory names so several servers can share /dev/shm.
             f"--backend-config=python,shm-region-prefix-name={self.shm_prefix}",
             f"--id={self.server_id}",
@@ -170,8 +179,11 @@ class TritonServer:
                     + self.log_tail()
                 )
             if _get(f"http://{self.http_url}/v2/health/live") == 200:
-                self.verify()
-                return
+                try:
+                    self.verify()
+                    return
+                except ConnectionError:
+                    pass  # it stopped answering in between: the loop says why
             time.sleep(0.2)
         raise UserError(
             f"tritonserver did not start within {self.startup_timeout:.0f} s:\n" + self.log_tail()

@@ -112,7 +112,7 @@ class StubWatchdog:
     def check(self) -> list[str]:
         """Reload every READY model missing a stub; returns their names."""
         self._verify()
-        self._regions.update((s.region, s.pid) for s in stubs_of(self.server_pid))
+        self.track()
         ready = [
             (m["name"], m.get("version", ""))
             for m in self._client.get_model_repository_index(headers=self._headers)
@@ -139,6 +139,10 @@ class StubWatchdog:
                 revived.append(name)
         self.remove_dead_regions()
         return revived
+
+    def track(self) -> None:
+        """Remember which stub uses which shared-memory region."""
+        self._regions.update((s.region, s.pid) for s in stubs_of(self.server_pid))
 
     def remove_dead_regions(self) -> list[Path]:
         """Delete the shared memory of stubs that died (Triton may keep it until it stops)."""

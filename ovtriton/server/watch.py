@@ -161,16 +161,20 @@ class TritonControl:
         self._verify = verify or (lambda: None)  # raises UserError unless our server answers
 
     def load(self, name: str) -> None:
-        self._verify()
         try:
+            self._verify()
             self._client.load_model(name, headers=self._headers)
+        except ConnectionError as exc:
+            LOGGER.error("could not load %s: %s", name, exc)
         except InferenceServerException as exc:
             LOGGER.error("Triton could not load %s: %s", name, exc.message())
 
     def unload(self, name: str) -> None:
-        self._verify()
         try:
+            self._verify()
             self._client.unload_model(name, headers=self._headers)
+        except ConnectionError as exc:
+            LOGGER.error("could not unload %s: %s", name, exc)
         except InferenceServerException as exc:
             LOGGER.error("Triton could not unload %s: %s", name, exc.message())
 
