@@ -10,9 +10,11 @@ what is gone: composing models before the ensembles that use them, and the rever
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Optional
@@ -91,13 +93,40 @@ class ConfigWatcher:
             self.current, self._fingerprint, self._last_error = new, fingerprint, ""
             return False
         try:
-            convert(self.config_path, self.repository, force=True, copy=self.copy, planned=new)
+            self._write(new, changed)
         except (UserError, OSError) as exc:  # ENOSPC, permissions: nothing was written
             self._complain(f"cannot write the new repository: {exc}; the old one keeps serving")
             return False
         self._apply(new, changed, load, unload)
         self.current, self._fingerprint, self._last_error = new, fingerprint, ""
         return True
+
+    def _write(self, new: ConversionPlan, changed: set[str]) -> None:
+        """Write the changed models into a staging folder and swap their folders in: Triton
+        (explicit mode) reloads every model of a loaded ensemble whose files' mtime or ctime
+        changed, so an unchanged model's folder must not be touched at all."""
+        staging = self.repository.parent / f".{self.repository.name}.next"
+        if staging.exists():
+            shutil.rmtree(staging)
+        try:
+            # Only the changed models: even linking an unchanged model's files again changes
+            # their ctime, which Triton takes for a change.
+            only = dataclasses.replace(
+                new, models=tuple(m for m in new.models if m.name in changed)
+            )
+            convert(self.config_path, staging, force=True, copy=self.copy, planned=only)
+            for name in sorted(changed):
+                live, fresh, old = (
+                    self.repository / name,
+                    staging / name,
+                    staging / f".{name}.old",
+                )
+                if live.exists():
+                    live.rename(old)
+                if fresh.exists():
+                    fresh.rename(live)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
 
     def _apply(
         self,

@@ -183,3 +183,19 @@ def test_probes_use_triton_health_endpoints() -> None:
         assert container["startupProbe"]["httpGet"]["path"] == "/v2/health/ready"
         assert container["livenessProbe"]["httpGet"]["path"] == "/v2/health/live"
         assert container["securityContext"]["allowPrivilegeEscalation"] is False
+
+
+def test_every_server_takes_its_admin_key_from_the_secret_and_none_opens_the_apis() -> None:
+    containers = [
+        documents(path)[0]["spec"]["template"]["spec"]["containers"][0]
+        for path in (ROOT / "deploy" / "k8s").rglob("deployment.yaml")
+    ] + serving_runtime()["spec"]["containers"]
+    assert len(containers) == 3
+    for container in containers:
+        env = {e["name"]: e for e in container["env"]}
+        assert env["OVTRITON_ADMIN_KEY"]["valueFrom"]["secretKeyRef"] == {
+            "name": "ovtriton-admin",
+            "key": "admin-key",
+            "optional": True,  # without the Secret: a random key per pod, still closed
+        }
+        assert "OVTRITON_OPEN_CONTROL_APIS" not in env
