@@ -133,3 +133,16 @@ def test_a_write_error_keeps_the_old_repository_and_is_retried(
     assert "the old one keeps serving" in caplog.text
     watcher.repository = repository  # the disk is usable again
     assert poll(watcher, calls) and calls.seen == ["load pipe"]
+
+
+def test_each_conversion_warning_is_logged_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    save(scale_model((1, 4)), tmp_path / "models" / "scale" / "1")
+    path = tmp_path / "config.json"
+    entry = {"name": "scale", "base_path": "models/scale", "shape": "auto"}
+    path.write_text(json.dumps({"model_config_list": [{"config": entry}]}))
+    with caplog.at_level(logging.WARNING):
+        ConfigWatcher(path, tmp_path / "work" / "repository").convert_initial()
+    warnings = [r.getMessage() for r in caplog.records if "'auto' is deprecated" in r.getMessage()]
+    assert len(warnings) == 1, caplog.text
