@@ -143,7 +143,8 @@ class TritonServer:
         if self.log_path is None:
             self.log_path = self.workdir / "tritonserver.log"
         cmd = self.command(backend_dir, installation)
-        LOGGER.debug("starting %s", " ".join(cmd))
+        shown = " ".join(cmd).replace(self.admin.value, "<admin key>") if self.admin.enabled else ""
+        LOGGER.debug("starting %s", shown or " ".join(cmd))
         with open(self.log_path, "ab") as log:
             self._process = subprocess.Popen(
                 cmd,
