@@ -79,7 +79,7 @@ class AdminAccess:
         (Triton refuses an API restricted twice)."""
         if not self.enabled:
             return []
-        theirs = [r for r in map(Restriction.parse, extra_args) if r is not None]
+        theirs = _restrictions(extra_args)
         value = next((r.value for r in theirs if r.key == HEADER), self.value)
         flags = []
         for flag in _FLAGS:
@@ -94,8 +94,8 @@ class AdminAccess:
         twice, as tritonserver 2.51's gRPC endpoint expects ``triton-grpc-protocol-<key>``. The
         same dict serves HTTP and gRPC clients (each ignores the other's header)."""
         keys = {HEADER: self.value} if self.enabled else {}
-        for restriction in map(Restriction.parse, extra_args):
-            if restriction is not None and restriction.key:
+        for restriction in _restrictions(extra_args):
+            if restriction.key:
                 keys[restriction.key] = restriction.value
         return {**keys, **{GRPC_PREFIX + key: value for key, value in keys.items()}}
 
@@ -105,6 +105,15 @@ class AdminAccess:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             out.write(self.value + "\n")
         return path
+
+
+def _restrictions(args: Sequence[str]) -> list[Restriction]:
+    """The operator's restriction flags, written ``--flag=value`` or ``--flag value``."""
+    joined = [
+        f"{arg}={args[i + 1]}" if arg in _FLAGS and i + 1 < len(args) else arg
+        for i, arg in enumerate(args)
+    ]
+    return [r for r in map(Restriction.parse, joined) if r is not None]
 
 
 def _checked(value: str, source: str) -> str:

@@ -86,3 +86,11 @@ def test_a_missing_key_file_names_the_file(tmp_path: Path) -> None:
 def test_the_written_key_is_readable_by_its_owner_only(tmp_path: Path) -> None:
     path = AdminAccess("k3y").write(tmp_path / "admin-key")
     assert path.read_text() == "k3y\n" and path.stat().st_mode & 0o777 == 0o600
+
+
+def test_operator_flags_written_as_two_arguments_count_too() -> None:
+    theirs = ("--grpc-restricted-protocol", "model-repository,shared-memory,logging,trace:k=v")
+    assert AdminAccess("ours").flags(theirs) == [
+        f"--http-restricted-api={','.join(sorted(CONTROL_APIS))}:{HEADER}=ours"
+    ]
+    assert AdminAccess("ours").headers(theirs)["triton-grpc-protocol-k"] == "v"
