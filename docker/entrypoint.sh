@@ -23,6 +23,13 @@
 #   OVTRITON_BACKEND_DIRECTORY     /opt/tritonserver/backends   (must hold python/ and openvino_py/)
 #   TRITONSERVER                   tritonserver
 #   OVTRITON                       ovtriton   (the CLI that converts)
+#   OVTRITON_ADMIN_KEY_FILE, OVTRITON_ADMIN_KEY   the key of Triton's control APIs (model
+#                                  repository, shared memory, logging, trace): a client must send
+#                                  the header "ovtriton-admin-key: <key>" (gRPC metadata
+#                                  "triton-grpc-protocol-ovtriton-admin-key"). Unset: a random key
+#                                  per start, so nobody can use them. Kubernetes: from a Secret.
+#   OVTRITON_OPEN_CONTROL_APIS=1   UNSAFE: leave those APIs open to every client
+#   A --http-restricted-api/--grpc-restricted-protocol flag among the arguments replaces ours.
 # Extra arguments are passed to tritonserver after the entrypoint's own flags (later flags win).
 set -eu
 
@@ -45,17 +52,50 @@ ovtriton=${OVTRITON:-ovtriton}
 [ -d "$backends/openvino_py" ] || fail "no openvino_py backend in $backends (set OVTRITON_BACKEND_DIRECTORY)"
 
 own_repository=yes
+own_restrictions=no
 for arg in "$@"; do
     case $arg in
         --model-repository* | --model-store*) own_repository=no ;;
+        --http-restricted-api* | --grpc-restricted-protocol*) own_restrictions=yes ;;
     esac
 done
+
+# Control APIs closed by default: without this, any client that reaches a port can load Python
+# code as a model, unload models, read other clients' shared memory and change logging.
+restrict() {
+    if [ "${OVTRITON_OPEN_CONTROL_APIS:-}" = 1 ]; then
+        log "warning: control APIs open to every client (OVTRITON_OPEN_CONTROL_APIS=1)"
+        return
+    fi
+    if [ "$own_restrictions" = yes ]; then
+        log "restricted APIs as given in the arguments"
+        return
+    fi
+    if [ -n "${OVTRITON_ADMIN_KEY_FILE:-}" ]; then
+        [ -r "$OVTRITON_ADMIN_KEY_FILE" ] || fail "OVTRITON_ADMIN_KEY_FILE $OVTRITON_ADMIN_KEY_FILE is not readable"
+        key=$(tr -d ' \t\r\n' < "$OVTRITON_ADMIN_KEY_FILE")
+    elif [ -n "${OVTRITON_ADMIN_KEY:-}" ]; then
+        key=$OVTRITON_ADMIN_KEY
+    else
+        key=$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')
+    fi
+    case $key in
+        "" | *[,:=\ ]*) fail "the admin key must be one non-empty word without ',', ':', '=' or spaces" ;;
+    esac
+    apis=logging,model-repository,shared-memory,trace
+    http_restriction="--http-restricted-api=$apis:ovtriton-admin-key=$key"
+    grpc_restriction="--grpc-restricted-protocol=$apis:ovtriton-admin-key=$key"
+}
+http_restriction=
+grpc_restriction=
+restrict
 
 set -- \
     "--backend-directory=$backends" \
     "--http-address=$host" "--http-port=${OVTRITON_HTTP_PORT:-8000}" \
     "--grpc-address=$host" "--grpc-port=${OVTRITON_GRPC_PORT:-8001}" \
     "--metrics-address=$host" "--metrics-port=${OVTRITON_METRICS_PORT:-8002}" \
+    ${http_restriction:+"$http_restriction"} ${grpc_restriction:+"$grpc_restriction"} \
     "$@"
 
 if [ "$own_repository" = no ]; then

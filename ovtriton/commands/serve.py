@@ -9,13 +9,29 @@ import tempfile
 import time
 from pathlib import Path
 from types import FrameType
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from ovtriton.errors import UserError
-from ovtriton.server.process import EXPLICIT_MODE_ARGS, ModelState, Ports, TritonServer
-from ovtriton.server.watch import ConfigWatcher, TritonControl
+from ovtriton.server import guard
+from ovtriton.server.admin import ENV_VAR, HEADER, AdminAccess
+from ovtriton.server.ports import Ports
+
+if TYPE_CHECKING:  # imported when serving: a busy port is reported before OpenVINO loads
+    from ovtriton.server.process import ModelState, TritonServer
+    from ovtriton.server.watch import ConfigWatcher
 
 LOGGER = logging.getLogger(__name__)
+
+
+def port(text: str) -> int:
+    """argparse type: a TCP port number (1-65535)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a port number (1-65535)")
+    return value
 
 
 def add_server_options(parser: argparse.ArgumentParser) -> None:
@@ -25,10 +41,31 @@ def add_server_options(parser: argparse.ArgumentParser) -> None:
         default="127.0.0.1",
         help="address to bind (default 127.0.0.1; 0.0.0.0 exposes the server)",
     )
-    parser.add_argument("--http-port", type=int, default=8000, help="HTTP/REST port (default 8000)")
-    parser.add_argument("--grpc-port", type=int, default=8001, help="gRPC port (default 8001)")
     parser.add_argument(
-        "--metrics-port", type=int, default=8002, help="Prometheus metrics port (default 8002)"
+        "--http-port", type=port, default=8000, help="HTTP/REST port (default 8000)"
+    )
+    parser.add_argument("--grpc-port", type=port, default=8001, help="gRPC port (default 8001)")
+    parser.add_argument(
+        "--metrics-port", type=port, default=8002, help="Prometheus metrics port (default 8002)"
+    )
+
+
+def add_admin_options(parser: argparse.ArgumentParser) -> None:
+    """Who may use Triton's control APIs."""
+    admin = parser.add_mutually_exclusive_group()
+    admin.add_argument(
+        "--admin-key-file",
+        type=Path,
+        metavar="FILE",
+        help=f"the key of Triton's control APIs (model repository, shared memory, logging, "
+        f"trace): requests to them must send the header '{HEADER}: <key>'. Default: "
+        f"${ENV_VAR}, else a random key per start (written to <workdir>/admin-key)",
+    )
+    admin.add_argument(
+        "--open-control-apis",
+        action="store_true",
+        help="UNSAFE: leave the control APIs open to every client that reaches the ports "
+        "(anyone could load Python code as a model); only on a private network",
     )
 
 
@@ -76,6 +113,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="with --config: follow symlinks that lead out of a base path",
     )
     add_server_options(parser)
+    add_admin_options(parser)
     parser.add_argument(
         "--workdir",
         type=Path,
@@ -87,12 +125,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def server_from_args(args: argparse.Namespace, repository: Path) -> TritonServer:
+    from ovtriton.server.process import TritonServer
+
     return TritonServer(
         repository=repository.resolve(),
         host=args.host,
         ports=Ports(args.http_port, args.grpc_port, args.metrics_port),
         extra_args=tuple(args.passthrough),
         workdir=args.workdir.resolve() if getattr(args, "workdir", None) else None,
+        admin=AdminAccess.from_sources(args.admin_key_file, args.open_control_apis),
     )
 
 
@@ -102,9 +143,16 @@ def run(args: argparse.Namespace) -> int:
             "--watch needs --config (a Triton repository is not converted, so "
             "there is nothing to watch; tritonserver's --model-control-mode=poll does that)"
         )
+    # Before converting (which can take minutes): serve never shares a port with anyone.
+    guard.check_ports_free(
+        args.host, Ports(args.http_port, args.grpc_port, args.metrics_port).named()
+    )
+    from ovtriton.server.process import EXPLICIT_MODE_ARGS
+    from ovtriton.server.watch import ConfigWatcher
+
     if args.config is None:
         return _serve(server_from_args(args, args.model_repository), watcher=None, poll=0)
-    with tempfile.TemporaryDirectory(prefix="ovtriton-serve-") as scratch:
+    with tempfile.TemporaryDirectory(prefix=guard.temp_prefix("serve-")) as scratch:
         workdir = args.workdir.resolve() if args.workdir else Path(scratch)
         args.workdir = workdir
         watcher = ConfigWatcher(
@@ -121,13 +169,16 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _serve(server: TritonServer, watcher: Optional[ConfigWatcher], poll: float) -> int:
+    from ovtriton.server.watch import TritonControl
+
     with _stop_on_sigterm():
         server.start()
         try:
+            announce_admin(server)
             report_started(server)
             if watcher is not None:
                 LOGGER.info("watching %s for changes", watcher.config_path)
-                control = TritonControl(server.http_url)
+                control = TritonControl(server.http_url, server.admin_headers, server.verify)
                 while server.running:
                     time.sleep(poll)
                     if watcher.poll(control.load, control.unload):
@@ -141,6 +192,15 @@ def _serve(server: TritonServer, watcher: Optional[ConfigWatcher], poll: float) 
             server.stop()
     LOGGER.info("tritonserver stopped")
     return 0
+
+
+def announce_admin(server: TritonServer) -> None:
+    """Say how the control APIs are protected; store the key for the operator."""
+    if not server.admin.enabled:
+        LOGGER.warning("control APIs are open to every client (--open-control-apis)")
+    elif server.workdir is not None:
+        key_file = server.admin.write(server.workdir / "admin-key")
+        LOGGER.info("control APIs need the header %s (its value is in %s)", HEADER, key_file)
 
 
 def report_models(server: TritonServer) -> list[ModelState]:

@@ -6,7 +6,6 @@ import json
 import logging
 import os
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -17,41 +16,20 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from ovtriton.errors import UserError
-from ovtriton.server import embedded
+from ovtriton.server import embedded, guard
+from ovtriton.server.admin import AdminAccess
+from ovtriton.server.ports import Ports, client_host
 from ovtriton.server.stubs import StubWatchdog
 
 LOGGER = logging.getLogger(__name__)
 
-SHM_DIR = Path("/dev/shm")
+SHM_DIR = guard.SHM_DIR
+__all__ = ["EXPLICIT_MODE_ARGS", "SHM_DIR", "ModelState", "Ports", "TritonServer"]
 # Explicit model control lets the stub watchdog reload a model; `*` loads all at start.
 EXPLICIT_MODE_ARGS = ("--model-control-mode=explicit", "--load-model=*")
-
-
-@dataclass(frozen=True)
-class Ports:
-    http: int = 8000
-    grpc: int = 8001
-    metrics: int = 8002
-
-    def flags(self) -> list[str]:
-        """The command-line options that choose these ports (serve, demo)."""
-        return [
-            "--http-port", str(self.http),
-            "--grpc-port", str(self.grpc),
-            "--metrics-port", str(self.metrics),
-        ]  # fmt: skip
-
-    @classmethod
-    def free(cls, host: str = "127.0.0.1") -> "Ports":
-        """Three ports nobody listens on right now (for tests and parallel runs)."""
-        sockets = [socket.socket() for _ in range(3)]
-        try:
-            for s in sockets:
-                s.bind((host, 0))
-            return cls(*(s.getsockname()[1] for s in sockets))
-        finally:
-            for s in sockets:
-                s.close()
+# Seconds Triton drains on SIGTERM. Its default (30) is spent in full whenever a client keeps
+# an idle HTTP keep-alive connection open; requests running longer are cut.
+EXIT_TIMEOUT = 5
 
 
 @dataclass
@@ -76,26 +54,41 @@ class TritonServer:
     # Reload a model whose stub process died (Triton 2.51 does not); needs explicit model
     # control, which is added unless extra_args choose a --model-control-mode themselves.
     revive_stubs: bool = True
+    # Key of the control APIs (model repository, shared memory, logging, trace); random per
+    # start unless given. AdminAccess(enabled=False) leaves them open to every client.
+    admin: AdminAccess = field(default_factory=AdminAccess)
+    server_id: str = field(default_factory=guard.new_server_id)
     watchdog: Optional[StubWatchdog] = field(default=None, init=False, repr=False)
     _process: Optional[subprocess.Popen] = field(default=None, init=False, repr=False)
     _tmp: Optional[tempfile.TemporaryDirectory] = field(default=None, init=False, repr=False)
 
     @property
     def http_url(self) -> str:
-        return f"{_client_host(self.host)}:{self.ports.http}"
+        return f"{client_host(self.host)}:{self.ports.http}"
 
     @property
     def grpc_url(self) -> str:
-        return f"{_client_host(self.host)}:{self.ports.grpc}"
+        return f"{client_host(self.host)}:{self.ports.grpc}"
 
     @property
     def metrics_url(self) -> str:
-        return f"http://{_client_host(self.host)}:{self.ports.metrics}/metrics"
+        return f"http://{client_host(self.host)}:{self.ports.metrics}/metrics"
 
     @property
     def shm_prefix(self) -> str:
         """Prefix of this server's shared-memory files in /dev/shm (unique per process and port)."""
-        return f"ovtriton{os.getpid()}_{self.ports.http}_"
+        return guard.shm_prefix(self.ports.http)
+
+    @property
+    def admin_headers(self) -> dict[str, str]:
+        """Headers (gRPC: metadata) a client sends to use the control APIs of this server."""
+        return self.admin.headers(self.extra_args)
+
+    @property
+    def expected_id(self) -> str:
+        """What ``GET /v2`` answers as "name": ours, or the operator's own ``--id``."""
+        ids = [a.partition("=")[2] for a in self.extra_args if a.startswith("--id=")]
+        return ids[-1] if ids else self.server_id
 
     def _mode_args(self) -> tuple[str, ...]:
         chosen = any(a.startswith("--model-control-mode") for a in self.extra_args)
@@ -108,6 +101,10 @@ class TritonServer:
             if a.startswith("--model-control-mode=")
         ]
         return bool(modes) and modes[-1] == "explicit"
+
+    def _exit_timeout_args(self) -> list[str]:
+        chosen = any(a.startswith("--exit-timeout-secs") for a in self.extra_args)
+        return [] if chosen else [f"--exit-timeout-secs={EXIT_TIMEOUT}"]
 
     def command(self, backend_dir: Path, installation: embedded.Installation) -> list[str]:
         return [
@@ -123,8 +120,12 @@ class TritonServer:
             f"--metrics-port={self.ports.metrics}",
             # One broken model must not take the others down (OVMS skips invalid servables).
             "--exit-on-error=false",
+            # Triton waits this long for idle keep-alive connections as for in-flight requests.
+            *self._exit_timeout_args(),
             # Unique shared-memory names so several servers can share /dev/shm.
             f"--backend-config=python,shm-region-prefix-name={self.shm_prefix}",
+            f"--id={self.server_id}",
+            *self.admin.flags(self.extra_args),
             *self._mode_args(),
             *self.extra_args,
         ]
@@ -133,14 +134,17 @@ class TritonServer:
         if not self.repository.is_dir():
             raise UserError(f"model repository {self.repository} is not a directory")
         installation = embedded.locate()
+        guard.check_ports_free(self.host, self.ports.named())
+        guard.remove_leftovers()
         if self.workdir is None:
-            self._tmp = tempfile.TemporaryDirectory(prefix="ovtriton-")
+            self._tmp = tempfile.TemporaryDirectory(prefix=guard.temp_prefix())
             self.workdir = Path(self._tmp.name)
         backend_dir = embedded.assemble_backend_dir(installation, self.workdir / "backends")
         if self.log_path is None:
             self.log_path = self.workdir / "tritonserver.log"
         cmd = self.command(backend_dir, installation)
-        LOGGER.debug("starting %s", " ".join(cmd))
+        shown = " ".join(cmd).replace(self.admin.value, "<admin key>") if self.admin.enabled else ""
+        LOGGER.debug("starting %s", shown or " ".join(cmd))
         with open(self.log_path, "ab") as log:
             self._process = subprocess.Popen(
                 cmd,
@@ -149,11 +153,18 @@ class TritonServer:
                 stdin=subprocess.DEVNULL,
                 env=embedded.environment(installation),
                 start_new_session=True,  # its own process group: the stubs go with it
+                # Dies with the thread that starts it: start from a long-lived thread.
+                preexec_fn=guard.die_with_parent,
             )
         try:
             self.wait_ready()
             if self.revive_stubs and self._explicit():
-                self.watchdog = StubWatchdog(self._process.pid, self.http_url).start()
+                self.watchdog = StubWatchdog(
+                    self._process.pid,
+                    self.http_url,
+                    headers=self.admin_headers,
+                    verify=self.verify,
+                ).start()
         except BaseException:
             self.stop()
             raise
@@ -169,11 +180,19 @@ class TritonServer:
                     + self.log_tail()
                 )
             if _get(f"http://{self.http_url}/v2/health/live") == 200:
-                return
+                try:
+                    self.verify()
+                    return
+                except ConnectionError:
+                    pass  # it stopped answering in between: the loop says why
             time.sleep(0.2)
         raise UserError(
             f"tritonserver did not start within {self.startup_timeout:.0f} s:\n" + self.log_tail()
         )
+
+    def verify(self) -> None:
+        """Raise UserError unless our own tritonserver answers on the HTTP port."""
+        guard.verify(self.http_url, self.expected_id)
 
     def is_ready(self) -> bool:
         return _get(f"http://{self.http_url}/v2/health/ready") == 200
@@ -181,7 +200,10 @@ class TritonServer:
     def models(self) -> list[ModelState]:
         """Every model of the repository with its state and, for a failed one, why."""
         request = urllib.request.Request(
-            f"http://{self.http_url}/v2/repository/index", data=b"{}", method="POST"
+            f"http://{self.http_url}/v2/repository/index",
+            data=b"{}",
+            method="POST",
+            headers=self.admin_headers,
         )
         with urllib.request.urlopen(request, timeout=10) as response:
             index = json.loads(response.read())
@@ -259,10 +281,6 @@ def _remove_shm(prefix: str) -> None:
             LOGGER.debug("removed stale %s", path)
         except OSError:
             pass
-
-
-def _client_host(host: str) -> str:
-    return "127.0.0.1" if host in ("0.0.0.0", "") else ("[::1]" if host == "::" else host)
 
 
 def _get(url: str) -> int:

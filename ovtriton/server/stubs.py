@@ -13,47 +13,78 @@ for the second or two the load takes; other models are not touched.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Optional
 
+import psutil
 import tritonclient.http as httpclient
 from tritonclient.utils import InferenceServerException
 
 from ovtriton.backend import BACKEND_NAME
+from ovtriton.errors import UserError
 
 LOGGER = logging.getLogger(__name__)
 
 STUB_NAME = "triton_python_backend_stub"
+SHM_DIR = Path("/dev/shm")
 _STUB_BACKENDS = (BACKEND_NAME, "python")
 
 
-def live_stubs(server_pid: int) -> Counter:
-    """(model, version) -> number of live stubs (zombies are dead stubs Triton has not reaped)."""
-    found: Counter = Counter()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
+@dataclass(frozen=True)
+class Stub:
+    model: str
+    version: str
+    region: str  # its shared-memory region, /dev/shm/<region>
+    pid: int
+
+
+def stubs_of(server_pid: int) -> list[Stub]:
+    """The live stubs of a tritonserver (a zombie is a dead stub Triton has not reaped)."""
+    try:
+        children = psutil.Process(server_pid).children()
+    except psutil.NoSuchProcess:
+        return []
+    found = []
+    for child in children:
         try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-            argv = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")
-        except OSError:
+            if child.status() == psutil.STATUS_ZOMBIE:
+                continue
+            argv = child.cmdline()
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
             continue
-        state, ppid = stat.rpartition(")")[2].split()[:2]
-        if int(ppid) != server_pid or state == "Z" or not argv[0].endswith(STUB_NAME.encode()):
-            continue
-        model_py = Path(os.fsdecode(argv[1]))  # <repository>/<model>/<version>/model.py
-        found[(model_py.parent.parent.name, model_py.parent.name)] += 1
+        # argv: stub, <repository>/<model>/<version>/model.py, shm region name, ...
+        if len(argv) >= 3 and argv[0].endswith(STUB_NAME):
+            model_py = Path(argv[1])
+            found.append(
+                Stub(model_py.parent.parent.name, model_py.parent.name, argv[2], child.pid)
+            )
     return found
+
+
+def live_stubs(server_pid: int) -> Counter:
+    """(model, version) -> number of live stubs."""
+    return Counter((s.model, s.version) for s in stubs_of(server_pid))
 
 
 class StubWatchdog:
     """A daemon thread that reloads models with fewer live stubs than instances."""
 
-    def __init__(self, server_pid: int, http_url: str, interval: float = 1.0) -> None:
+    def __init__(
+        self,
+        server_pid: int,
+        http_url: str,
+        interval: float = 1.0,
+        headers: Optional[dict[str, str]] = None,
+        verify: Optional[Callable[[], None]] = None,
+    ) -> None:
         self.server_pid = server_pid
         self.interval = interval
+        self._headers = dict(headers or {})  # the admin key of the repository API
+        self._verify = verify or (lambda: None)  # raises unless our own server answers
+        self._regions: dict[str, int] = {}  # region -> pid of the stub seen using it
         self.revived: list[str] = []  # model names, in order, for logs and tests
         self._client = httpclient.InferenceServerClient(http_url, network_timeout=600.0)
         self._instances: dict[str, int] = {}  # model -> stubs per version, from its config
@@ -76,12 +107,16 @@ class StubWatchdog:
                 self.check()
             except (InferenceServerException, OSError) as exc:  # server stopping or busy
                 LOGGER.debug("stub watchdog: %s", exc)
+            except UserError as exc:  # another server answers on our port: touch nothing
+                LOGGER.error("stub watchdog: %s", exc)
 
     def check(self) -> list[str]:
         """Reload every READY model missing a stub; returns their names."""
+        self._verify()
+        self.track()
         ready = [
             (m["name"], m.get("version", ""))
-            for m in self._client.get_model_repository_index()
+            for m in self._client.get_model_repository_index(headers=self._headers)
             if m.get("state") == "READY"
         ]
         stubs = live_stubs(self.server_pid)
@@ -100,9 +135,34 @@ class StubWatchdog:
                 v for n, v in ready if n == name and live_stubs(self.server_pid)[(n, v)] < expected
             }
             if missing and not self._stop.is_set():
+                self._verify()
                 self._revive(name, sorted(missing))
                 revived.append(name)
+        self.remove_dead_regions()
         return revived
+
+    def track(self) -> None:
+        """Remember which stub uses which shared-memory region."""
+        self._regions.update((s.region, s.pid) for s in stubs_of(self.server_pid))
+
+    def remove_dead_regions(self) -> list[Path]:
+        """Delete the shared memory of stubs that died (Triton may keep it until it stops)."""
+        removed = []
+        for region, pid in list(self._regions.items()):
+            if _alive(pid):
+                continue
+            del self._regions[region]
+            path = SHM_DIR / region
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                LOGGER.warning("could not remove %s of a dead stub: %s", path, exc.strerror)
+                continue
+            LOGGER.info("removed %s, the shared memory of a dead stub", path)
+            removed.append(path)
+        return removed
 
     def _expected(self, name: str, refresh: bool) -> int:
         if refresh or name not in self._instances:
@@ -121,10 +181,17 @@ class StubWatchdog:
         )
         try:
             # Unload then load: loading an unchanged model is a no-op, even with its config.
-            self._client.unload_model(name)
-            self._client.load_model(name)
+            self._client.unload_model(name, headers=self._headers)
+            self._client.load_model(name, headers=self._headers)
         except InferenceServerException as exc:
             LOGGER.error("could not reload %s after its stub died: %s", name, exc.message())
             return
         self.revived.append(name)
         LOGGER.warning("model %s reloaded", name)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False

@@ -10,12 +10,14 @@ what is gone: composing models before the ensembles that use them, and the rever
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, Iterable, Optional
 
 import tritonclient.http as httpclient
 from tritonclient.utils import InferenceServerException
@@ -36,13 +38,16 @@ class ConfigWatcher:
     follow_symlinks: bool = False
     current: Optional[ConversionPlan] = field(default=None, init=False)
     _fingerprint: bytes = field(default=b"", init=False)
+    _last_error: str = field(default="", init=False)
 
     def convert_initial(self) -> ConversionPlan:
         """First conversion; an invalid config here is the user's error (nothing to fall back on)."""
         self.current = plan(self.config_path, follow_symlinks=self.follow_symlinks)
         convert(self.config_path, self.repository, force=True, copy=self.copy, planned=self.current)
-        self._fingerprint = self._read_fingerprint()
-        _log_warnings(self.current)
+        try:
+            self._fingerprint = self._read()[1]
+        except OSError as exc:
+            raise UserError(f"cannot read {self.config_path}: {exc.strerror}") from None
         models, versions, ensembles = self.current.counts()
         LOGGER.info(
             "converted %s: %d model(s), %d version(s), %d ensemble(s) into %s",
@@ -56,25 +61,80 @@ class ConfigWatcher:
 
     def poll(self, load: Callable[[str], None], unload: Callable[[str], None]) -> bool:
         """Reconvert when the config or a model's version folders changed. Returns True when
-        Triton was told to reload."""
-        fingerprint = self._read_fingerprint()
+        Triton was told to reload. Whatever goes wrong here (a config missing, unreadable,
+        half-written or invalid; a full disk while converting) is logged and the models that
+        run keep serving; the change is tried again at the next poll."""
+        try:
+            data, fingerprint = self._read()
+        except OSError as exc:
+            self._complain(f"cannot read {self.config_path}: {exc.strerror or exc}; retrying")
+            return False
         if fingerprint == self._fingerprint:
             return False
-        self._fingerprint = fingerprint
         LOGGER.info("%s or its model folders changed; validating it", self.config_path)
         try:
             new = plan(self.config_path, follow_symlinks=self.follow_symlinks)
         except (ConfigError, UserError) as exc:
-            LOGGER.error("the new config is invalid; the previous one keeps serving:\n%s", exc)
+            if self._unchanged(data):  # these very bytes are invalid: wait for another change
+                self._complain(f"the new config is invalid; the previous one keeps serving:\n{exc}")
+                self._fingerprint = fingerprint
             return False
+        except (OSError, RuntimeError) as exc:  # a model file vanished mid-read, ...
+            self._complain(f"cannot read the new config's models: {exc}; retrying")
+            return False
+        if not self._unchanged(data):
+            return False
+        # The new config's model folders, listed now: a change made from here on is seen at
+        # the next poll, even while the loads below take long.
+        fingerprint = self._digest(data, new.base_paths)
         changed = new.changed(self.current)
         if not changed:
             LOGGER.info("the new config serves the same models; nothing to reload")
-            self.current = new
-            self._fingerprint = self._read_fingerprint()
+            self.current, self._fingerprint, self._last_error = new, fingerprint, ""
             return False
-        convert(self.config_path, self.repository, force=True, copy=self.copy, planned=new)
-        _log_warnings(new)
+        try:
+            self._write(new, changed)
+        except (UserError, OSError) as exc:  # ENOSPC, permissions: nothing was written
+            self._complain(f"cannot write the new repository: {exc}; the old one keeps serving")
+            return False
+        self._apply(new, changed, load, unload)
+        self.current, self._fingerprint, self._last_error = new, fingerprint, ""
+        return True
+
+    def _write(self, new: ConversionPlan, changed: set[str]) -> None:
+        """Write the changed models into a staging folder and swap their folders in: Triton
+        (explicit mode) reloads every model of a loaded ensemble whose files' mtime or ctime
+        changed, so an unchanged model's folder must not be touched at all."""
+        staging = self.repository.parent / f".{self.repository.name}.next"
+        if staging.exists():
+            shutil.rmtree(staging)
+        try:
+            # Only the changed models: even linking an unchanged model's files again changes
+            # their ctime, which Triton takes for a change.
+            only = dataclasses.replace(
+                new, models=tuple(m for m in new.models if m.name in changed)
+            )
+            convert(self.config_path, staging, force=True, copy=self.copy, planned=only)
+            for name in sorted(changed):
+                live, fresh, old = (
+                    self.repository / name,
+                    staging / name,
+                    staging / f".{name}.old",
+                )
+                if live.exists():
+                    live.rename(old)
+                if fresh.exists():
+                    fresh.rename(live)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+    def _apply(
+        self,
+        new: ConversionPlan,
+        changed: set[str],
+        load: Callable[[str], None],
+        unload: Callable[[str], None],
+    ) -> None:
         old_kinds = {m.name: m.kind for m in self.current.models} if self.current else {}
         new_kinds = {m.name: m.kind for m in new.models}
         gone = [n for n in changed if n not in new_kinds]
@@ -85,17 +145,33 @@ class ConfigWatcher:
         for name in sorted(present, key=lambda n: new_kinds[n] == "ensemble"):
             LOGGER.info("loading %s", name)
             load(name)
-        self.current = new
-        self._fingerprint = self._read_fingerprint()  # the new config may name other folders
-        return True
 
-    def _read_fingerprint(self) -> bytes:
-        """The config's bytes and the listing (names, mtimes) of each model's base path."""
+    def _unchanged(self, data: bytes) -> bool:
+        """Whether the config still holds ``data`` (what was planned is what was fingerprinted)."""
         try:
-            digest = hashlib.sha256(self.config_path.read_bytes())
-        except OSError as exc:
-            raise UserError(f"cannot read {self.config_path}: {exc.strerror}") from None
-        for base in self.current.base_paths if self.current else ():
+            same = self.config_path.read_bytes() == data
+        except OSError:
+            same = False
+        if not same:
+            LOGGER.info("%s changed while it was read; reading it again", self.config_path)
+        return same
+
+    def _complain(self, message: str) -> None:
+        """Log ``message`` as an error once, not at every poll while it stays the same."""
+        if message != self._last_error:
+            LOGGER.error("%s", message)
+            self._last_error = message
+
+    def _read(self) -> tuple[bytes, bytes]:
+        """The config's bytes and the fingerprint of those bytes with the model folders."""
+        data = self.config_path.read_bytes()
+        return data, self._digest(data, self.current.base_paths if self.current else ())
+
+    @staticmethod
+    def _digest(data: bytes, bases: Iterable[Path]) -> bytes:
+        """The config's bytes and the listing (names, mtimes) of each model's base path."""
+        digest = hashlib.sha256(data)
+        for base in bases:
             digest.update(_listing(base))
         return digest.digest()
 
@@ -103,18 +179,31 @@ class ConfigWatcher:
 class TritonControl:
     """Load/unload through Triton's repository API; a failed load is logged, not fatal."""
 
-    def __init__(self, http_url: str) -> None:
-        self._client = httpclient.InferenceServerClient(http_url)
+    def __init__(
+        self,
+        http_url: str,
+        headers: Optional[dict[str, str]] = None,
+        verify: Optional[Callable[[], None]] = None,
+    ) -> None:
+        self._client = httpclient.InferenceServerClient(http_url, network_timeout=600.0)
+        self._headers = dict(headers or {})  # the admin key of the repository API
+        self._verify = verify or (lambda: None)  # raises UserError unless our server answers
 
     def load(self, name: str) -> None:
         try:
-            self._client.load_model(name)
+            self._verify()
+            self._client.load_model(name, headers=self._headers)
+        except ConnectionError as exc:
+            LOGGER.error("could not load %s: %s", name, exc)
         except InferenceServerException as exc:
             LOGGER.error("Triton could not load %s: %s", name, exc.message())
 
     def unload(self, name: str) -> None:
         try:
-            self._client.unload_model(name)
+            self._verify()
+            self._client.unload_model(name, headers=self._headers)
+        except ConnectionError as exc:
+            LOGGER.error("could not unload %s: %s", name, exc)
         except InferenceServerException as exc:
             LOGGER.error("Triton could not unload %s: %s", name, exc.message())
 
@@ -129,8 +218,3 @@ def _listing(base: Path) -> bytes:
     except OSError:
         return b"\0missing\0" + os.fsencode(base)
     return "".join(f"{name}\0{mtime}\0" for name, mtime in stats).encode("utf-8", "surrogateescape")
-
-
-def _log_warnings(result: ConversionPlan) -> None:
-    for warning in result.warnings:
-        LOGGER.warning("warning: %s", warning)

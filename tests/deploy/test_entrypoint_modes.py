@@ -150,3 +150,53 @@ def test_entrypoint_fails_without_the_backend(fakes: dict[str, str], tmp_path: P
     )
     assert result.returncode == 1
     assert "no openvino_py backend" in result.stderr
+
+
+def restriction_lines(stdout: str) -> list[str]:
+    return [line for line in stdout.splitlines() if "restricted" in line]
+
+
+def test_entrypoint_closes_the_control_apis_with_a_random_key_per_start(
+    fakes: dict[str, str], tmp_path: Path
+) -> None:
+    (tmp_path / "repo").mkdir()
+    env = {**fakes, "OVTRITON_MODEL_REPOSITORY": str(tmp_path / "repo")}
+    first, second = run(env), run(env)
+    assert first.returncode == 0, first.stderr
+    apis = "logging,model-repository,shared-memory,trace"
+    http, grpc = restriction_lines(first.stdout)
+    assert http.startswith(f"server --http-restricted-api={apis}:ovtriton-admin-key=")
+    assert grpc.startswith(f"server --grpc-restricted-protocol={apis}:ovtriton-admin-key=")
+    key = http.rpartition("=")[2]
+    assert len(key) == 48 and grpc.endswith(f"={key}")
+    assert restriction_lines(second.stdout)[0].rpartition("=")[2] != key
+
+
+def test_entrypoint_takes_the_key_from_a_secret_file_before_the_environment(
+    fakes: dict[str, str], tmp_path: Path
+) -> None:
+    (tmp_path / "repo").mkdir()
+    secret = tmp_path / "admin-key"
+    secret.write_text("from-secret\n")
+    env = {**fakes, "OVTRITON_MODEL_REPOSITORY": str(tmp_path / "repo")}
+    result = run({**env, "OVTRITON_ADMIN_KEY_FILE": str(secret), "OVTRITON_ADMIN_KEY": "env"})
+    assert [line.rpartition("=")[2] for line in restriction_lines(result.stdout)] == [
+        "from-secret",
+        "from-secret",
+    ]
+    result = run({**env, "OVTRITON_ADMIN_KEY": "from-env"})
+    assert restriction_lines(result.stdout)[0].endswith(":ovtriton-admin-key=from-env")
+    result = run({**env, "OVTRITON_ADMIN_KEY": "a:b"})
+    assert result.returncode == 1 and "the admin key must be one non-empty word" in result.stderr
+
+
+def test_entrypoint_opt_out_and_operator_flags_replace_ours(
+    fakes: dict[str, str], tmp_path: Path
+) -> None:
+    (tmp_path / "repo").mkdir()
+    env = {**fakes, "OVTRITON_MODEL_REPOSITORY": str(tmp_path / "repo")}
+    opened = run({**env, "OVTRITON_OPEN_CONTROL_APIS": "1"})
+    assert opened.returncode == 0 and restriction_lines(opened.stdout) == []
+    assert "control APIs open to every client" in opened.stderr
+    own = run(env, "--http-restricted-api=model-repository:k=v")
+    assert restriction_lines(own.stdout) == ["server --http-restricted-api=model-repository:k=v"]

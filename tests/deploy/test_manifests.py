@@ -183,3 +183,35 @@ def test_probes_use_triton_health_endpoints() -> None:
         assert container["startupProbe"]["httpGet"]["path"] == "/v2/health/ready"
         assert container["livenessProbe"]["httpGet"]["path"] == "/v2/health/live"
         assert container["securityContext"]["allowPrivilegeEscalation"] is False
+
+
+def test_every_server_takes_its_admin_key_from_the_secret_and_none_opens_the_apis() -> None:
+    containers = [
+        documents(path)[0]["spec"]["template"]["spec"]["containers"][0]
+        for path in (ROOT / "deploy" / "k8s").rglob("deployment.yaml")
+    ] + serving_runtime()["spec"]["containers"]
+    assert len(containers) == 3
+    for container in containers:
+        env = {e["name"]: e for e in container["env"]}
+        assert env["OVTRITON_ADMIN_KEY"]["valueFrom"]["secretKeyRef"] == {
+            "name": "ovtriton-admin",
+            "key": "admin-key",
+            "optional": True,  # without the Secret: a random key per pod, still closed
+        }
+        assert "OVTRITON_OPEN_CONTROL_APIS" not in env
+
+
+def test_the_ingress_routes_only_grpc_inference_health_and_metadata_with_a_body_limit() -> None:
+    (ingress,) = documents(ROOT / "deploy" / "k8s" / "ingress.yaml")
+    annotations = ingress["metadata"]["annotations"]
+    assert annotations["nginx.ingress.kubernetes.io/backend-protocol"] == "GRPC"
+    assert annotations["nginx.ingress.kubernetes.io/proxy-body-size"] == "16m"
+    paths = [p for rule in ingress["spec"]["rules"] for p in rule["http"]["paths"]]
+    methods = {p["path"].rpartition("/")[2] for p in paths}
+    assert methods == {"ModelInfer", "ModelMetadata", "ModelReady", "ServerReady", "ServerLive"}
+    for path in paths:
+        assert path["pathType"] == "Exact"
+        assert path["path"].startswith("/inference.GRPCInferenceService/")
+        assert path["backend"]["service"] == {"name": "ovtriton", "port": {"name": "grpc"}}
+    service = documents(ROOT / "deploy" / "k8s" / "service.yaml")[0]
+    assert "grpc" in {p["name"] for p in service["spec"]["ports"]}

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -99,20 +100,83 @@ def test_serve_answers_then_stops_cleanly_without_orphans(tmp_path: Path, stop_s
             process.kill()
 
 
-def test_serve_reports_a_busy_port_as_a_user_error(tmp_path: Path) -> None:
+@pytest.mark.parametrize("which", ["http", "grpc", "metrics"])
+def test_serve_refuses_a_busy_port_within_2_s_naming_it_and_its_holder(
+    tmp_path: Path, which: str
+) -> None:
+    """Any listener (here a plain socket, not a Triton) on one of the ports: exit 1 at once."""
     import socket
 
     repo = tmp_path / "repo"
     add_model(repo, "scale", scale_model((1, 4)), max_batch_size=4)
     ports = Ports.free()
+    busy_port = getattr(ports, which)
+    # The CLI's own start (interpreter, imports) is not serve's doing: measured, then allowed.
+    started = time.monotonic()
+    subprocess.run([sys.executable, "-m", "ovtriton", "serve", "--help"], capture_output=True)
+    cli_start = time.monotonic() - started
     with socket.socket() as busy:
-        busy.bind(("127.0.0.1", ports.grpc))
+        busy.bind(("127.0.0.1", busy_port))
         busy.listen()
+        started = time.monotonic()
         process = start_serve(repo, tmp_path / "work", ports)
-        output, _ = process.communicate(timeout=180)
+        output, _ = process.communicate(timeout=60)
+        took = time.monotonic() - started
     assert process.returncode == 1, output
-    assert "tritonserver exited with code" in output
+    assert f"port {busy_port} on 127.0.0.1 is already in use" in output
+    assert f"(pid {os.getpid()})" in output  # psutil names this test's process as the holder
+    assert f"--{which}-port" in output
     assert "Traceback" not in output
+    assert took < cli_start + 2.0, f"took {took:.1f} s; the CLI alone {cli_start:.1f} s"
+    assert not (tmp_path / "work" / "backends").exists()  # stopped before laying anything out
+
+
+def test_operator_restriction_flags_after_dashdash_keep_serve_working(tmp_path: Path) -> None:
+    """The operator restricts the repository API with a key of their own; serve's own calls use
+    it, and ovtriton's key still guards what the operator left open (shared memory, ...)."""
+    repo = tmp_path / "repo"
+    add_model(repo, "scale", scale_model((1, 4)), max_batch_size=4)
+    workdir, ports = tmp_path / "work", Ports.free()
+    restricted = "--http-restricted-api=model-repository:operator-key=s3cret"
+    process = start_serve(repo, workdir, ports, "--", restricted)
+    try:
+        output = read_until(process, "Press Ctrl-C to stop")
+        assert "scale" in output and "READY" in output  # the repository index was readable
+        index = f"http://127.0.0.1:{ports.http}/v2/repository/index"
+
+        def post(url: str, headers: dict[str, str], method: str = "POST") -> int:
+            data = b"{}" if method == "POST" else None
+            request = urllib.request.Request(url, data=data, method=method, headers=headers)
+            try:
+                with urllib.request.urlopen(request, timeout=10) as response:
+                    return response.status
+            except urllib.error.HTTPError as exc:
+                return exc.code
+
+        assert post(index, {}) == 403
+        assert post(index, {"operator-key": "s3cret"}) == 200
+        key = (workdir / "admin-key").read_text().strip()
+        shm_status = f"http://127.0.0.1:{ports.http}/v2/systemsharedmemory/status"
+        assert post(shm_status, {}, "GET") == 403
+        assert post(shm_status, {"ovtriton-admin-key": key}, "GET") == 200
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+def test_serve_refuses_a_port_out_of_range_as_a_usage_error(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "ovtriton", "serve", "--model-repository", str(tmp_path)]
+        + ["--http-port", "99999"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "99999 is not a port number (1-65535)" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_serve_refuses_a_missing_repository(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from typing import Callable
 
 import numpy as np
 import tritonclient.http as httpclient
+from tritonclient.utils import InferenceServerException
 
 from ovtriton.server.process import Ports
 from tests.models import save, scale_model
@@ -69,12 +70,14 @@ class Output:
 
 
 def eventually(check: Callable[[], bool], what: str, output: Output, limit: float = 120) -> None:
+    """Poll ``check`` until true; only "not there yet" errors (a model still loading, a
+    connection refused) are retried, anything else fails the test at once."""
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         try:
             if check():
                 return
-        except Exception:
+        except (InferenceServerException, ConnectionError):
             pass
         time.sleep(0.25)
     raise AssertionError(f"never happened: {what}\noutput:\n{output.text()}")
@@ -86,31 +89,23 @@ def pipeline_result(client: httpclient.InferenceServerClient) -> np.ndarray:
     return client.infer("pipe", [tensor]).as_numpy("y")
 
 
+def start_watch(config: Path, ports: Ports, workdir: Path) -> subprocess.Popen:
+    command = [sys.executable, "-m", "ovtriton", "serve", "--config", str(config), "--watch"]
+    return subprocess.Popen(
+        [*command, "--poll-seconds", "0.3", *ports.flags(), "--workdir", str(workdir)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
 def test_watch_reloads_changes_and_keeps_serving_through_a_bad_config(tmp_path: Path) -> None:
     for version, factor in ((1, 2.0), (2, 3.0)):
         save(scale_model((1, 4), factor=factor), tmp_path / "models" / "scale" / str(version))
     config = tmp_path / "config.json"
     config.write_text(json.dumps(ovms_config({"latest": {"num_versions": 1}}, None)))
     ports = Ports.free()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "ovtriton",
-            "serve",
-            "--config",
-            str(config),
-            "--watch",
-            "--poll-seconds",
-            "0.3",
-            *ports.flags(),
-            "--workdir",
-            str(tmp_path / "work"),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    process = start_watch(config, ports, tmp_path / "work")
     output = Output(process)
     try:
         eventually(lambda: "Press Ctrl-C to stop" in output.text(), "server up", output, 240)
@@ -179,3 +174,90 @@ def test_serve_config_with_an_invalid_config_writes_nothing_and_exits_1(tmp_path
     assert "model_config_list[0].config.base_path" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "work" / "repository").exists()
+
+
+class ScaleLoad:
+    """One thread sending requests to the composing model 'scale' until stopped."""
+
+    def __init__(self, url: str) -> None:
+        self.ok, self.failed = 0, []
+        self._client = httpclient.InferenceServerClient(url)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        tensor = httpclient.InferInput("INPUT/x:0", list(X.shape), "FP32")
+        tensor.set_data_from_numpy(X)
+        while not self._stop.is_set():
+            try:
+                result = self._client.infer("scale", [tensor]).as_numpy("out.y")
+                assert result is not None and np.array_equal(result, 3 * X)
+                self.ok += 1
+            except (InferenceServerException, AssertionError, ConnectionError) as exc:
+                self.failed.append(repr(exc))
+
+    def __enter__(self) -> ScaleLoad:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+
+def stub_pids(serve_pid: int) -> list[int]:
+    import psutil
+
+    family = psutil.Process(serve_pid).children(recursive=True)
+    return sorted(p.pid for p in family if p.name() == "triton_python_backend_stub")
+
+
+def test_watch_survives_config_churn_and_reloads_only_a_changed_pipeline(tmp_path: Path) -> None:
+    save(scale_model((1, 4), factor=3.0), tmp_path / "models" / "scale" / "1")
+    config = tmp_path / "config.json"
+    good = ovms_config({"latest": {"num_versions": 1}}, None)
+    config.write_text(json.dumps(good))
+    ports = Ports.free()
+    process = start_watch(config, ports, tmp_path / "work")
+    output = Output(process)
+    try:
+        eventually(lambda: "Press Ctrl-C to stop" in output.text(), "server up", output, 240)
+        client = httpclient.InferenceServerClient(f"127.0.0.1:{ports.http}")
+        stubs = stub_pids(process.pid)
+        assert len(stubs) == 1, stubs
+        with ScaleLoad(f"127.0.0.1:{ports.http}") as load:
+            # config.json absent for 5 s (an editor's or a ConfigMap's replace): serving on.
+            hidden = config.rename(tmp_path / "config.json.away")
+            eventually(lambda: "cannot read" in output.text(), "missing config logged", output)
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                assert process.poll() is None, output.text()
+                time.sleep(0.5)
+            hidden.rename(config)
+            # A truncated write: reported, the models keep serving.
+            text = json.dumps(good)
+            config.write_text(text[: len(text) // 2])
+            eventually(lambda: "not valid JSON" in output.text(), "truncated config logged", output)
+            # A change to the pipeline only: the composing model is not reloaded.
+            changed = json.loads(text)
+            changed["pipeline_config_list"][0]["outputs"] = [
+                {"renamed": {"node_name": "scale_node", "data_item": "y"}}
+            ]
+            config.write_text(json.dumps(changed))
+            eventually(
+                lambda: client.get_model_metadata("pipe")["outputs"][0]["name"] == "renamed",
+                "pipeline reloaded",
+                output,
+            )
+            ok_before = load.ok
+            eventually(lambda: load.ok > ok_before + 10, "requests after the reload", output)
+        assert load.failed == [], load.failed[:3]
+        assert load.ok > 0
+        assert stub_pids(process.pid) == stubs, "the composing model 'scale' was reloaded"
+        assert "loading pipe" in output.text() and "loading scale" not in output.text()
+        client.close()
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=90) == 0, output.text()
+    finally:
+        if process.poll() is None:
+            process.kill()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import signal
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -21,7 +22,7 @@ import numpy as np
 import pytest
 from tritonclient.utils import InferenceServerException
 
-from ovtriton.server.process import SHM_DIR, Ports, TritonServer
+from ovtriton.server.process import EXIT_TIMEOUT, SHM_DIR, Ports, TritonServer
 from ovtriton.server.stubs import live_stubs
 from tests.integration.clients import Client
 from tests.integration.test_serve_cli import processes_using, read_until, start_serve
@@ -74,7 +75,8 @@ class Load:
         self.ok = 0
         self.errors: list[str] = []
         self.wrong = 0
-        self._make, self._stop, self._lock = make_call, threading.Event(), threading.Lock()
+        self._make, self._stop = make_call, threading.Event()
+        self._lock = threading.Condition()
         self._threads = [threading.Thread(target=self._loop, daemon=True) for _ in range(threads)]
 
     def __enter__(self) -> Load:
@@ -87,6 +89,13 @@ class Load:
         for t in self._threads:
             t.join(timeout=60)
         assert not any(t.is_alive() for t in self._threads), "a client thread hung"
+
+    def wait_ok(self, more: int = 20, limit: float = 60.0) -> None:
+        """Block until ``more`` further requests succeeded (the load really runs)."""
+        with self._lock:
+            target = self.ok + more
+            if not self._lock.wait_for(lambda: self.ok >= target, timeout=limit):
+                raise AssertionError(f"only {self.ok} requests succeeded; errors {self.errors[:3]}")
 
     def _loop(self) -> None:
         call = self._make()  # one client per thread: tritonclient's HTTP client is not thread-safe
@@ -103,6 +112,7 @@ class Load:
             with self._lock:
                 if outcome is None:
                     self.ok += 1
+                    self._lock.notify_all()
                 elif outcome == "wrong":
                     self.wrong += 1
                 else:
@@ -150,10 +160,11 @@ def test_killed_stub_fails_in_flight_requests_then_its_model_serves_again(
         Load(lambda: infer_scale(Client(server, "grpc")), 4) as scale_load,
         Load(lambda: infer_two(Client(server, "http")), 2) as two_load,
     ):
-        time.sleep(0.5)
+        scale_load.wait_ok()
         os.kill(victims[0], signal.SIGKILL)
         waited = wait_until_serving(grpc, REVIVE_WITHIN)
-        time.sleep(0.5)  # the other model keeps serving while and after 'scale' comes back
+        two_load.wait_ok()  # the other model keeps serving while and after 'scale' comes back
+        scale_load.wait_ok()
     assert scale_load.errors, "no request was in flight when the stub died"
     # In flight and until the watchdog notices: the dead stub; during the reload (unload, then
     # load): no version of 'scale'. Both name the model; nothing else may go wrong.
@@ -206,13 +217,16 @@ def test_serve_sigterm_under_load_drains_exits_0_and_leaves_no_process_or_shm(
             Load(lambda: infer_scale(Client(_Server(), "grpc")), 4) as scale_load,
             Load(lambda: infer_two(Client(_Server(), "http")), 2) as two_load,
         ):
-            time.sleep(1.0)
-            before = scale_load.ok + two_load.ok
+            scale_load.wait_ok()
+            two_load.wait_ok()
+            stopping = time.monotonic()
             process.send_signal(signal.SIGTERM)
             assert process.wait(timeout=90) == 0
+            stopped_after = time.monotonic() - stopping
         rest = process.stdout.read() if process.stdout else ""
         assert "tritonserver stopped" in rest and "Traceback" not in rest
-        assert before > 0
+        # Triton spends its whole exit timeout on the clients' idle keep-alive connections.
+        assert stopped_after < EXIT_TIMEOUT + 5, f"stopping took {stopped_after:.1f} s"
         assert scale_load.wrong == 0 and two_load.wrong == 0  # no corrupt answer while stopping
         assert processes_using(workdir) == []
         assert shm_files(prefix) == []
@@ -242,3 +256,87 @@ def test_ensemble_serves_again_after_a_composing_models_stub_dies(tmp_path: Path
         np.testing.assert_array_equal(answer, 4 * X)
         assert server.watchdog is not None and server.watchdog.revived == ["step"]
         assert {m.name: m.state for m in server.models()} == {"pipe": "READY", "step": "READY"}
+
+
+def test_a_second_serve_on_busy_ports_exits_1_and_the_first_server_never_notices(
+    server: TritonServer,
+) -> None:
+    """The old failure: the second serve adopted the first server, unloaded and reloaded its
+    models. Now it checks the ports first; the first server's clients see nothing."""
+    repo = server.repository
+    revived_before = list(server.watchdog.revived) if server.watchdog else []
+    with (
+        Load(lambda: infer_scale(Client(server, "grpc")), 2) as scale_load,
+        Load(lambda: infer_two(Client(server, "http")), 2) as two_load,
+    ):
+        scale_load.wait_ok()
+        started = time.monotonic()
+        second = start_serve(repo, repo.parent / "second-work", server.ports)
+        output, _ = second.communicate(timeout=60)
+        took = time.monotonic() - started
+        scale_load.wait_ok()
+        two_load.wait_ok()
+    assert second.returncode == 1, output
+    assert f"HTTP port {server.ports.http} on 127.0.0.1 is already in use" in output
+    assert f"by tritonserver (pid {server.pid})" in output
+    assert "Traceback" not in output
+    assert scale_load.errors == [] and two_load.errors == []
+    assert scale_load.wrong == 0 and two_load.wrong == 0
+    assert (server.watchdog.revived if server.watchdog else []) == revived_before
+    print(f"second serve exited 1 after {took:.1f} s; first server: 0 failed requests")
+
+
+def test_kill_9_of_serve_takes_its_server_along_and_the_next_serve_cleans_up(
+    tmp_path: Path,
+) -> None:
+    import subprocess
+    import sys
+
+    import psutil
+
+    from ovtriton.server import guard
+
+    repo = build(tmp_path / "repo")
+    ports = Ports.free()
+    command = [sys.executable, "-m", "ovtriton", "serve", "--model-repository", str(repo)]
+    victim = subprocess.Popen(
+        [*command, *ports.flags()], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        read_until(victim, "Press Ctrl-C to stop")
+        family = psutil.Process(victim.pid).children(recursive=True)
+        names = sorted(p.name() for p in family)
+        assert "tritonserver" in names and names.count("triton_python_backend_stub") == 2, names
+        victim.kill()
+        victim.wait()
+        killed = time.monotonic()
+        gone, alive = psutil.wait_procs(family, timeout=10)
+        assert alive == [], f"still running 10 s after kill -9 of serve: {alive}"
+        assert not processes_using(repo)
+        # Its ports are free again (the next check raises if not).
+        guard.check_ports_free("127.0.0.1", ports.named())
+        print(
+            f"serve's tritonserver and stubs gone {time.monotonic() - killed:.1f} s after kill -9"
+        )
+    finally:
+        if victim.poll() is None:
+            victim.kill()
+    leftovers = [*Path(tempfile.gettempdir()).glob(f"ovtriton-{victim.pid}-*")]
+    assert len(leftovers) == 1, leftovers  # its temporary workdir (backend copy, log)
+    # Its shared memory went with the stubs here; a region left by a killed server (as seen
+    # when a stub cannot clean up) is stood in for by a file with the same mark.
+    leftovers.append(SHM_DIR / f"ovtriton{victim.pid}_{ports.http}_region")
+    leftovers[-1].write_bytes(b"\0" * 64)
+    alive = SHM_DIR / f"ovtriton{os.getpid()}_1_not_a_leftover"  # a live pid: kept
+    alive.write_bytes(b"\0" * 64)
+    successor = start_serve(repo, tmp_path / "work", Ports.free())
+    try:
+        read_until(successor, "Press Ctrl-C to stop")
+        assert [p for p in leftovers if p.exists()] == []
+        assert alive.exists()
+        successor.send_signal(signal.SIGTERM)
+        assert successor.wait(timeout=60) == 0
+    finally:
+        alive.unlink(missing_ok=True)
+        if successor.poll() is None:
+            successor.kill()
