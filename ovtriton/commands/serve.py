@@ -14,6 +14,7 @@ from typing import Optional
 from ovtriton.errors import UserError
 from ovtriton.server.process import EXPLICIT_MODE_ARGS, ModelState, Ports, TritonServer
 from ovtriton.server.watch import ConfigWatcher, TritonControl
+from ovtriton.tfs.ovms_flags import add_ovms_arguments, apply_ovms_arguments, start_front
 
 LOGGER = logging.getLogger(__name__)
 
@@ -76,6 +77,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="with --config: follow symlinks that lead out of a base path",
     )
     add_server_options(parser)
+    add_ovms_arguments(parser, source)
     parser.add_argument(
         "--workdir",
         type=Path,
@@ -97,13 +99,14 @@ def server_from_args(args: argparse.Namespace, repository: Path) -> TritonServer
 
 
 def run(args: argparse.Namespace) -> int:
+    apply_ovms_arguments(args)
     if args.watch and args.config is None:
         raise UserError(
             "--watch needs --config (a Triton repository is not converted, so "
             "there is nothing to watch; tritonserver's --model-control-mode=poll does that)"
         )
     if args.config is None:
-        return _serve(server_from_args(args, args.model_repository), watcher=None, poll=0)
+        return _serve(server_from_args(args, args.model_repository), None, 0, args)
     with tempfile.TemporaryDirectory(prefix="ovtriton-serve-") as scratch:
         workdir = args.workdir.resolve() if args.workdir else Path(scratch)
         args.workdir = workdir
@@ -117,13 +120,20 @@ def run(args: argparse.Namespace) -> int:
         server = server_from_args(args, watcher.repository)
         if args.watch:
             server.extra_args = (*EXPLICIT_MODE_ARGS, *server.extra_args)
-        return _serve(server, watcher if args.watch else None, args.poll_seconds)
+        return _serve(server, watcher if args.watch else None, args.poll_seconds, args)
 
 
-def _serve(server: TritonServer, watcher: Optional[ConfigWatcher], poll: float) -> int:
+def _serve(
+    server: TritonServer,
+    watcher: Optional[ConfigWatcher],
+    poll: float,
+    args: Optional[argparse.Namespace] = None,
+) -> int:
     with _stop_on_sigterm():
         server.start()
+        front = None
         try:
+            front = start_front(args, server)
             report_started(server)
             if watcher is not None:
                 LOGGER.info("watching %s for changes", watcher.config_path)
@@ -138,6 +148,8 @@ def _serve(server: TritonServer, watcher: Optional[ConfigWatcher], poll: float) 
         except KeyboardInterrupt:
             LOGGER.info("stopping tritonserver ...")
         finally:
+            if front is not None:
+                front.stop()
             server.stop()
     LOGGER.info("tritonserver stopped")
     return 0
