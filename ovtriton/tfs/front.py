@@ -12,7 +12,7 @@ from aiohttp import web
 
 from ovtriton.tfs.grpc_front import start_grpc
 from ovtriton.tfs.metrics import FrontMetrics
-from ovtriton.tfs.rest_front import Reload, RestFront
+from ovtriton.tfs.rest_front import RestFront
 from ovtriton.tfs.service import TfsService
 from ovtriton.tfs.triton import TritonLink
 
@@ -34,9 +34,8 @@ class FrontConfig:
 class TfsFront:
     """The TFS (and KServe) API on OVMS's ports, forwarding to a running Triton."""
 
-    def __init__(self, config: FrontConfig, reload: Optional[Reload] = None) -> None:
+    def __init__(self, config: FrontConfig) -> None:
         self.config = config
-        self.reload = reload
         self.metrics = FrontMetrics()
         self._thread: Optional[threading.Thread] = None
         self._loop: Optional[asyncio.AbstractEventLoop] = None
@@ -83,9 +82,7 @@ class TfsFront:
                 address = f"{config.host}:{config.grpc_port}"
                 grpc_server = await start_grpc(address, service, triton.channel, self.metrics)
             if config.rest_port is not None:
-                rest = RestFront(
-                    service, self.metrics, config.triton_http, config.triton_metrics, self.reload
-                )
+                rest = RestFront(service, self.metrics, config.triton_http, config.triton_metrics)
                 runner = web.AppRunner(rest.app, access_log=None)
                 await runner.setup()
                 await web.TCPSite(runner, config.host, config.rest_port).start()

@@ -1,7 +1,7 @@
 """The REST side of the TFS front (aiohttp): TFS REST, OVMS's ``/v1/config``, KServe, metrics.
 
 - ``GET /v1/models/{m}[/versions/{v}]`` status, ``…/metadata``, ``POST …:predict``;
-- ``GET /v1/config`` and ``POST /v1/config/reload`` (OVMS's extras);
+- ``GET /v1/config`` (OVMS's extra; ``POST /v1/config/reload`` answers 501: serve watches);
 - ``/v2/…`` (KServe v2 REST) passed to Triton's HTTP port unchanged;
 - ``GET /metrics``: Triton's metrics, then the front's own (OVMS serves them on this port too).
 """
@@ -24,7 +24,6 @@ from ovtriton.tfs.rest_json import predict_request, predict_response
 from ovtriton.tfs.service import TfsService
 
 LOGGER = logging.getLogger(__name__)
-Reload = Callable[[], bool]
 _MODEL = "/v1/models/{model:[^/:]+}"
 _VERSION = _MODEL + "/versions/{version:[0-9]+}"
 _HOP_HEADERS = {"host", "content-length", "transfer-encoding", "connection", "keep-alive"}
@@ -57,13 +56,11 @@ class RestFront:
         metrics: FrontMetrics,
         triton_http: str,
         triton_metrics: Optional[str],
-        reload: Optional[Reload] = None,
     ) -> None:
         self.service = service
         self.metrics = metrics
         self.triton_http = triton_http
         self.triton_metrics = triton_metrics
-        self.reload = reload
         self.session: Optional[aiohttp.ClientSession] = None
         self.app = web.Application(client_max_size=1024**3)
         self.app.router.add_get("/v1/config", self.config)
@@ -137,18 +134,14 @@ class RestFront:
         return _json({name: _status_dict(s) for name, s in statuses.items()})
 
     async def config_reload(self, request: web.Request) -> web.Response:
-        if self.reload is None:
-            return _json(
-                {"error": "config reload needs `ovtriton serve --config_path CONFIG`"}, 400
-            )
-        try:
-            changed = self.reload()
-        except Exception as error:  # noqa: BLE001 - the reload's own failure goes to the client
-            LOGGER.exception("config reload failed")
-            return _json({"error": f"config reload failed: {error}"}, 500)
-        response = await self.config(request)
-        response.set_status(201 if changed else 200)
-        return response
+        return _json(
+            {
+                "error": "POST /v1/config/reload is not served by ovtriton: `serve --config_path` "
+                "checks the config every --file_system_poll_wait_seconds (default 1) and loads "
+                "what changed by itself"
+            },
+            501,
+        )
 
     async def prometheus(self, request: web.Request) -> web.Response:
         text = b""

@@ -339,6 +339,8 @@ def test_rest_status_metadata_config_and_metrics(served: Served) -> None:
     status, body = rest(served, "/v1/config")
     assert status == 200 and body[PIPELINE]["model_version_status"][0]["state"] == "AVAILABLE"
     assert set(body) == {PIPELINE, "lite0", "lite1", "argmax", "two"}
+    status, body = rest(served, "/v1/config/reload", {})
+    assert status == 501 and "--file_system_poll_wait_seconds" in body["error"]
     with urllib.request.urlopen(f"http://{served.rest}/metrics") as answer:
         metrics = answer.read().decode()
     assert (
@@ -357,3 +359,27 @@ def test_kserve_answers_on_ovms_ports(served: Served) -> None:
     )
     np.testing.assert_array_equal(label, kserve_label(f"127.0.0.1:{served.triton.grpc}", image))
     assert grpcclient.InferenceServerClient(served.grpc).is_model_ready(PIPELINE)
+
+
+def test_recording_rules_read_metrics_triton_exports(served: Served) -> None:
+    """Each rule reads only metrics the running Triton exports and records an OVMS name."""
+    import re
+
+    import yaml
+
+    rules_file = Path(__file__).parents[2] / "deploy" / "monitoring" / "ovms-recording-rules.yml"
+    rules = yaml.safe_load(rules_file.read_text())["groups"][0]["rules"]
+    with urllib.request.urlopen(f"http://{served.rest}/metrics") as answer:
+        exported = set(re.findall(r"^# TYPE (\w+) ", answer.read().decode(), re.MULTILINE))
+    ovms_names = {
+        "ovms_requests_success",
+        "ovms_requests_fail",
+        "ovms_current_requests",
+        "ovms_request_time_us",
+        "ovms_inference_time_us",
+        "ovms_wait_for_infer_req_time_us",
+    }
+    assert {rule["record"].split(":")[0] for rule in rules} == ovms_names
+    for rule in rules:
+        used = set(re.findall(r"\bnv_\w+", rule["expr"]))
+        assert used and used <= exported, f"{rule['record']}: {used - exported} not exported"
