@@ -6,12 +6,13 @@ return the TFS protobuf messages and raise :class:`TfsError` with the code OVMS 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 import grpc
 
 from ovtriton.tfs import protos
 from ovtriton.tfs.errors import TfsError, from_triton
+from ovtriton.tfs.images import decode, wants_images
 from ovtriton.tfs.tensors import from_triton as tensor_from_triton
 from ovtriton.tfs.tensors import optional_version, tf_number, to_triton
 from ovtriton.tfs.triton import Tensor, TritonLink, VersionState
@@ -26,6 +27,7 @@ _STATES = {
     "UNAVAILABLE": protos.MODEL_STATES["END"],
 }
 _OK, _UNKNOWN = 0, 2  # tensorflow.error.Code
+_DT_STRING = 7
 
 
 def _model_name(spec: Any) -> str:
@@ -51,7 +53,7 @@ class TfsService:
         version = optional_version(request.model_spec)
         if not request.inputs:
             raise TfsError(grpc.StatusCode.INVALID_ARGUMENT, "the request has no inputs")
-        inputs = [Tensor(name, *to_triton(name, tensor)) for name, tensor in request.inputs.items()]
+        inputs = await self._inputs(model, version, request)
         try:
             answered, outputs = await self.triton.infer(
                 model, version, inputs, list(request.output_filter)
@@ -66,6 +68,25 @@ class TfsService:
                 tensor_from_triton(out.datatype, out.shape, out.raw)
             )
         return response
+
+    async def _inputs(self, model: str, version: Optional[int], request: Any) -> list[Tensor]:
+        """The request's tensors for Triton; strings for an image input are decoded images."""
+        targets: dict[str, tuple[str, list[int]]] = {}
+        if any(tensor.dtype == _DT_STRING for tensor in request.inputs.values()):
+            try:
+                meta = await self.triton.metadata(model, version)
+            except grpc.RpcError as error:
+                raise from_triton(error, model) from None
+            targets = {t.name: (t.datatype, [int(s) for s in t.shape]) for t in meta.inputs}
+        inputs = []
+        for name, tensor in request.inputs.items():
+            target = targets.get(name)
+            if tensor.dtype == _DT_STRING and target and wants_images(*target):
+                shape, raw = decode(name, list(tensor.string_val), *target)
+                inputs.append(Tensor(name, target[0], shape, raw))
+            else:
+                inputs.append(Tensor(name, *to_triton(name, tensor)))
+        return inputs
 
     async def metadata(self, request: Any) -> Any:
         model = _model_name(request.model_spec)

@@ -4,6 +4,7 @@ the seed's step-4 and step-6 clients make them, raw TFS REST, and KServe on OVMS
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -54,6 +55,14 @@ def argmax_model() -> ov.Model:
     return ov.Model([label], [first, second], "argmax")
 
 
+def pixels_model() -> ov.Model:
+    """image NHWC [1,8,8,3] -> per-channel mean [1,3]: shows what a decoded image holds."""
+    image = ops.parameter([1, 8, 8, 3], np.float32, name="image")
+    mean = ops.reduce_mean(image, ops.constant(np.array([1, 2], np.int64)), keep_dims=False)
+    mean.output(0).get_tensor().set_names({"mean"})
+    return ov.Model([mean], [image], "pixels")
+
+
 def node(name: str, model: str, inputs: dict[str, tuple[str, str]], out: tuple[str, str]) -> dict:
     return {
         "name": name,
@@ -72,11 +81,12 @@ def write_ovms_config(folder: Path) -> Path:
         ("lite1", classifier(1)),
         ("argmax", argmax_model()),
         ("two", two_input_model()),
+        ("pixels", pixels_model()),
     ):
         save(model, folder / "models" / name / "1")
     models = [
         {"config": {"name": n, "base_path": f"models/{n}"}}
-        for n in ("lite0", "lite1", "argmax", "two")
+        for n in ("lite0", "lite1", "argmax", "two", "pixels")
     ]
     pipeline = {
         "name": PIPELINE,
@@ -338,7 +348,7 @@ def test_rest_status_metadata_config_and_metrics(served: Served) -> None:
     assert rest(served, "/v1/models/nothing")[0] == 404
     status, body = rest(served, "/v1/config")
     assert status == 200 and body[PIPELINE]["model_version_status"][0]["state"] == "AVAILABLE"
-    assert set(body) == {PIPELINE, "lite0", "lite1", "argmax", "two"}
+    assert set(body) == {PIPELINE, "lite0", "lite1", "argmax", "two", "pixels"}
     status, body = rest(served, "/v1/config/reload", {})
     assert status == 501 and "--file_system_poll_wait_seconds" in body["error"]
     with urllib.request.urlopen(f"http://{served.rest}/metrics") as answer:
@@ -383,3 +393,30 @@ def test_recording_rules_read_metrics_triton_exports(served: Served) -> None:
     for rule in rules:
         used = set(re.findall(r"\bnv_\w+", rule["expr"]))
         assert used and used <= exported, f"{rule['record']}: {used - exported} not exported"
+
+
+def png(color: tuple[int, int, int], size: tuple[int, int] = (16, 12)) -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", size, color).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("protocol", ["grpc", "rest"])
+def test_binary_images_are_decoded_to_bgr_resized_and_checked(
+    served: Served, protocol: str
+) -> None:
+    client = (
+        ovmsclient.make_grpc_client(served.grpc)
+        if protocol == "grpc"
+        else ovmsclient.make_http_client(served.rest)
+    )
+    mean = client.predict({"image": png((200, 100, 50))}, "pixels")  # 16x12 resized to 8x8
+    np.testing.assert_allclose(mean, [[50.0, 100.0, 200.0]])  # BGR, 0-255, as OVMS
+    with pytest.raises(ovmsclient.InvalidInputError, match="cannot be decoded"):
+        client.predict({"image": b"not an image"}, "pixels")
+    with pytest.raises(ovmsclient.InvalidInputError, match="NHWC"):
+        client.predict({"image": png((1, 2, 3))}, PIPELINE)  # NCHW [1,3,224,224]
+    with pytest.raises(ovmsclient.InvalidInputError, match="takes 1 image"):
+        client.predict({"image": [png((1, 2, 3)), png((1, 2, 3))]}, "pixels")
