@@ -420,3 +420,37 @@ def test_binary_images_are_decoded_to_bgr_resized_and_checked(
         client.predict({"image": png((1, 2, 3))}, PIPELINE)  # NCHW [1,3,224,224]
     with pytest.raises(ovmsclient.InvalidInputError, match="takes 1 image"):
         client.predict({"image": [png((1, 2, 3)), png((1, 2, 3))]}, "pixels")
+
+
+def test_unknown_version_is_not_found(served: Served) -> None:
+    client = ovmsclient.make_grpc_client(served.grpc)
+    a, b = np.ones((1, 3), np.float32), np.ones((1, 3), np.float32)
+    with pytest.raises(ovmsclient.ModelNotFoundError):
+        client.predict({"a": a, "b": b}, "two", model_version=7)
+    with pytest.raises(ovmsclient.ModelNotFoundError):
+        client.get_model_status("two", model_version=7)
+    with pytest.raises(ovmsclient.ModelNotFoundError):
+        client.get_model_metadata("two", model_version=7)
+
+
+def test_one_model_mode_serves_on_ovms_ports(tmp_path: Path) -> None:
+    """`--model_path --model_name` with `--rest_port` only: ovmsclient over REST."""
+    save(two_input_model(), tmp_path / "adder" / "2")
+    triton, ovms = Ports.free(), Ports.free()
+    command = [
+        sys.executable, "-m", "ovtriton", "serve", "--model_path", str(tmp_path / "adder"),
+        "--model_name", "adder", "--nireq", "2", "--rest_port", str(ovms.http),
+        *triton.flags(), "--workdir", str(tmp_path / "work"),
+    ]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        read_until(process, "Press Ctrl-C to stop")
+        client = ovmsclient.make_http_client(f"127.0.0.1:{ovms.http}")
+        assert client.get_model_status("adder")[2]["state"] == "AVAILABLE"
+        out = client.predict(
+            {"a": np.ones((1, 3), np.float32), "b": np.ones((1, 3), np.float32)}, "adder"
+        )
+        np.testing.assert_array_equal(out["sum"], [[2.0, 2.0, 2.0]])
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
