@@ -80,7 +80,7 @@ class TfsFront:
         try:
             if config.grpc_port is not None:
                 address = f"{config.host}:{config.grpc_port}"
-                grpc_server = await start_grpc(address, service, triton.channel, self.metrics)
+                grpc_server = await start_grpc(address, service, self.metrics)
             if config.rest_port is not None:
                 rest = RestFront(service, self.metrics, config.triton_http, config.triton_metrics)
                 runner = web.AppRunner(rest.app, access_log=None)

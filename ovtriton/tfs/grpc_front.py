@@ -2,7 +2,8 @@
 
 ``tensorflow.serving.PredictionService`` and ``ModelService`` are answered by
 :class:`TfsService`; every ``inference.GRPCInferenceService`` call (KServe v2) is passed to
-Triton as raw bytes, so one port speaks both APIs as OVMS's ``--port`` does.
+Triton as raw bytes, so one port speaks both APIs as OVMS's ``--port`` does (a ``ModelInfer``
+with ``BYTES`` images for an image input gets them decoded first, see ``kserve_images``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from ovtriton.tfs import protos
 from ovtriton.tfs.errors import TfsError
 from ovtriton.tfs.metrics import FrontMetrics
 from ovtriton.tfs.service import TfsService
-from ovtriton.tfs.triton import CHANNEL_OPTIONS
+from ovtriton.tfs.kserve_images import decode_images, may_carry_bytes
+from ovtriton.tfs.triton import CHANNEL_OPTIONS, TritonLink
 
 LOGGER = logging.getLogger(__name__)
 PREDICTION = "tensorflow.serving.PredictionService"
@@ -78,8 +80,9 @@ def tfs_handlers(service: TfsService, metrics: FrontMetrics) -> list[grpc.Generi
 class KServeProxy(grpc.GenericRpcHandler):
     """Passes every KServe v2 gRPC call to Triton unchanged (bytes in, bytes out)."""
 
-    def __init__(self, channel: grpc.aio.Channel) -> None:
-        self.channel = channel
+    def __init__(self, triton: TritonLink) -> None:
+        self.triton = triton
+        self.channel = triton.channel
 
     def service(self, details: grpc.HandlerCallDetails) -> Optional[grpc.RpcMethodHandler]:
         method = details.method
@@ -101,9 +104,16 @@ class KServeProxy(grpc.GenericRpcHandler):
             return grpc.stream_stream_rpc_method_handler(stream)
         unary_call = self.channel.unary_unary(method)
 
+        infer = method.endswith("/ModelInfer")
+
         async def unary(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
             try:
+                if infer and may_carry_bytes(request):
+                    request = await decode_images(request, self.triton)
                 return bytes(await unary_call(request, metadata=_forwarded(context)))
+            except TfsError as error:
+                await context.abort(error.code, error.message)
+                raise  # not reached: abort raises
             except grpc.aio.AioRpcError as error:
                 await context.abort(error.code(), error.details() or "")
                 raise  # not reached: abort raises
@@ -120,12 +130,10 @@ def _forwarded(context: grpc.aio.ServicerContext) -> tuple[tuple[str, Any], ...]
     )
 
 
-async def start_grpc(
-    address: str, service: TfsService, channel: grpc.aio.Channel, metrics: FrontMetrics
-) -> grpc.aio.Server:
+async def start_grpc(address: str, service: TfsService, metrics: FrontMetrics) -> grpc.aio.Server:
     """Serve TFS and KServe gRPC on ``address`` (host:port)."""
     server = grpc.aio.server(options=CHANNEL_OPTIONS)
-    server.add_generic_rpc_handlers((*tfs_handlers(service, metrics), KServeProxy(channel)))
+    server.add_generic_rpc_handlers((*tfs_handlers(service, metrics), KServeProxy(service.triton)))
     if server.add_insecure_port(address) == 0:
         raise OSError(f"cannot bind the TFS gRPC port {address}")
     await server.start()

@@ -454,3 +454,30 @@ def test_one_model_mode_serves_on_ovms_ports(tmp_path: Path) -> None:
     finally:
         process.terminate()
         process.wait(timeout=60)
+
+
+def test_kserve_bytes_images_are_decoded_on_ovms_grpc_port_only(served: Served) -> None:
+    from tritonclient.grpc import service_pb2, service_pb2_grpc
+    from tritonclient.utils import InferenceServerException
+
+    blob = np.array([png((10, 20, 30))], dtype=np.object_)
+    tensor = grpcclient.InferInput("image", [1], "BYTES")
+    tensor.set_data_from_numpy(blob)
+    front = grpcclient.InferenceServerClient(served.grpc)
+    np.testing.assert_allclose(front.infer("pixels", [tensor]).as_numpy("mean"), [[30, 20, 10]])
+    triton = grpcclient.InferenceServerClient(f"127.0.0.1:{served.triton.grpc}")
+    with pytest.raises(InferenceServerException, match="BYTES"):
+        triton.infer("pixels", [tensor])  # Triton's own port: config.pbtxt says FP32
+    # The typed `contents` form (no raw_input_contents) is rewritten too.
+    request = service_pb2.ModelInferRequest(model_name="pixels")
+    request.inputs.add(name="image", datatype="BYTES", shape=[1]).contents.bytes_contents.append(
+        png((1, 2, 3))
+    )
+    stub = service_pb2_grpc.GRPCInferenceServiceStub(grpc.insecure_channel(served.grpc))
+    response = stub.ModelInfer(request, timeout=30)
+    mean = np.frombuffer(response.raw_output_contents[0], np.float32)
+    np.testing.assert_allclose(mean, [3, 2, 1])
+    bad = grpcclient.InferInput("image", [1], "BYTES")
+    bad.set_data_from_numpy(np.array([b"garbage"], dtype=np.object_))
+    with pytest.raises(InferenceServerException, match="cannot be decoded"):
+        front.infer("pixels", [bad])
