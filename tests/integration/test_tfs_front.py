@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import sys
 import urllib.error
@@ -358,6 +359,19 @@ def test_rest_status_metadata_config_and_metrics(served: Served) -> None:
         in metrics
     )
     assert "nv_inference_request_success" in metrics  # Triton's own, on the same endpoint
+    ovmsclient.make_grpc_client(served.grpc).predict(
+        {"a": np.ones((1, 3), np.float32), "b": np.ones((1, 3), np.float32)}, "two"
+    )
+    with urllib.request.urlopen(f"http://{served.rest}/metrics") as answer:
+        metrics = answer.read().decode()
+    assert re.search(
+        r'^ovms_requests_success\{api="TensorFlowServing",interface="gRPC",method="Predict",'
+        r'name="two"\} [1-9]',
+        metrics,
+        re.MULTILINE,
+    )
+    assert 'ovms_request_time_us_bucket{interface="gRPC",le="+Inf",name="two"}' in metrics
+    assert 'le="1.474755971e+09"' in metrics  # OVMS's last bucket, floor(10 * 1.8**32)
 
 
 def test_kserve_answers_on_ovms_ports(served: Served) -> None:
@@ -373,8 +387,6 @@ def test_kserve_answers_on_ovms_ports(served: Served) -> None:
 
 def test_recording_rules_read_metrics_triton_exports(served: Served) -> None:
     """Each rule reads only metrics the running Triton exports and records an OVMS name."""
-    import re
-
     import yaml
 
     rules_file = Path(__file__).parents[2] / "deploy" / "monitoring" / "ovms-recording-rules.yml"
