@@ -18,27 +18,17 @@ import threading
 import time
 from typing import Callable, Optional, Sequence
 
-import grpc
 import numpy as np
 import tritonclient.grpc as grpcclient
 
-from ovtriton.tfs import protos
-from ovtriton.tfs.tensors import from_numpy
+from ovtriton.tfs.client import TfsClient
 
 Call = Callable[[], object]
 
 
 def tfs_call(url: str, model: str, name: str, data: np.ndarray) -> Call:
-    channel = grpc.insecure_channel(url)
-    rpc = channel.unary_unary(
-        "/tensorflow.serving.PredictionService/Predict",
-        request_serializer=lambda m: m.SerializeToString(),
-        response_deserializer=protos.PredictResponse.FromString,
-    )
-    request = protos.PredictRequest()
-    request.model_spec.name = model
-    request.inputs[name].CopyFrom(from_numpy(data))
-    return lambda: rpc(request, timeout=60)
+    client = TfsClient(url, timeout=60)
+    return lambda: client.predict(model, {name: data})
 
 
 def kserve_call(url: str, model: str, name: str, data: np.ndarray) -> Call:

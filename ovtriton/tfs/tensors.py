@@ -45,8 +45,8 @@ _DTYPES = [
     DType("DT_BOOL", "BOOL", np.bool_, "bool_val"),
     DType("DT_STRING", "BYTES", np.object_, "string_val"),
 ]
-_ENUM = protos.POOL.FindEnumTypeByName("tensorflow.DataType")
-BY_TF = {_ENUM.values_by_name[d.tf].number: d for d in _DTYPES}
+DATA_TYPE = protos.POOL.FindEnumTypeByName("tensorflow.DataType")
+BY_TF = {DATA_TYPE.values_by_name[d.tf].number: d for d in _DTYPES}
 BY_KSERVE = {d.kserve: d for d in _DTYPES}
 BY_NUMPY = {np.dtype(d.numpy): d for d in _DTYPES}
 
@@ -54,7 +54,7 @@ BY_NUMPY = {np.dtype(d.numpy): d for d in _DTYPES}
 def tf_number(kserve: str) -> int:
     """The DataType number of a KServe datatype (DT_INVALID for one TFS has no name for)."""
     dtype = BY_KSERVE.get(kserve)
-    return _ENUM.values_by_name[dtype.tf].number if dtype else 0
+    return DATA_TYPE.values_by_name[dtype.tf].number if dtype else 0
 
 
 def shape_of(tensor: Any) -> list[int]:
@@ -64,7 +64,7 @@ def shape_of(tensor: Any) -> list[int]:
 def _dtype_of(name: str, tensor: Any) -> DType:
     dtype = BY_TF.get(tensor.dtype)
     if dtype is None:
-        known = _ENUM.values_by_number.get(tensor.dtype)
+        known = DATA_TYPE.values_by_number.get(tensor.dtype)
         raise TfsError(
             grpc.StatusCode.INVALID_ARGUMENT,
             f"input {name!r}: data type {known.name if known else tensor.dtype} is not "
@@ -119,7 +119,7 @@ def from_numpy(array: Any, typed: bool = False) -> Any:
         dtype = BY_NUMPY[array.dtype]
     else:
         raise TypeError(f"NumPy type {array.dtype} has no TensorFlow DataType here")
-    tensor = protos.TensorProto(dtype=_ENUM.values_by_name[dtype.tf].number)
+    tensor = protos.TensorProto(dtype=DATA_TYPE.values_by_name[dtype.tf].number)
     tensor.tensor_shape.dim.extend(protos.TensorShapeProto.Dim(size=s) for s in array.shape)
     flat = array.ravel()
     if dtype.kserve == "BYTES":

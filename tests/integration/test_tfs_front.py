@@ -493,3 +493,20 @@ def test_kserve_bytes_images_are_decoded_on_ovms_grpc_port_only(served: Served) 
     bad.set_data_from_numpy(np.array([b"garbage"], dtype=np.object_))
     with pytest.raises(InferenceServerException, match="cannot be decoded"):
         front.infer("pixels", [bad])
+
+
+def test_project_tfs_client_prints_the_seeds_step6_report(served: Served) -> None:
+    from ovtriton.tfs.client import TfsClient, metadata_lines
+
+    client = TfsClient(served.grpc)
+    assert metadata_lines(client, PIPELINE) == [
+        f"Getting model metadata for model: {PIPELINE}",
+        "Inputs metadata:",
+        "\tInput name: image; shape: [1, 3, 224, 224]; dtype: DT_FLOAT",
+        "Outputs metadata:",
+        "\tOutput name: label; shape: [1]; dtype: DT_INT32",
+    ]
+    assert client.status(PIPELINE) == {1: "AVAILABLE"}
+    image = images(1)[0]
+    label = client.predict(PIPELINE, {"image": image})["label"]
+    np.testing.assert_array_equal(label, kserve_label(served.grpc, image))
