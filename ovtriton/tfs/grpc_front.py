@@ -132,10 +132,15 @@ def _forwarded(context: grpc.aio.ServicerContext) -> tuple[tuple[str, Any], ...]
 
 async def start_grpc(address: str, service: TfsService, metrics: FrontMetrics) -> grpc.aio.Server:
     """Serve TFS and KServe gRPC on ``address`` (host:port)."""
-    server = grpc.aio.server(options=CHANNEL_OPTIONS)
+    # No SO_REUSEPORT: a second server on the same port must fail, not share the traffic.
+    server = grpc.aio.server(options=[*CHANNEL_OPTIONS, ("grpc.so_reuseport", 0)])
     server.add_generic_rpc_handlers((*tfs_handlers(service, metrics), KServeProxy(service.triton)))
-    if server.add_insecure_port(address) == 0:
-        raise OSError(f"cannot bind the TFS gRPC port {address}")
+    try:
+        bound = server.add_insecure_port(address)
+    except RuntimeError as error:  # grpc raises on a port in use
+        raise OSError(f"cannot bind the gRPC port {address}: {error}") from None
+    if bound == 0:
+        raise OSError(f"cannot bind the gRPC port {address}: is it in use?")
     await server.start()
     LOGGER.info("TFS + KServe gRPC front on %s", address)
     return server

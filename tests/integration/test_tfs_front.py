@@ -510,3 +510,24 @@ def test_project_tfs_client_prints_the_seeds_step6_report(served: Served) -> Non
     image = images(1)[0]
     label = client.predict(PIPELINE, {"image": image})["label"]
     np.testing.assert_array_equal(label, kserve_label(served.grpc, image))
+
+
+def test_serve_fails_clearly_when_an_ovms_port_is_taken(tmp_path: Path) -> None:
+    import socket
+
+    save(two_input_model(), tmp_path / "adder" / "1")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        command = [
+            sys.executable, "-m", "ovtriton", "serve", "--model_path", str(tmp_path / "adder"),
+            "--model_name", "adder", "--port", str(port), *Ports.free().flags(),
+            "--workdir", str(tmp_path / "work"),
+        ]  # fmt: skip
+        result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert (
+        f"cannot start the TFS front on OVMS's ports: cannot bind the gRPC port 127.0.0.1:{port}"
+        in (result.stdout + result.stderr)
+    )
