@@ -531,3 +531,26 @@ def test_serve_fails_clearly_when_an_ovms_port_is_taken(tmp_path: Path) -> None:
         f"cannot start the TFS front on OVMS's ports: cannot bind the gRPC port 127.0.0.1:{port}"
         in (result.stdout + result.stderr)
     )
+
+
+def test_kserve_streaming_passes_through_ovms_grpc_port(served: Served) -> None:
+    import queue
+
+    answers: queue.Queue = queue.Queue()
+    client = grpcclient.InferenceServerClient(served.grpc)
+    client.start_stream(callback=lambda result, error: answers.put((result, error)))
+    try:
+        for value in (1.0, 2.0):
+            a = grpcclient.InferInput("a", [1, 3], "FP32")
+            a.set_data_from_numpy(np.full((1, 3), value, np.float32))
+            b = grpcclient.InferInput("b", [1, 3], "FP32")
+            b.set_data_from_numpy(np.ones((1, 3), np.float32))
+            client.async_stream_infer("two", [a, b])
+        sums = []
+        for _ in range(2):
+            result, error = answers.get(timeout=30)
+            assert error is None, error
+            sums.append(result.as_numpy("sum").tolist())
+    finally:
+        client.stop_stream()
+    assert sorted(sums) == [[[2.0, 2.0, 2.0]], [[3.0, 3.0, 3.0]]]
