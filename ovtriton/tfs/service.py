@@ -169,7 +169,11 @@ class TfsService:
         try:
             names = sorted({row.name for row in await self.triton.index()})
         except grpc.RpcError as error:
-            raise from_triton(error, "") from None
+            raise TfsError(
+                grpc.StatusCode.UNAVAILABLE,
+                "the model list comes from Triton's repository index, which answered: "
+                f"{error.details() if hasattr(error, 'details') else error}",
+            ) from None
         result = {}
         for name in names:
             request = protos.GetModelStatusRequest()

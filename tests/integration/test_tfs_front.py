@@ -453,6 +453,8 @@ def test_one_model_mode_serves_on_ovms_ports(tmp_path: Path) -> None:
         sys.executable, "-m", "ovtriton", "serve", "--model_path", str(tmp_path / "adder"),
         "--model_name", "adder", "--nireq", "2", "--rest_port", str(ovms.http),
         *triton.flags(), "--workdir", str(tmp_path / "work"),
+        # Triton's repository API closed to callers without a header: status still answers.
+        "--", "--grpc-restricted-protocol=model-repository:admin-key=secret",
     ]  # fmt: skip
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
@@ -463,6 +465,9 @@ def test_one_model_mode_serves_on_ovms_ports(tmp_path: Path) -> None:
             {"a": np.ones((1, 3), np.float32), "b": np.ones((1, 3), np.float32)}, "adder"
         )
         np.testing.assert_array_equal(out["sum"], [[2.0, 2.0, 2.0]])
+        status, body = rest(Served(triton, ovms), "/v1/config")  # needs the repository index
+        assert status == 503 and "Triton's repository index, which answered" in body["error"]
+        assert "restricted" in body["error"]
     finally:
         process.terminate()
         process.wait(timeout=60)
