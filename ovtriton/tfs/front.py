@@ -29,6 +29,8 @@ class FrontConfig:
     triton_grpc: str  # host:port of Triton's gRPC
     triton_http: str  # host:port of Triton's HTTP
     triton_metrics: Optional[str] = None  # URL of Triton's metrics (http://host:port/metrics)
+    # Headers for Triton's restricted APIs (repository index), e.g. serve's admin header.
+    triton_headers: tuple[tuple[str, str], ...] = ()
 
 
 class TfsFront:
@@ -72,7 +74,7 @@ class TfsFront:
         config = self.config
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        triton = TritonLink(config.triton_grpc)
+        triton = TritonLink(config.triton_grpc, config.triton_headers)
         await triton.open()
         service = TfsService(triton)
         grpc_server = None
