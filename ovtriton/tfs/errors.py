@@ -22,13 +22,6 @@ HTTP_STATUS = {
     grpc.StatusCode.CANCELLED: 499,
 }
 
-# What Triton answers with a code of its own where OVMS uses another one.
-_TRITON_TO_OVMS = {
-    # Triton reports an unknown model or version as UNAVAILABLE ("... is not found" /
-    # "... has no available versions") on some paths; OVMS says NOT_FOUND.
-    grpc.StatusCode.UNAVAILABLE: grpc.StatusCode.NOT_FOUND,
-}
-
 
 class TfsError(Exception):
     """A request the front answers with an error: the gRPC code and a message for the client."""
@@ -47,13 +40,14 @@ def from_triton(error: grpc.RpcError, model: str) -> TfsError:
     """Map an error of Triton's gRPC API onto the code OVMS returns for the same problem."""
     code = error.code() if hasattr(error, "code") else grpc.StatusCode.UNKNOWN
     details = (error.details() if hasattr(error, "details") else None) or str(error)
-    if code == grpc.StatusCode.UNAVAILABLE and _is_missing(details):
+    if code == grpc.StatusCode.NOT_FOUND or (
+        code == grpc.StatusCode.UNAVAILABLE and _is_missing(details)
+    ):
+        what = "version" if "version" in details.lower() else "name"
         return TfsError(
-            _TRITON_TO_OVMS[code],
-            f"Model with requested name is not found: {model!r} ({details})",
+            grpc.StatusCode.NOT_FOUND,
+            f"Model with requested {what} is not found: {model!r} ({details})",
         )
-    if code == grpc.StatusCode.NOT_FOUND:
-        return TfsError(code, f"Model with requested name is not found: {model!r} ({details})")
     if code == grpc.StatusCode.UNAVAILABLE:
         return TfsError(code, f"the Triton server behind the TFS front is unavailable: {details}")
     return TfsError(code, details)
