@@ -11,6 +11,7 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+import time
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -559,3 +560,41 @@ def test_kserve_streaming_passes_through_ovms_grpc_port(served: Served) -> None:
     finally:
         client.stop_stream()
     assert sorted(sums) == [[[2.0, 2.0, 2.0]], [[3.0, 3.0, 3.0]]]
+
+
+def test_status_follows_a_model_removed_from_the_watched_config(tmp_path: Path) -> None:
+    for name in ("keep", "gone"):
+        save(two_input_model(), tmp_path / name / "1")
+    config = tmp_path / "config.json"
+
+    def write(names: tuple[str, ...]) -> None:
+        models = [{"config": {"name": n, "base_path": n}} for n in names]
+        config.write_text(json.dumps({"model_config_list": models}))
+
+    write(("keep", "gone"))
+    triton, ovms = Ports.free(), Ports.free()
+    command = [
+        sys.executable, "-m", "ovtriton", "serve", "--config_path", str(config),
+        "--port", str(ovms.grpc), *triton.flags(), "--workdir", str(tmp_path / "work"),
+    ]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        read_until(process, "Press Ctrl-C to stop")
+        client = ovmsclient.make_grpc_client(f"127.0.0.1:{ovms.grpc}")
+        assert client.get_model_status("gone")[1]["state"] == "AVAILABLE"
+        write(("keep",))
+        # OVMS keeps a retired model as END; serve removes it from Triton's repository, so
+        # the front no longer knows it: NOT_FOUND (documented in the notes).
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                client.get_model_status("gone")
+            except ovmsclient.ModelNotFoundError:
+                break
+            time.sleep(0.5)
+        else:
+            raise AssertionError("'gone' is still known 60 s after it left the config")
+        assert client.get_model_status("keep")[1]["state"] == "AVAILABLE"
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
