@@ -22,15 +22,25 @@ from ovtriton.server.process import Ports, TritonServer
 from ovtriton.tfs.front import FrontConfig, TfsFront
 
 LOGGER = logging.getLogger(__name__)
+
+
+def json_value(text: str) -> Any:
+    """A JSON flag value (``--plugin_config '{"NUM_STREAMS": "1"}'``), or a usage error."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise argparse.ArgumentTypeError(f"not JSON ({error}): {text!r}") from None
+
+
 # One-model flags → the config.json key OVMS maps them to (value parsed by the type given).
 _MODEL_FLAGS: dict[str, Any] = {
     "target_device": str,
     "nireq": int,
-    "plugin_config": json.loads,
+    "plugin_config": json_value,
     "shape": str,
     "batch_size": str,
     "layout": str,
-    "model_version_policy": json.loads,
+    "model_version_policy": json_value,
 }
 _ACCEPTED_WITHOUT_EFFECT = {
     "grpc_workers": "the front's gRPC server is asynchronous; Triton sizes its own threads",
