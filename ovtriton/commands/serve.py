@@ -19,6 +19,7 @@ from ovtriton.server.ports import Ports
 if TYPE_CHECKING:  # imported when serving: a busy port is reported before OpenVINO loads
     from ovtriton.server.process import ModelState, TritonServer
     from ovtriton.server.watch import ConfigWatcher
+from ovtriton.tfs.ovms_flags import add_ovms_arguments, apply_ovms_arguments
 
 LOGGER = logging.getLogger(__name__)
 
@@ -114,6 +115,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     add_server_options(parser)
     add_admin_options(parser)
+    add_ovms_arguments(parser, source)
     parser.add_argument(
         "--workdir",
         type=Path,
@@ -138,20 +140,31 @@ def server_from_args(args: argparse.Namespace, repository: Path) -> TritonServer
 
 
 def run(args: argparse.Namespace) -> int:
+    apply_ovms_arguments(args)
     if args.watch and args.config is None:
         raise UserError(
             "--watch needs --config (a Triton repository is not converted, so "
             "there is nothing to watch; tritonserver's --model-control-mode=poll does that)"
         )
     # Before converting (which can take minutes): serve never shares a port with anyone.
+    ovms_ports = [
+        (f"OVMS {what}", port)
+        for what, port in (
+            ("gRPC", getattr(args, "port", None)),
+            ("REST", getattr(args, "rest_port", None)),
+        )
+        if port is not None
+    ]
     guard.check_ports_free(
-        args.host, Ports(args.http_port, args.grpc_port, args.metrics_port).named()
+        args.host, Ports(args.http_port, args.grpc_port, args.metrics_port).named() + ovms_ports
     )
     from ovtriton.server.process import EXPLICIT_MODE_ARGS
     from ovtriton.server.watch import ConfigWatcher
 
     if args.config is None:
-        return _serve(server_from_args(args, args.model_repository), watcher=None, poll=0)
+        return _serve(
+            server_from_args(args, args.model_repository), watcher=None, poll=0, args=args
+        )
     with tempfile.TemporaryDirectory(prefix=guard.temp_prefix("serve-")) as scratch:
         workdir = args.workdir.resolve() if args.workdir else Path(scratch)
         args.workdir = workdir
@@ -165,16 +178,24 @@ def run(args: argparse.Namespace) -> int:
         server = server_from_args(args, watcher.repository)
         if args.watch:
             server.extra_args = (*EXPLICIT_MODE_ARGS, *server.extra_args)
-        return _serve(server, watcher if args.watch else None, args.poll_seconds)
+        return _serve(server, watcher if args.watch else None, args.poll_seconds, args)
 
 
-def _serve(server: TritonServer, watcher: Optional[ConfigWatcher], poll: float) -> int:
+def _serve(
+    server: TritonServer,
+    watcher: Optional[ConfigWatcher],
+    poll: float,
+    args: Optional[argparse.Namespace] = None,
+) -> int:
     from ovtriton.server.watch import TritonControl
+    from ovtriton.tfs.ovms_flags import start_front
 
     with _stop_on_sigterm():
         server.start()
+        front = None
         try:
             announce_admin(server)
+            front = start_front(args, server)
             report_started(server)
             if watcher is not None:
                 LOGGER.info("watching %s for changes", watcher.config_path)
@@ -189,6 +210,8 @@ def _serve(server: TritonServer, watcher: Optional[ConfigWatcher], poll: float) 
         except KeyboardInterrupt:
             LOGGER.info("stopping tritonserver ...")
         finally:
+            if front is not None:
+                front.stop()
             server.stop()
     LOGGER.info("tritonserver stopped")
     return 0

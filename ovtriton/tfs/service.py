@@ -1,0 +1,182 @@
+"""The TFS API's meaning on top of Triton: Predict, GetModelMetadata, GetModelStatus.
+
+Transport-free: the gRPC servicer and the REST app both call these coroutines, which take and
+return the TFS protobuf messages and raise :class:`TfsError` with the code OVMS would return.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import grpc
+
+from ovtriton.tfs import protos
+from ovtriton.tfs.errors import TfsError, from_triton
+from ovtriton.tfs.images import decode, wants_images
+from ovtriton.tfs.tensors import from_triton as tensor_from_triton
+from ovtriton.tfs.tensors import optional_version, tf_number, to_triton
+from ovtriton.tfs.triton import Tensor, TritonLink, VersionState
+
+SIGNATURE = "serving_default"
+SIGNATURE_DEF_KEY = "signature_def"
+# Triton's model states → TFS ModelVersionStatus.State.
+_STATES = {
+    "READY": protos.MODEL_STATES["AVAILABLE"],
+    "LOADING": protos.MODEL_STATES["LOADING"],
+    "UNLOADING": protos.MODEL_STATES["UNLOADING"],
+    "UNAVAILABLE": protos.MODEL_STATES["END"],
+}
+_OK, _UNKNOWN = 0, 2  # tensorflow.error.Code
+_DT_STRING = 7
+
+
+def _model_name(spec: Any) -> str:
+    if not spec.name:
+        raise TfsError(
+            grpc.StatusCode.INVALID_ARGUMENT, "model_spec.name is empty; name the model to call"
+        )
+    return str(spec.name)
+
+
+def _version_number(version: str) -> int:
+    return int(version) if version.isdigit() else 0
+
+
+class TfsService:
+    """TensorFlow Serving's PredictionService and ModelService, answered by Triton."""
+
+    def __init__(self, triton: TritonLink) -> None:
+        self.triton = triton
+
+    async def predict(self, request: Any) -> Any:
+        model = _model_name(request.model_spec)
+        version = optional_version(request.model_spec)
+        if not request.inputs:
+            raise TfsError(grpc.StatusCode.INVALID_ARGUMENT, "the request has no inputs")
+        inputs = await self._inputs(model, version, request)
+        try:
+            answered, outputs = await self.triton.infer(
+                model, version, inputs, list(request.output_filter)
+            )
+        except grpc.RpcError as error:
+            raise from_triton(error, model) from None
+        response = protos.PredictResponse()
+        response.model_spec.name = model
+        response.model_spec.version.value = _version_number(answered)
+        for out in outputs:
+            response.outputs[out.name].CopyFrom(
+                tensor_from_triton(out.datatype, out.shape, out.raw)
+            )
+        return response
+
+    async def _inputs(self, model: str, version: Optional[int], request: Any) -> list[Tensor]:
+        """The request's tensors for Triton; strings for an image input are decoded images."""
+        targets: dict[str, tuple[str, list[int]]] = {}
+        if any(tensor.dtype == _DT_STRING for tensor in request.inputs.values()):
+            try:
+                meta = await self.triton.metadata(model, version)
+            except grpc.RpcError as error:
+                raise from_triton(error, model) from None
+            targets = {t.name: (t.datatype, [int(s) for s in t.shape]) for t in meta.inputs}
+        inputs = []
+        for name, tensor in request.inputs.items():
+            target = targets.get(name)
+            if tensor.dtype == _DT_STRING and target and wants_images(*target):
+                shape, raw = decode(name, list(tensor.string_val), *target)
+                inputs.append(Tensor(name, target[0], shape, raw))
+            else:
+                inputs.append(Tensor(name, *to_triton(name, tensor)))
+        return inputs
+
+    async def metadata(self, request: Any) -> Any:
+        model = _model_name(request.model_spec)
+        fields = list(request.metadata_field)
+        if fields and SIGNATURE_DEF_KEY not in fields:
+            raise TfsError(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"metadata_field {fields} is not supported; ask for {SIGNATURE_DEF_KEY!r}",
+            )
+        version = optional_version(request.model_spec)
+        try:
+            meta = await self.triton.metadata(model, version)
+        except grpc.RpcError as error:
+            raise from_triton(error, model) from None
+        signature = protos.SignatureDef(method_name="")
+        for tensors, target in ((meta.inputs, signature.inputs), (meta.outputs, signature.outputs)):
+            for tensor in tensors:
+                info = target[tensor.name]
+                info.name = tensor.name
+                info.dtype = tf_number(tensor.datatype)
+                info.tensor_shape.dim.extend(
+                    protos.TensorShapeProto.Dim(size=int(s)) for s in tensor.shape
+                )
+        signatures = protos.SignatureDefMap()
+        signatures.signature_def[SIGNATURE].CopyFrom(signature)
+        response = protos.GetModelMetadataResponse()
+        response.model_spec.name = model
+        response.model_spec.version.value = version or max(
+            (_version_number(v) for v in meta.versions), default=1
+        )
+        response.metadata[SIGNATURE_DEF_KEY].Pack(signatures)
+        return response
+
+    async def status(self, request: Any) -> Any:
+        model = _model_name(request.model_spec)
+        version = optional_version(request.model_spec)
+        rows = await self._versions(model)
+        if not rows:
+            raise TfsError(
+                grpc.StatusCode.NOT_FOUND, f"Model with requested name is not found: {model!r}"
+            )
+        if version is not None:
+            rows = [r for r in rows if _version_number(r.version) == version]
+            if not rows:
+                raise TfsError(
+                    grpc.StatusCode.NOT_FOUND,
+                    f"Model with requested version is not found: {model!r} version {version}",
+                )
+        response = protos.GetModelStatusResponse()
+        for row in sorted(rows, key=lambda r: _version_number(r.version)):
+            status = response.model_version_status.add(version=_version_number(row.version))
+            state = _STATES.get(row.state, protos.MODEL_STATES["UNKNOWN"])
+            failed = row.state == "UNAVAILABLE" and row.reason and row.reason != "unloaded"
+            if failed:  # OVMS shows a version that failed to load as LOADING with the error
+                status.state = protos.MODEL_STATES["LOADING"]
+                status.status.error_code = _UNKNOWN
+                status.status.error_message = f"Error occurred while loading version: {row.reason}"
+            else:
+                status.state = state
+                status.status.error_code = _OK
+                status.status.error_message = "OK"
+        return response
+
+    async def _versions(self, model: str) -> list[VersionState]:
+        """The model's versions from Triton's repository index; ready versions if it is closed."""
+        try:
+            return [row for row in await self.triton.index() if row.name == model]
+        except grpc.RpcError:
+            pass  # the repository API may be restricted (an admin header): fall back on metadata
+        try:
+            meta = await self.triton.metadata(model, None)
+        except grpc.RpcError as error:
+            if from_triton(error, model).code == grpc.StatusCode.NOT_FOUND:
+                return []
+            raise from_triton(error, model) from None
+        return [VersionState(model, v, "READY", "") for v in meta.versions]
+
+    async def all_statuses(self) -> dict[str, Any]:
+        """Every model's GetModelStatusResponse (OVMS's ``GET /v1/config``)."""
+        try:
+            names = sorted({row.name for row in await self.triton.index()})
+        except grpc.RpcError as error:
+            raise TfsError(
+                grpc.StatusCode.UNAVAILABLE,
+                "the model list comes from Triton's repository index, which answered: "
+                f"{error.details() if hasattr(error, 'details') else error}",
+            ) from None
+        result = {}
+        for name in names:
+            request = protos.GetModelStatusRequest()
+            request.model_spec.name = name
+            result[name] = await self.status(request)
+        return result
