@@ -13,7 +13,7 @@ from ovtriton.tfs.ovms_flags import apply_ovms_arguments
 
 
 def parse(*argv: str) -> object:
-    args = build_parser().parse_args(["serve", *argv])
+    args = build_parser(["serve"]).parse_args(["serve", *argv])
     apply_ovms_arguments(args)
     return args
 
@@ -73,12 +73,16 @@ def test_inconsistent_ovms_flags_are_user_errors(tmp_path: Path, argv: list, mes
 
 def test_ovms_and_serve_sources_exclude_each_other(capsys: pytest.CaptureFixture) -> None:
     with pytest.raises(SystemExit):
-        build_parser().parse_args(["serve", "--config_path", "a.json", "--config", "b.json"])
+        build_parser(["serve"]).parse_args(
+            ["serve", "--config_path", "a.json", "--config", "b.json"]
+        )
     assert "not allowed with" in capsys.readouterr().err
 
 
 def test_a_json_flag_that_is_not_json_is_a_usage_error(capsys: pytest.CaptureFixture) -> None:
     with pytest.raises(SystemExit) as caught:
-        build_parser().parse_args(["serve", "--model_path", "m", "--plugin_config", "{bad"])
+        build_parser(["serve"]).parse_args(
+            ["serve", "--model_path", "m", "--plugin_config", "{bad"]
+        )
     assert caught.value.code == 2
     assert "argument --plugin_config: not JSON" in capsys.readouterr().err
