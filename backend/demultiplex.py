@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -148,6 +148,19 @@ def gather_all(results: Iterable[tuple[Branch, Tensors]]) -> dict[str, np.ndarra
         return dict(results[0][1])
     ((_, tensors),) = gather(results, open_levels)
     return tensors
+
+
+def shard_dims(dims: Sequence[int]) -> tuple[int, ...]:
+    """A demultiplexer's output dims as each sub-request sees them (metadata, config.pbtxt)."""
+    if len(dims) < MIN_RANK:
+        raise ValueError(f"dims {list(dims)}: a demultiplexer's outputs need {MIN_RANK}+ dims")
+    return tuple(dims[1:])
+
+
+def gathered_dims(dims: Sequence[int], counts: Sequence[int]) -> tuple[int, ...]:
+    """A sub-result's dims once the demultiplexers of ``counts`` (their ``demultiply_count``,
+    outermost first) are gathered: one leading dim each, -1 where the count is dynamic."""
+    return tuple(-1 if count == DYNAMIC else count for count in counts) + tuple(dims)
 
 
 def _split(branch: Branch, nodes: set[str]) -> tuple[Branch, Branch]:
