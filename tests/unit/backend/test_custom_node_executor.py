@@ -3,6 +3,7 @@ the GIL during the foreign call. The echo library sleeps ``sleep_ms`` inside ``e
 
 from __future__ import annotations
 
+import ctypes
 import time
 from pathlib import Path
 
@@ -69,3 +70,29 @@ def test_run_all_raises_the_first_failure_after_all_calls_end(
         # the failure came at once, but run_all waited for the slow call
         assert time.perf_counter() - start >= 0.3
     failing.close()
+
+
+def test_many_concurrent_calls_get_their_own_results_and_release_everything(
+    tmp_path: Path,
+) -> None:
+    path = compile_library("split_tiles", tmp_path)
+    cdll = ctypes.CDLL(str(path))
+    cdll.cn_allocated.restype = cdll.cn_released.restype = ctypes.c_long
+    images = [np.full((2, 6), i, np.float32) for i in range(300)]
+    with CustomNodeLibrary(path, "split") as library, CustomNodeExecutor(8) as executor:
+        library.initialize({})
+        results = executor.run_all([(library, {"image": im}, {"tiles": "3"}) for im in images])
+    assert all(r["tiles"].shape == (3, 1, 2, 2) for r in results)
+    assert [float(r["tiles"][2, 0, 1, 1]) for r in results] == [float(i) for i in range(300)]
+    assert cdll.cn_allocated() == cdll.cn_released() == 300 * 5
+
+
+def test_close_waits_for_the_execution_in_flight(tmp_path: Path) -> None:
+    library = CustomNodeLibrary(compile_library("echo", tmp_path), "echo")
+    library.initialize({})
+    with CustomNodeExecutor(1) as executor:
+        future = executor.submit(library, {"x": np.ones(2, np.int64)}, {"sleep_ms": "400"})
+        time.sleep(0.1)  # the call is inside the library now
+        library.close()
+        assert future.done()
+        assert future.result()["x"].tolist() == [1, 1]
