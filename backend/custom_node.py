@@ -32,11 +32,13 @@ class CustomNodeLoadError(ModelLoadError):
 
 class CustomNodeError(BackendError):
     """One execution of the library failed; ``status`` is OVMS's name for the failure
-    (e.g. ``NODE_LIBRARY_EXECUTION_FAILED``)."""
+    (e.g. ``NODE_LIBRARY_EXECUTION_FAILED``), ``grpc_code`` the gRPC code OVMS answers with."""
 
     def __init__(self, message: str, status: str) -> None:
         super().__init__(message)
         self.status = status
+        # OVMS's gRPC table has no NODE_LIBRARY_* entry: they all answer UNKNOWN.
+        self.grpc_code = "INVALID_ARGUMENT" if status == "INVALID_PRECISION" else "UNKNOWN"
 
 
 @dataclass(frozen=True)

@@ -129,6 +129,7 @@ def test_dtype_outside_the_api_is_refused_naming_the_input(libs: dict[str, Path]
     with opened(libs["echo"]) as library, pytest.raises(CustomNodeError) as error:
         library.execute({"flags": np.ones(2, np.bool_)}, {})
     assert "input 'flags' has data type bool" in str(error.value)
+    assert error.value.grpc_code == "INVALID_ARGUMENT"
     assert "FP32, FP16, U8, I8, I16, U16, I32, FP64, I64" in str(error.value)
 
 
@@ -140,6 +141,7 @@ def test_execute_failure_names_node_library_and_code(libs: dict[str, Path]) -> N
         "(OVMS: Custom node failed during execution)"
     )
     assert error.value.status == "NODE_LIBRARY_EXECUTION_FAILED"
+    assert error.value.grpc_code == "UNKNOWN"
 
 
 def test_initialize_failure_names_library_and_code(libs: dict[str, Path]) -> None:
