@@ -45,15 +45,15 @@ def test_python_and_openvino_run_while_a_node_executes(echo: CustomNodeLibrary) 
     x = np.full((1, 8), 3.0, np.float32)
     compiled(x)  # warm up
     with CustomNodeExecutor(workers=1) as executor:
-        future = executor.submit(echo, {"x": x}, {"sleep_ms": str(SLEEP_MS)})
+        future = executor.submit(echo, {"x": x}, {"sleep_ms": "1500"})
         time.sleep(0.05)  # let the worker enter the library
         started = time.perf_counter()
         for _ in range(20):
             np.testing.assert_array_equal(compiled(x)[0], x * x)
-        ticks = sum(1 for _ in range(100_000))  # pure Python needs the GIL
+        sum(i * i for i in range(20_000))  # pure Python: needs the GIL the node does not hold
         openvino_and_python = time.perf_counter() - started
         assert not future.done(), "the node finished before OpenVINO: nothing was shown"
-        assert ticks == 100_000 and openvino_and_python < SLEEP_MS / 1000
+        assert openvino_and_python < 1.5
         assert future.result()["x"].tolist() == x.tolist()
 
 
