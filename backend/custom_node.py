@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import logging
+import math
 import os
 import threading
 from collections.abc import Mapping
@@ -247,7 +248,7 @@ class CustomNodeLibrary:
                 "NODE_LIBRARY_INVALID_PRECISION",
             ) from None
         shape = tuple(int(d) for d in tensor.dims[: tensor.dimsCount]) if tensor.dims else ()
-        expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+        expected = math.prod(shape) * dtype.itemsize
         if not tensor.data or tensor.dataBytes != expected:
             found = "a null data pointer" if not tensor.data else f"{tensor.dataBytes} bytes"
             raise CustomNodeError(
