@@ -15,6 +15,7 @@ import openvino as ov
 from . import pbtxt
 from .ensembles import ensemble_config
 from .errors import Problem, Problems
+from .fused import fused_model
 from .identity import IDENTITY_PREFIX, identity_model
 from .models import ConvertedModel, convert_model
 from .names import check_names
@@ -55,6 +56,8 @@ class ConversionPlan:
                 lines.append(f"  model    {model.name}: generated, copies a tensor to an output")
             elif model.kind == "ensemble":
                 lines.append(f"  ensemble {model.name}")
+            elif model.kind == "pipeline":
+                lines.append(f"  pipeline {model.name}: one openvino_py model runs the whole DAG")
             else:
                 versions = ", ".join(map(str, model.versions))
                 lines.append(
@@ -83,10 +86,18 @@ class ConversionSummary:
         )
 
 
-def plan(config_path: Path, *, follow_symlinks: bool = False) -> ConversionPlan:
+def plan(
+    config_path: Path,
+    *,
+    follow_symlinks: bool = False,
+    pipelines: str = "ensemble",
+    fuse: frozenset[str] = frozenset(),
+) -> ConversionPlan:
     """Validate ``config_path`` and read every model; ``ConfigError`` lists all problems.
 
     Symlinks inside a base path that lead out of it are refused unless ``follow_symlinks``.
+    Pipelines become ensembles, or pipeline models (``fused.py``) when ``pipelines`` is
+    ``"fused"`` or their name is in ``fuse``.
     """
     config_path = Path(config_path)
     problems = Problems()
@@ -127,6 +138,10 @@ def plan(config_path: Path, *, follow_symlinks: bool = False) -> ConversionPlan:
         wiring = check_pipeline(pipeline, converted, frozenset(broken), problems)
         if wiring is not None and pipeline.name not in names:  # a clash is reported already
             names.add(pipeline.name)
+            if pipelines == "fused" or pipeline.name in fuse:
+                digests = {m.name: m.digest for m in planned}
+                planned.append(fused_model(wiring, digests))
+                continue
             ensemble, copies = ensemble_config(wiring)
             planned.append(
                 PlannedModel(pipeline.name, "ensemble", pbtxt.to_text(ensemble), (1,), ())
@@ -134,6 +149,12 @@ def plan(config_path: Path, *, follow_symlinks: bool = False) -> ConversionPlan:
             for copy in copies:
                 identities.setdefault(copy.model_name, identity_model(copy.triton_type, copy.rank))
     planned.extend(identities[name] for name in sorted(identities))
+    for name in sorted(fuse - {p.name for p in config.pipelines}):
+        problems.add(
+            "$.pipeline_config_list",
+            f"--fuse {name}: no pipeline has that name",
+            f"the pipelines are {sorted(p.name for p in config.pipelines)}",
+        )
     problems.raise_if_any(str(config_path))
     return ConversionPlan(config_path, tuple(planned), tuple(problems.warnings), tuple(inputs))
 
@@ -146,9 +167,13 @@ def convert(
     copy: bool = False,
     follow_symlinks: bool = False,
     planned: ConversionPlan | None = None,
+    pipelines: str = "ensemble",
+    fuse: frozenset[str] = frozenset(),
 ) -> ConversionSummary:
     """Write the repository for ``config_path`` into ``out_dir`` atomically (or raise, writing nothing)."""
-    result = planned if planned is not None else plan(config_path, follow_symlinks=follow_symlinks)
+    result = planned or plan(
+        config_path, follow_symlinks=follow_symlinks, pipelines=pipelines, fuse=fuse
+    )
     out_dir = Path(out_dir)
     check_target(out_dir, force, result.inputs)
     write_repository(result.models, out_dir, force=force, copy=copy)

@@ -46,12 +46,31 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="read files that symlinks inside a base_path lead to outside it (default: refuse)",
     )
+    parser.add_argument(
+        "--pipelines",
+        choices=("ensemble", "fused"),
+        default="ensemble",
+        help="each pipeline as a Triton ensemble (default) or as one openvino_py pipeline "
+        "model running the whole DAG in one instance (fused)",
+    )
+    parser.add_argument(
+        "--fuse",
+        action="append",
+        default=[],
+        metavar="PIPELINE",
+        help="make this pipeline a pipeline model (repeatable; the others follow --pipelines)",
+    )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     if args.dry_run:
-        result = plan(args.config, follow_symlinks=args.follow_symlinks)
+        result = plan(
+            args.config,
+            follow_symlinks=args.follow_symlinks,
+            pipelines=args.pipelines,
+            fuse=frozenset(args.fuse),
+        )
         models, versions, ensembles = result.counts()
         print(
             f"would write {models} model(s) ({versions} version(s)) and {ensembles} "
@@ -64,6 +83,8 @@ def run(args: argparse.Namespace) -> int:
         force=args.force,
         copy=args.copy,
         follow_symlinks=args.follow_symlinks,
+        pipelines=args.pipelines,
+        fuse=frozenset(args.fuse),
     )
     print(summary)
     return 0
