@@ -1,0 +1,136 @@
+"""Pipeline models (``--fuse``) served by the real tritonserver answer exactly as their ensembles."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+import urllib.request
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+import tritonclient.grpc as grpcclient
+import tritonclient.utils.shared_memory as shm
+from tritonclient.utils import np_to_triton_dtype
+
+from ovtriton.converter import convert
+from ovtriton.server.process import Ports, TritonServer
+from tests.integration.clients import Client
+from tests.unit.converter.golden_cases import pipelines
+
+pytestmark = pytest.mark.integration
+
+FUSED = {"diamond": "diamond_fused", "chain": "chain_fused"}
+INPUTS = {"diamond": ["in"], "chain": ["in"]}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TritonServer]:
+    """One repository holding each pipeline twice: as its ensemble and as a pipeline model."""
+    root = tmp_path_factory.mktemp("pipeline_model")
+    config_path = pipelines(root / "ovms")
+    config = json.loads(config_path.read_text())
+    config["pipeline_config_list"] += [
+        {**p, "name": FUSED[p["name"]]} for p in config["pipeline_config_list"]
+    ]
+    config_path.write_text(json.dumps(config))
+    repo = convert(config_path, root / "repo", fuse=frozenset(FUSED.values())).out_dir
+    assert (repo / "diamond_fused" / "1" / "pipeline.json").is_file()
+    assert "ensemble" in (repo / "diamond" / "config.pbtxt").read_text()
+    with TritonServer(repo, ports=Ports.free(), log_path=root / "tritonserver.log") as running:
+        yield running
+
+
+def samples(seed: int) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal((1, 4)).astype(np.float32) for _ in range(5)]
+
+
+def test_every_model_is_ready(server: TritonServer) -> None:
+    states = {m.name: (m.state, m.reason) for m in server.models()}
+    expected = {"add", "sum", *FUSED, *FUSED.values()}
+    assert expected <= set(states), states
+    assert all(states[name][0] == "READY" for name in expected), f"{states}\n{server.log_tail()}"
+
+
+@pytest.mark.parametrize("protocol", ["grpc", "http"])
+def test_pipeline_model_answers_exactly_as_its_ensemble(
+    server: TritonServer, protocol: str
+) -> None:
+    client = Client(server, protocol, timeout=30)
+    for ensemble, fused in FUSED.items():
+        for x in samples(len(ensemble)):
+            want = client.infer(ensemble, {"in": x})
+            got = client.infer(fused, {"in": x})
+            assert sorted(got) == sorted(want)
+            for name in want:
+                assert got[name].dtype == want[name].dtype
+                np.testing.assert_array_equal(got[name], want[name], err_msg=f"{fused}.{name}")
+    x = samples(0)[0]
+    np.testing.assert_array_equal(
+        client.infer("diamond_fused", {"in": x})["sum"], (x + 1) + (x + 2)
+    )
+    only = client.infer("diamond_fused", {"in": x}, outputs=["left"])
+    assert list(only) == ["left"]
+    np.testing.assert_array_equal(only["left"], x + 1)
+
+
+def _shm_infer(server: TritonServer, model: str, x: np.ndarray) -> dict[str, np.ndarray]:
+    """Inputs and both outputs ("sum", "left": each shaped like x) in system shared memory."""
+    client = grpcclient.InferenceServerClient(server.grpc_url)
+    regions = {}
+    try:
+        for tensor in ("in", "sum", "left"):
+            region = f"ovtriton_test_{os.getpid()}_{model}_{tensor}"
+            regions[tensor] = (
+                region,
+                shm.create_shared_memory_region(region, "/" + region, x.nbytes),
+            )
+            client.register_system_shared_memory(region, "/" + region, x.nbytes)
+        shm.set_shared_memory_region(regions["in"][1], [x])
+        item = grpcclient.InferInput("in", list(x.shape), np_to_triton_dtype(x.dtype))
+        item.set_shared_memory(regions["in"][0], x.nbytes)
+        wanted = []
+        for name in ("sum", "left"):
+            wanted.append(grpcclient.InferRequestedOutput(name))
+            wanted[-1].set_shared_memory(regions[name][0], x.nbytes)
+        client.infer(model, [item], outputs=wanted, client_timeout=30)
+        return {
+            name: np.array(shm.get_contents_as_numpy(regions[name][1], x.dtype, list(x.shape)))
+            for name in ("sum", "left")
+        }
+    finally:
+        for region, handle in regions.values():
+            client.unregister_system_shared_memory(region)
+            shm.destroy_shared_memory_region(handle)
+        client.close()
+
+
+def test_pipeline_model_over_system_shared_memory(server: TritonServer) -> None:
+    for x in samples(7)[:2]:
+        want = _shm_infer(server, "diamond", x)
+        got = _shm_infer(server, "diamond_fused", x)
+        for name in want:
+            np.testing.assert_array_equal(got[name], want[name])
+        np.testing.assert_array_equal(want["sum"], (x + 1) + (x + 2))
+
+
+def test_per_node_timings_reach_the_metrics_endpoint(server: TritonServer) -> None:
+    client = Client(server, "grpc", timeout=30)
+    x = samples(3)[0]
+    client.infer("chain_fused", {"in": x})
+    time.sleep(1.1)  # sums are sent at most once a second
+    client.infer("chain_fused", {"in": x})
+    text = urllib.request.urlopen(server.metrics_url, timeout=10).read().decode()
+    counts = {
+        m.group(1): float(m.group(2))
+        for m in re.finditer(
+            r'ovtriton_pipeline_node_executions\{node="(\w+)",pipeline="chain_fused"\} (\S+)', text
+        )
+    }
+    assert set(counts) == {"first", "second"} and min(counts.values()) >= 1, text[-2000:]
+    assert re.search(
+        r'ovtriton_pipeline_node_duration_us\{node="first",pipeline="chain_fused"\} [1-9]', text
+    )
