@@ -41,6 +41,9 @@ class Node(Protocol):
     def start(self, inputs: Mapping[str, np.ndarray], done: Done) -> Call:
         """Start the node; raises ``RequestError`` for inputs it refuses."""
 
+    def run(self, inputs: Mapping[str, np.ndarray]) -> Call:
+        """Run the node in the calling thread (nothing else is in flight: no hand-off)."""
+
 
 class ModelNode:
     """Runs one compiled model asynchronously; infer requests are pooled and reused.
@@ -58,18 +61,28 @@ class ModelNode:
         self._outputs = [(port.name, port.index) for port in signature.outputs]
 
     def start(self, inputs: Mapping[str, np.ndarray], done: Done) -> ModelCall:
+        return self._call(inputs, done)
+
+    def run(self, inputs: Mapping[str, np.ndarray]) -> ModelCall:
+        return self._call(inputs, None)
+
+    def _call(self, inputs: Mapping[str, np.ndarray], done: Done | None) -> ModelCall:
         try:
             self.signature.check_request(inputs)
         except RequestError as exc:
             raise RequestError(f"node {self.name!r}: {exc}") from None
         request = self._free.pop() if self._free else self.compiled.create_infer_request()
         call = ModelCall(self, request)
-        request.set_callback(call.notify, done)
         feed = {port.index: inputs[port.name] for port in self.signature.inputs}
         call.started = time.perf_counter()
         try:
-            request.start_async(feed, share_inputs=True)
-        except Exception as exc:  # shape/type refused by OpenVINO when setting the tensors
+            if done is None:
+                request.infer(feed, share_inputs=True)
+                call.finished = time.perf_counter()
+            else:
+                request.set_callback(call.notify, done)
+                request.start_async(feed, share_inputs=True)
+        except Exception as exc:  # tensors refused by OpenVINO (or, run here, a failed inference)
             self._free.append(request)
             raise RequestError(f"node {self.name!r}: OpenVINO refused the input: {exc}") from None
         return call

@@ -38,7 +38,6 @@ class _Job:
     values: dict[tuple[str, str], np.ndarray]  # (node or "request", alias) -> tensor
     waiting: dict[str, int]  # node -> how many of its source nodes have not finished
     calls: list[Call] = field(default_factory=list)
-    running: int = 0
     error: Optional[BackendError] = None
 
 
@@ -63,6 +62,7 @@ class PipelineRunner:
             for node in spec.nodes
         }
         self._done: queue.SimpleQueue[Call] = queue.SimpleQueue()
+        self._in_flight = 0  # calls started asynchronously and not finished yet
 
     def run(
         self,
@@ -84,15 +84,17 @@ class PipelineRunner:
             job = _Job(index, {(REQUEST, k): v for k, v in tensors.items()}, waiting)
             jobs[index] = job
             self._start_ready(job, [n for n, count in waiting.items() if count == 0], owner)
-        while any(job.running for job in jobs.values()):
+        while self._in_flight:
             try:
                 call = self._done.get(timeout=_POLL_SECONDS)
             except queue.Empty:
                 stuck = [c for j in jobs.values() for c in j.calls if c.finished_without_notice()]
                 for call in stuck:
+                    self._in_flight -= 1
                     self._finish(owner.pop(id(call)), call, owner)
                 continue
             if id(call) in owner:  # else a call already handled as stuck
+                self._in_flight -= 1
                 self._finish(owner.pop(id(call)), call, owner)
         for index, job in jobs.items():
             requested = wanted[index] if index < len(wanted) else None
@@ -112,22 +114,30 @@ class PipelineRunner:
         self.limits.check(tensors)
 
     def _start_ready(self, job: _Job, ready: list[str], owner: dict[int, _Job]) -> None:
+        # One node to run and nothing in flight: run it in this thread, so a chain (or a
+        # one-model pipeline) pays no hand-off to OpenVINO's threads and back.
+        alone = len(ready) == 1 and self._in_flight == 0
         for name in ready:
             if job.error is not None:
                 return
             spec = self._node_specs[name]
             inputs = {key: job.values[source] for key, source in spec.inputs.items()}
             try:
-                call = self.nodes[name].start(inputs, self._done.put)
+                if alone:
+                    call = self.nodes[name].run(inputs)
+                else:
+                    call = self.nodes[name].start(inputs, self._done.put)
             except BackendError as exc:
                 job.error = exc
                 return
-            owner[id(call)] = job
             job.calls.append(call)
-            job.running += 1
+            if alone:
+                self._finish(job, call, owner)
+            else:
+                owner[id(call)] = job
+                self._in_flight += 1
 
     def _finish(self, job: _Job, call: Call, owner: dict[int, _Job]) -> None:
-        job.running -= 1
         self.timings.append((job.index, call.node, call.started, call.finished))
         if self.on_timing is not None:
             self.on_timing(call.node, call.started, call.finished)
