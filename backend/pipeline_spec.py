@@ -52,21 +52,26 @@ class PipelineSpec:
     models: Mapping[str, Mapping[str, Any]]  # model name -> its Triton config (JSON form)
 
     def width(self) -> int:
-        """How many nodes can run at the same time at most (the DAG's largest antichain)."""
-        after = {node.name: _reachable(node.name, self.nodes) for node in self.nodes}
-        names = [node.name for node in self.nodes]
-        match: dict[str, str] = {}  # Dilworth: width = nodes - maximum matching of "a before b"
+        """How many nodes can run at the same time at most."""
+        return dag_width({node.name: node.sources() for node in self.nodes})
 
-        def augment(left: str, seen: set[str]) -> bool:
-            for right in after[left]:
-                if right not in seen:
-                    seen.add(right)
-                    if right not in match or augment(match[right], seen):
-                        match[right] = left
-                        return True
-            return False
 
-        return max(1, len(names) - sum(augment(name, set()) for name in names))
+def dag_width(sources: Mapping[str, set[str]]) -> int:
+    """The largest set of nodes none of which waits for another (the DAG's largest antichain):
+    node count minus a maximum matching of "a runs before b" (Dilworth, by Fulkerson)."""
+    after = {name: _reachable(name, sources) for name in sources}
+    match: dict[str, str] = {}
+
+    def augment(left: str, seen: set[str]) -> bool:
+        for right in after[left]:
+            if right not in seen:
+                seen.add(right)
+                if right not in match or augment(match[right], seen):
+                    match[right] = left
+                    return True
+        return False
+
+    return max(1, len(sources) - sum(augment(name, set()) for name in sources))
 
 
 def parse_spec(document: Any, where: str) -> PipelineSpec:
@@ -135,11 +140,11 @@ def _source(value: Any, known: Mapping[str, set[str]], path: str, fail: Any) -> 
     return node, alias
 
 
-def _reachable(start: str, nodes: tuple[NodeSpec, ...]) -> set[str]:
+def _reachable(start: str, sources: Mapping[str, set[str]]) -> set[str]:
     """Nodes that run after ``start`` (read its outputs, directly or not)."""
     reached: set[str] = set()
     frontier = {start}
     while frontier:
-        frontier = {n.name for n in nodes if n.sources() & frontier} - reached
+        frontier = {name for name, read in sources.items() if read & frontier} - reached
         reached |= frontier
     return reached

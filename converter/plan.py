@@ -16,6 +16,7 @@ from . import pbtxt
 from .ensembles import ensemble_config
 from .errors import Problem, Problems
 from .fused import fused_model
+from .fused_budget import apply_thread_budgets
 from .identity import IDENTITY_PREFIX, identity_model
 from .models import ConvertedModel, convert_model
 from .names import check_names
@@ -92,12 +93,14 @@ def plan(
     follow_symlinks: bool = False,
     pipelines: str = "ensemble",
     fuse: frozenset[str] = frozenset(),
+    cores: int = 0,
 ) -> ConversionPlan:
     """Validate ``config_path`` and read every model; ``ConfigError`` lists all problems.
 
     Symlinks inside a base path that lead out of it are refused unless ``follow_symlinks``.
     Pipelines become ensembles, or pipeline models (``fused.py``) when ``pipelines`` is
-    ``"fused"`` or their name is in ``fuse``.
+    ``"fused"`` or their name is in ``fuse``. With ``cores`` the models of ensembles get
+    thread budgets for that many cores (``fused_budget.py``).
     """
     config_path = Path(config_path)
     problems = Problems()
@@ -128,6 +131,9 @@ def plan(
             broken.add(entry.name)
         else:
             converted[entry.name] = model
+    ensembles = [p for p in config.pipelines if pipelines != "fused" and p.name not in fuse]
+    if cores > 0:
+        apply_thread_budgets(converted, ensembles, cores)
     planned = [
         PlannedModel(name, "model", pbtxt.to_text(m.config), m.versions, m.files)
         for name, m in converted.items()
@@ -169,10 +175,11 @@ def convert(
     planned: ConversionPlan | None = None,
     pipelines: str = "ensemble",
     fuse: frozenset[str] = frozenset(),
+    cores: int = 0,
 ) -> ConversionSummary:
     """Write the repository for ``config_path`` into ``out_dir`` atomically (or raise, writing nothing)."""
     result = planned or plan(
-        config_path, follow_symlinks=follow_symlinks, pipelines=pipelines, fuse=fuse
+        config_path, follow_symlinks=follow_symlinks, pipelines=pipelines, fuse=fuse, cores=cores
     )
     out_dir = Path(out_dir)
     check_target(out_dir, force, result.inputs)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 from pathlib import Path
 
 from ovtriton.converter import convert, plan
@@ -60,7 +61,28 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         metavar="PIPELINE",
         help="make this pipeline a pipeline model (repeatable; the others follow --pipelines)",
     )
+    parser.add_argument(
+        "--cores",
+        type=_cores,
+        default="auto",
+        metavar="N",
+        help="cores of the serving machine: each model of an ensemble gets N // (branches that "
+        "run side by side) OpenVINO threads unless its plugin_config sets them; auto = this "
+        "machine's (default), 0 = leave OpenVINO's default",
+    )
     parser.set_defaults(run=run)
+
+
+def _cores(text: str) -> int:
+    if text == "auto":
+        return (
+            len(os.sched_getaffinity(0))
+            if hasattr(os, "sched_getaffinity")
+            else os.cpu_count() or 1
+        )
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of cores or auto")
+    return int(text)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -70,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
             follow_symlinks=args.follow_symlinks,
             pipelines=args.pipelines,
             fuse=frozenset(args.fuse),
+            cores=args.cores,
         )
         models, versions, ensembles = result.counts()
         print(
@@ -85,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
         follow_symlinks=args.follow_symlinks,
         pipelines=args.pipelines,
         fuse=frozenset(args.fuse),
+        cores=args.cores,
     )
     print(summary)
     return 0
