@@ -18,8 +18,9 @@ import statistics
 import tempfile
 import textwrap
 import time
+from contextlib import ExitStack
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Mapping, Optional, Sequence
 
 import numpy as np
 import openvino as ov
@@ -47,6 +48,7 @@ class TritonPythonModel:
         return responses
 """
 MODELS = ("zero_numpy", "zero_openvino", "zero_pipeline")
+ALLOCATOR = {"MALLOC_MMAP_THRESHOLD_": "16777216", "MALLOC_TRIM_THRESHOLD_": "67108864"}
 BASELINE = "zero_baseline"  # zero_openvino served by another copy of the backend (--baseline)
 
 
@@ -117,30 +119,34 @@ def build_repository(repo: Path, baseline: bool = False) -> None:
 
 
 def measure(
-    server: TritonServer, models: Sequence[str], rounds: int, requests: int
+    targets: Mapping[str, tuple[str, str]], rounds: int, requests: int
 ) -> dict[str, list[float]]:
-    """Per model, the p50 (ms) of each round; requests alternate between the models one by
-    one (the order reversed every round), so load from elsewhere hits them alike."""
-    client = grpcclient.InferenceServerClient(server.grpc_url)
+    """Per target (label -> gRPC url, model), the p50 (ms) of each round; requests alternate
+    between the targets one by one (the order reversed every round), so load from elsewhere
+    hits them alike."""
+    clients = {url: grpcclient.InferenceServerClient(url) for url, _ in targets.values()}
     image = np.random.default_rng(0).random(SHAPE, dtype=np.float32)
     item = grpcclient.InferInput("image", SHAPE, "FP32")
     item.set_data_from_numpy(image)
-    p50s: dict[str, list[float]] = {name: [] for name in models}
-    for name in models:  # warm-up, and every model answers the same pixel
+    calls = {label: (clients[url], model) for label, (url, model) in targets.items()}
+    p50s: dict[str, list[float]] = {label: [] for label in targets}
+    for client, model in calls.values():  # warm-up, and every target answers the same pixel
         for _ in range(20):
-            result = client.infer(name, [item]).as_numpy("pixel")
+            result = client.infer(model, [item]).as_numpy("pixel")
         np.testing.assert_array_equal(result, image[:, :, :1, :1])
     for round_ in range(rounds):
-        order = list(models) if round_ % 2 == 0 else list(models)[::-1]
-        latencies: dict[str, list[float]] = {name: [] for name in models}
+        order = list(calls) if round_ % 2 == 0 else list(calls)[::-1]
+        latencies: dict[str, list[float]] = {label: [] for label in targets}
         for _ in range(requests):
-            for name in order:
+            for label in order:
+                client, model = calls[label]
                 start = time.perf_counter()
-                client.infer(name, [item])
-                latencies[name].append((time.perf_counter() - start) * 1e3)
-        for name in models:
-            p50s[name].append(float(np.median(latencies[name])))
-    client.close()
+                client.infer(model, [item])
+                latencies[label].append((time.perf_counter() - start) * 1e3)
+        for label in targets:
+            p50s[label].append(float(np.median(latencies[label])))
+    for client in clients.values():
+        client.close()
     return p50s
 
 
@@ -155,32 +161,47 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         help="a folder with another version of backend/*.py, served as model zero_baseline "
         "(e.g. git archive of an older commit), to compare before/after in one run",
     )
+    parser.add_argument(
+        "--allocator",
+        action="store_true",
+        help="serve everything twice: glibc's default malloc and "
+        + " ".join(f"{k}={v}" for k, v in ALLOCATOR.items()),
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    with tempfile.TemporaryDirectory(prefix="ovtriton-fixed-cost-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="ovtriton-fixed-cost-") as tmp, ExitStack() as stack:
         repo = Path(tmp) / "repo"
         build_repository(repo, baseline=args.baseline is not None)
-        workdir = Path(tmp) / "work"
         models = list(MODELS)
         if args.baseline is not None:
-            target = workdir / "backends" / "openvino_py_baseline"
-            target.mkdir(parents=True)
-            for source in args.baseline.glob("*.py"):
-                shutil.copy2(source, target / source.name)
             models.insert(1, BASELINE)
-        server = TritonServer(repo, ports=Ports.free(), log_path=Path(tmp) / "log", workdir=workdir)
-        with server:
+        settings: dict[str, dict[str, str]] = {"": {}}
+        if args.allocator:
+            settings = {"default ": {}, "tuned   ": dict(ALLOCATOR)}
+        targets: dict[str, tuple[str, str]] = {}
+        for label, env in settings.items():
+            workdir = Path(tmp) / f"work{len(targets)}"
+            if args.baseline is not None:
+                target = workdir / "backends" / "openvino_py_baseline"
+                target.mkdir(parents=True)
+                for source in args.baseline.glob("*.py"):
+                    shutil.copy2(source, target / source.name)
+            server = TritonServer(
+                repo, ports=Ports.free(), log_path=workdir / "log", workdir=workdir, env=env
+            )
+            stack.enter_context(server)
             states = {m.name: (m.state, m.reason) for m in server.models()}
             if any(state != "READY" for state, _ in states.values()):
                 print(states)
                 return 3
-            p50s = measure(server, models, args.rounds, args.requests)
-    base = statistics.median(p50s["zero_numpy"])
+            targets.update({f"{label}{model}": (server.grpc_url, model) for model in models})
+        p50s = measure(targets, args.rounds, args.requests)
+    base = statistics.median(p50s[next(iter(p50s))])
     for name, values in p50s.items():
         median = statistics.median(values)
         print(
-            f"{name:14s} p50 {median:6.3f} ms (rounds {min(values):.3f}-{max(values):.3f}) "
-            f"{median - base:+.3f} ms vs zero_numpy"
+            f"{name:22s} p50 {median:6.3f} ms (rounds {min(values):.3f}-{max(values):.3f}) "
+            f"{median - base:+.3f} ms vs the first"
         )
     return 0
 

@@ -14,7 +14,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Mapping, Optional, Sequence
 
 from ovtriton.errors import UserError
 from ovtriton.server import embedded
@@ -73,6 +73,7 @@ class TritonServer:
     workdir: Optional[Path] = None
     log_path: Optional[Path] = None
     startup_timeout: float = 180.0
+    env: Mapping[str, str] = field(default_factory=dict)  # added to tritonserver's environment
     # Reload a model whose stub process died (Triton 2.51 does not); needs explicit model
     # control, which is added unless extra_args choose a --model-control-mode themselves.
     revive_stubs: bool = True
@@ -147,7 +148,7 @@ class TritonServer:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
-                env=embedded.environment(installation),
+                env={**embedded.environment(installation), **self.env},
                 start_new_session=True,  # its own process group: the stubs go with it
             )
         try:
