@@ -93,7 +93,7 @@ def fused_twin(config_path: Path, pipeline: str, out: Path) -> Path:
     for entry in config["model_config_list"]:
         base = Path(entry["config"]["base_path"])
         entry["config"]["base_path"] = str(
-            base if base.is_absolute() else config_path.parent / base
+            base if base.is_absolute() else config_path.resolve().parent / base
         )
     found = [p for p in config["pipeline_config_list"] if p["name"] == pipeline]
     if not found:
