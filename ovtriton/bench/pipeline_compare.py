@@ -21,6 +21,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable, Mapping
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
@@ -34,6 +35,7 @@ from tritonclient.grpc import model_config_pb2
 from tritonclient.utils import np_to_triton_dtype, triton_to_np_dtype
 
 from ovtriton.backend.pipeline_load import load_pipeline
+from ovtriton.bench.fixed_cost import ALLOCATOR
 from ovtriton.bench.load import group_cpu_s
 from ovtriton.converter import convert
 from ovtriton.server.process import Ports, TritonServer
@@ -157,13 +159,29 @@ def run(args: argparse.Namespace, tmp: Path) -> dict[str, dict[str, float]]:
             raise result
         return result
 
-    with TritonServer(repo, ports=Ports.free(), log_path=tmp / "tritonserver.log") as server:
-        modes: dict[str, Callable[[Tensors], Tensors]] = {"in-process": local}
-        for label, model in (("ensemble", pipeline), ("pipeline model", f"{pipeline}_fused")):
-            modes[f"{label} gRPC"] = remote(grpcclient, server.grpc_url, model)
-            modes[f"{label} HTTP"] = remote(httpclient, server.http_url, model)
+    servers: dict[str, dict[str, str]] = {"": {}}
+    if args.allocator:
+        servers[" +malloc"] = dict(ALLOCATOR)
+    with ExitStack() as stack:
+        modes: dict[str, tuple[Callable[[Tensors], Tensors], Optional[int]]] = {
+            "in-process": (local, None)
+        }
+        for suffix, env in servers.items():
+            log = tmp / f"tritonserver{len(modes)}.log"
+            server = stack.enter_context(
+                TritonServer(repo, ports=Ports.free(), log_path=log, env=env)
+            )
+            for label, model in (("ensemble", pipeline), ("pipeline model", f"{pipeline}_fused")):
+                modes[f"{label} gRPC{suffix}"] = (
+                    remote(grpcclient, server.grpc_url, model),
+                    server.pid,
+                )
+                modes[f"{label} HTTP{suffix}"] = (
+                    remote(httpclient, server.http_url, model),
+                    server.pid,
+                )
         reference = local(inputs)
-        for label, call in modes.items():
+        for label, (call, _) in modes.items():
             for _ in range(10):
                 got = call(inputs)
             for name, value in reference.items():
@@ -173,15 +191,14 @@ def run(args: argparse.Namespace, tmp: Path) -> dict[str, dict[str, float]]:
         for round_ in range(args.rounds):
             order = list(modes) if round_ % 2 == 0 else list(modes)[::-1]
             for label in order:
+                call, pgid = modes[label]
                 latencies = []
-                served = label != "in-process"
-                before = sum(os.times()[:2]) + (group_cpu_s(server.pid) if served else 0.0)
+                before = sum(os.times()[:2]) + (group_cpu_s(pgid) if pgid else 0.0)
                 for _ in range(args.requests):
                     start = time.perf_counter()
-                    modes[label](inputs)
+                    call(inputs)
                     latencies.append((time.perf_counter() - start) * 1e3)
-                after = sum(os.times()[:2]) + (group_cpu_s(server.pid) if served else 0.0)
-                cpu[label] += after - before
+                cpu[label] += sum(os.times()[:2]) + (group_cpu_s(pgid) if pgid else 0.0) - before
                 p50s[label].append(float(np.median(latencies)))
     total = args.rounds * args.requests
     return {
@@ -202,6 +219,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--requests", type=int, default=100, help="per mode and round")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--allocator",
+        action="store_true",
+        help="also serve with " + " ".join(f"{k}={v}" for k, v in ALLOCATOR.items()),
+    )
     args = parser.parse_args(argv)
     if bool(args.config) != bool(args.pipeline):
         parser.error("--config and --pipeline go together")
@@ -210,7 +232,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     base = figures["in-process"]["p50_ms"]
     for label, f in figures.items():
         print(
-            f"{label:20s} p50 {f['p50_ms']:7.3f} ms ({f['p50_min_ms']:.3f}-{f['p50_max_ms']:.3f})"
+            f"{label:28s} p50 {f['p50_ms']:7.3f} ms ({f['p50_min_ms']:.3f}-{f['p50_max_ms']:.3f})"
             f"  {f['p50_ms'] / base:5.2f} x in-process   CPU {f['cpu_ms_per_inference']:6.2f} ms/inf"
         )
     if args.json:
