@@ -29,7 +29,7 @@ from google.protobuf import json_format, text_format
 from openvino import opset13 as ops
 from tritonclient.grpc import model_config_pb2 as mc
 
-from ovtriton.server.process import Ports, TritonServer
+from ovtriton.server.process import MALLOC_TUNING, Ports, TritonServer
 
 LOGGER = logging.getLogger(__name__)
 
@@ -48,7 +48,6 @@ class TritonPythonModel:
         return responses
 """
 MODELS = ("zero_numpy", "zero_openvino", "zero_pipeline")
-ALLOCATOR = {"MALLOC_MMAP_THRESHOLD_": "16777216", "MALLOC_TRIM_THRESHOLD_": "67108864"}
 BASELINE = "zero_baseline"  # zero_openvino served by another copy of the backend (--baseline)
 
 
@@ -165,7 +164,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         "--allocator",
         action="store_true",
         help="serve everything twice: glibc's default malloc and "
-        + " ".join(f"{k}={v}" for k, v in ALLOCATOR.items()),
+        + " ".join(f"{k}={v}" for k, v in MALLOC_TUNING.items()),
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -175,11 +174,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         models = list(MODELS)
         if args.baseline is not None:
             models.insert(1, BASELINE)
-        settings: dict[str, dict[str, str]] = {"": {}}
+        settings = {"": True}
         if args.allocator:
-            settings = {"default ": {}, "tuned   ": dict(ALLOCATOR)}
+            settings = {"glibc default ": False, "tuned malloc  ": True}
         targets: dict[str, tuple[str, str]] = {}
-        for label, env in settings.items():
+        for label, tuned in settings.items():
             workdir = Path(tmp) / f"work{len(targets)}"
             if args.baseline is not None:
                 target = workdir / "backends" / "openvino_py_baseline"
@@ -187,7 +186,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 for source in args.baseline.glob("*.py"):
                     shutil.copy2(source, target / source.name)
             server = TritonServer(
-                repo, ports=Ports.free(), log_path=workdir / "log", workdir=workdir, env=env
+                repo,
+                ports=Ports.free(),
+                log_path=workdir / "log",
+                workdir=workdir,
+                malloc_tuning=tuned,
             )
             stack.enter_context(server)
             states = {m.name: (m.state, m.reason) for m in server.models()}

@@ -35,10 +35,9 @@ from tritonclient.grpc import model_config_pb2
 from tritonclient.utils import np_to_triton_dtype, triton_to_np_dtype
 
 from ovtriton.backend.pipeline_load import load_pipeline
-from ovtriton.bench.fixed_cost import ALLOCATOR
 from ovtriton.bench.load import group_cpu_s
 from ovtriton.converter import convert
-from ovtriton.server.process import Ports, TritonServer
+from ovtriton.server.process import MALLOC_TUNING, Ports, TritonServer
 
 Tensors = dict[str, np.ndarray]
 
@@ -159,17 +158,17 @@ def run(args: argparse.Namespace, tmp: Path) -> dict[str, dict[str, float]]:
             raise result
         return result
 
-    servers: dict[str, dict[str, str]] = {"": {}}
+    servers = {"": True}
     if args.allocator:
-        servers[" +malloc"] = dict(ALLOCATOR)
+        servers[" glibc-default"] = False
     with ExitStack() as stack:
         modes: dict[str, tuple[Callable[[Tensors], Tensors], Optional[int]]] = {
             "in-process": (local, None)
         }
-        for suffix, env in servers.items():
+        for suffix, tuned in servers.items():
             log = tmp / f"tritonserver{len(modes)}.log"
             server = stack.enter_context(
-                TritonServer(repo, ports=Ports.free(), log_path=log, env=env)
+                TritonServer(repo, ports=Ports.free(), log_path=log, malloc_tuning=tuned)
             )
             for label, model in (("ensemble", pipeline), ("pipeline model", f"{pipeline}_fused")):
                 modes[f"{label} gRPC{suffix}"] = (
@@ -222,7 +221,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument(
         "--allocator",
         action="store_true",
-        help="also serve with " + " ".join(f"{k}={v}" for k, v in ALLOCATOR.items()),
+        help="also serve without ovtriton's "
+        + " ".join(f"{k}={v}" for k, v in MALLOC_TUNING.items()),
     )
     args = parser.parse_args(argv)
     if bool(args.config) != bool(args.pipeline):

@@ -8,6 +8,7 @@ import re
 import time
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,7 +17,7 @@ import tritonclient.utils.shared_memory as shm
 from tritonclient.utils import np_to_triton_dtype
 
 from ovtriton.converter import convert
-from ovtriton.server.process import Ports, TritonServer
+from ovtriton.server.process import MALLOC_TUNING, Ports, TritonServer
 from tests.integration.clients import Client
 from tests.unit.converter.golden_cases import pipelines
 
@@ -134,3 +135,9 @@ def test_per_node_timings_reach_the_metrics_endpoint(server: TritonServer) -> No
     assert re.search(
         r'ovtriton_pipeline_node_duration_us\{node="first",pipeline="chain_fused"\} [1-9]', text
     )
+
+
+def test_tritonserver_runs_with_the_malloc_tuning(server: TritonServer) -> None:
+    environ = Path(f"/proc/{server.pid}/environ").read_bytes().split(b"\0")
+    for key, value in MALLOC_TUNING.items():
+        assert f"{key}={os.environ.get(key, value)}".encode() in environ
