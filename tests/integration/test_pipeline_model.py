@@ -20,17 +20,23 @@ from ovtriton.converter import convert
 from ovtriton.server.process import MALLOC_TUNING, Ports, TritonServer
 from tests.integration.clients import Client
 from tests.unit.converter.golden_cases import pipelines
+from tests.unit.converter.seed_models import run_seed_in_process, write_seed
 
 pytestmark = pytest.mark.integration
 
 FUSED = {"diamond": "diamond_fused", "chain": "chain_fused"}
-INPUTS = {"diamond": ["in"], "chain": ["in"]}
+SEED, SEED_FUSED = "image_classification_pipeline", "image_classification_pipeline_fused"
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TritonServer]:
-    """One repository holding each pipeline twice: as its ensemble and as a pipeline model."""
-    root = tmp_path_factory.mktemp("pipeline_model")
+def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("pipeline_model")
+
+
+@pytest.fixture(scope="module")
+def server(root: Path) -> Iterator[TritonServer]:
+    """Each pipeline twice, as its ensemble and as a pipeline model: the golden ``pipelines``
+    case and the OVMS seed example's config (stand-in models under ``root/seed``)."""
     config_path = pipelines(root / "ovms")
     config = json.loads(config_path.read_text())
     config["pipeline_config_list"] += [
@@ -40,7 +46,17 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TritonServer]:
     repo = convert(config_path, root / "repo", fuse=frozenset(FUSED.values())).out_dir
     assert (repo / "diamond_fused" / "1" / "pipeline.json").is_file()
     assert "ensemble" in (repo / "diamond" / "config.pbtxt").read_text()
-    with TritonServer(repo, ports=Ports.free(), log_path=root / "tritonserver.log") as running:
+    seed_config = write_seed(root / "seed")  # the OVMS example's config, stand-in models
+    seed = json.loads(seed_config.read_text())
+    seed["pipeline_config_list"].append({**seed["pipeline_config_list"][0], "name": SEED_FUSED})
+    seed_config.write_text(json.dumps(seed))
+    seed_repo = convert(seed_config, root / "seed_repo", fuse=frozenset({SEED_FUSED})).out_dir
+    with TritonServer(
+        repo,
+        ports=Ports.free(),
+        extra_args=[f"--model-repository={seed_repo}"],
+        log_path=root / "tritonserver.log",
+    ) as running:
         yield running
 
 
@@ -51,7 +67,7 @@ def samples(seed: int) -> list[np.ndarray]:
 
 def test_every_model_is_ready(server: TritonServer) -> None:
     states = {m.name: (m.state, m.reason) for m in server.models()}
-    expected = {"add", "sum", *FUSED, *FUSED.values()}
+    expected = {"add", "sum", *FUSED, *FUSED.values(), SEED, SEED_FUSED}
     assert expected <= set(states), states
     assert all(states[name][0] == "READY" for name in expected), f"{states}\n{server.log_tail()}"
 
@@ -76,6 +92,19 @@ def test_pipeline_model_answers_exactly_as_its_ensemble(
     only = client.infer("diamond_fused", {"in": x}, outputs=["left"])
     assert list(only) == ["left"]
     np.testing.assert_array_equal(only["left"], x + 1)
+
+
+@pytest.mark.parametrize("protocol", ["grpc", "http"])
+def test_the_seed_pipeline_fused_answers_as_its_ensemble_and_in_process(
+    server: TritonServer, root: Path, protocol: str
+) -> None:
+    client = Client(server, protocol, timeout=60)
+    rng = np.random.default_rng(5)
+    for _ in range(3):
+        image = rng.random((1, 3, 224, 224), dtype=np.float32) * 255
+        want = client.infer(SEED, {"image": image})["label"]
+        np.testing.assert_array_equal(client.infer(SEED_FUSED, {"image": image})["label"], want)
+        np.testing.assert_array_equal(want, run_seed_in_process(root / "seed", image))
 
 
 def _shm_infer(server: TritonServer, model: str, x: np.ndarray) -> dict[str, np.ndarray]:
