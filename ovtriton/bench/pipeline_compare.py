@@ -19,8 +19,10 @@ import json
 import os
 import statistics
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, Optional, Sequence
@@ -121,9 +123,12 @@ def sample_inputs(config: Mapping[str, Any]) -> Tensors:
 
 
 def remote(module: Any, url: str, model: str) -> Callable[[Tensors], Tensors]:
-    client = module.InferenceServerClient(url)
+    own = threading.local()  # one client per thread
 
     def call(inputs: Tensors) -> Tensors:
+        if not hasattr(own, "client"):
+            own.client = module.InferenceServerClient(url)
+        client = own.client
         items = []
         for name, array in inputs.items():
             item = module.InferInput(name, list(array.shape), np_to_triton_dtype(array.dtype))
@@ -158,6 +163,13 @@ def run(args: argparse.Namespace, tmp: Path) -> dict[str, dict[str, float]]:
             raise result
         return result
 
+    def local_together(tensors: Tensors) -> Tensors:
+        """``concurrency`` requests in flight together in the scheduler (it is not reentrant)."""
+        for result in inprocess.run([tensors] * args.concurrency):
+            if isinstance(result, Exception):
+                raise result
+        return result
+
     servers = {"": True}
     if args.allocator:
         servers[" glibc-default"] = False
@@ -185,30 +197,47 @@ def run(args: argparse.Namespace, tmp: Path) -> dict[str, dict[str, float]]:
                 got = call(inputs)
             for name, value in reference.items():
                 np.testing.assert_array_equal(got[name], value, err_msg=f"{label}: {name}")
+        if args.concurrency > 1:
+            modes["in-process"] = (local_together, None)
         p50s: dict[str, list[float]] = {label: [] for label in modes}
         cpu: dict[str, float] = {label: 0.0 for label in modes}
+        wall: dict[str, float] = {label: 0.0 for label in modes}
+        pool = stack.enter_context(ThreadPoolExecutor(args.concurrency))
         for round_ in range(args.rounds):
             order = list(modes) if round_ % 2 == 0 else list(modes)[::-1]
             for label in order:
                 call, pgid = modes[label]
-                latencies = []
+                threads = 1 if pgid is None else args.concurrency
                 before = sum(os.times()[:2]) + (group_cpu_s(pgid) if pgid else 0.0)
-                for _ in range(args.requests):
-                    start = time.perf_counter()
-                    call(inputs)
-                    latencies.append((time.perf_counter() - start) * 1e3)
+                start = time.perf_counter()
+                parts = pool.map(
+                    lambda _: _timed(call, inputs, args.requests // args.concurrency),
+                    range(threads),
+                )
+                latencies = [ms for part in parts for ms in part]
+                wall[label] += time.perf_counter() - start
                 cpu[label] += sum(os.times()[:2]) + (group_cpu_s(pgid) if pgid else 0.0) - before
                 p50s[label].append(float(np.median(latencies)))
-    total = args.rounds * args.requests
+    total = args.rounds * (args.requests // args.concurrency) * args.concurrency
     return {
         label: {
             "p50_ms": statistics.median(values),
             "p50_min_ms": min(values),
             "p50_max_ms": max(values),
             "cpu_ms_per_inference": cpu[label] / total * 1e3,
+            "inferences_per_s": total / wall[label],
         }
         for label, values in p50s.items()
     }
+
+
+def _timed(call: Callable[[Tensors], Tensors], inputs: Tensors, count: int) -> list[float]:
+    latencies = []
+    for _ in range(count):
+        start = time.perf_counter()
+        call(inputs)
+        latencies.append((time.perf_counter() - start) * 1e3)
+    return latencies
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -217,6 +246,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--pipeline", help="the pipeline of --config to run")
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--requests", type=int, default=100, help="per mode and round")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=1,
+        help="requests in flight (client threads; in-process: that many requests per run)",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument(
         "--allocator",
@@ -234,6 +269,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(
             f"{label:28s} p50 {f['p50_ms']:7.3f} ms ({f['p50_min_ms']:.3f}-{f['p50_max_ms']:.3f})"
             f"  {f['p50_ms'] / base:5.2f} x in-process   CPU {f['cpu_ms_per_inference']:6.2f} ms/inf"
+            f"  {f['inferences_per_s']:7.1f} inf/s"
         )
     if args.json:
         args.json.write_text(json.dumps(figures, indent=1))
