@@ -58,7 +58,7 @@ class ModelNode:
         self.compiled = compiled
         self.signature = signature
         self._free: list[ov.InferRequest] = [compiled.create_infer_request()]
-        self._outputs = [(port.name, port.index) for port in signature.outputs]
+        self._outputs = [(spec.name, index) for index, spec in enumerate(signature.outputs)]
 
     def start(self, inputs: Mapping[str, np.ndarray], done: Done) -> ModelCall:
         return self._call(inputs, done)
@@ -73,7 +73,7 @@ class ModelNode:
             raise RequestError(f"node {self.name!r}: {exc}") from None
         request = self._free.pop() if self._free else self.compiled.create_infer_request()
         call = ModelCall(self, request)
-        feed = {port.index: inputs[port.name] for port in self.signature.inputs}
+        feed = {index: inputs[spec.name] for index, spec in enumerate(self.signature.inputs)}
         call.started = time.perf_counter()
         try:
             if done is None:

@@ -19,11 +19,11 @@ from pathlib import PurePosixPath
 from google.protobuf import json_format
 from tritonclient.grpc import model_config_pb2
 
+from ovtriton.backend import BACKEND_NAME
 from ovtriton.backend.pipeline_load import PIPELINE_PARAMETER
 from ovtriton.backend.pipeline_spec import FORMAT
 
 from . import pbtxt
-from .models import BACKEND
 from .ovms import Node
 from .repository import PlannedFile, PlannedModel
 from .validate import Wiring
@@ -36,15 +36,11 @@ def fused_model(wiring: Wiring, digests: Mapping[str, str]) -> PlannedModel:
     """The pipeline model of ``wiring``; ``digests`` (model name -> digest) make it reload
     whenever one of its node models changes."""
     pipeline = wiring.pipeline
-    config = model_config_pb2.ModelConfig(name=pipeline.name, backend=BACKEND, max_batch_size=0)
+    config = model_config_pb2.ModelConfig(
+        name=pipeline.name, backend=BACKEND_NAME, max_batch_size=0
+    )
     for specs, target in ((wiring.inputs, config.input), (wiring.outputs, config.output)):
-        for spec in specs:
-            tensor = target.add(name=spec.name, data_type=pbtxt.data_type(spec.triton_type))
-            if spec.shape:
-                tensor.dims.extend(spec.shape)
-            else:
-                tensor.dims.append(1)
-                tensor.reshape.SetInParent()
+        pbtxt.add_tensors(target, specs, batched=False)
     config.instance_group.add(kind=model_config_pb2.ModelInstanceGroup.KIND_CPU, count=1)
     config.parameters[PIPELINE_PARAMETER].string_value = PIPELINE_FILE
     data = json.dumps(describe(wiring, digests), indent=1, sort_keys=True).encode()

@@ -18,13 +18,14 @@ from typing import Mapping, Optional, Sequence
 from ovtriton.errors import UserError
 from ovtriton.server import embedded, guard
 from ovtriton.server.admin import AdminAccess
+from ovtriton.server.embedded import MALLOC_TUNING
 from ovtriton.server.ports import Ports, client_host
 from ovtriton.server.stubs import StubWatchdog
 
 LOGGER = logging.getLogger(__name__)
 
 SHM_DIR = guard.SHM_DIR
-__all__ = ["EXPLICIT_MODE_ARGS", "SHM_DIR", "ModelState", "Ports", "TritonServer"]
+__all__ = ["EXPLICIT_MODE_ARGS", "MALLOC_TUNING", "SHM_DIR", "ModelState", "Ports", "TritonServer"]
 # Explicit model control lets the stub watchdog reload a model; `*` loads all at start.
 EXPLICIT_MODE_ARGS = ("--model-control-mode=explicit", "--load-model=*")
 # Seconds Triton drains on SIGTERM. Its default (30) is spent in full whenever a client keeps
@@ -38,11 +39,6 @@ class ModelState:
     version: str
     state: str
     reason: str = ""
-
-
-# glibc otherwise maps (and page-faults) fresh memory for every large tensor copy and returns
-# it right after: measured 7-11 % less CPU per inference (docs/notes/pipeline.md).
-MALLOC_TUNING = {"MALLOC_MMAP_THRESHOLD_": "16777216", "MALLOC_TRIM_THRESHOLD_": "67108864"}
 
 
 @dataclass
@@ -137,9 +133,6 @@ class TritonServer:
             *self.extra_args,
         ]
 
-    def _malloc(self) -> dict[str, str]:
-        return dict(MALLOC_TUNING) if self.malloc_tuning else {}
-
     def start(self) -> "TritonServer":
         if not self.repository.is_dir():
             raise UserError(f"model repository {self.repository} is not a directory")
@@ -161,7 +154,11 @@ class TritonServer:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
-                env={**self._malloc(), **embedded.environment(installation), **self.env},
+                env={
+                    **(MALLOC_TUNING if self.malloc_tuning else {}),
+                    **embedded.environment(installation),
+                    **self.env,
+                },
                 start_new_session=True,  # its own process group: the stubs go with it
                 # Dies with the thread that starts it: start from a long-lived thread.
                 preexec_fn=guard.die_with_parent,

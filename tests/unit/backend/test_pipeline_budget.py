@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from google.protobuf import text_format
 from tritonclient.grpc import model_config_pb2
 
@@ -53,6 +52,4 @@ def test_convert_cli_sets_budgets_for_the_given_cores(tmp_path: Path) -> None:
     out = tmp_path / "none"
     assert main(["convert", str(config), "-o", str(out), "--cores", "0"]) == 0
     assert "INFERENCE_NUM_THREADS" not in (out / "add" / "config.pbtxt").read_text()
-    with pytest.raises(SystemExit) as exit_info:
-        main(["convert", str(config), "-o", str(out), "--cores", "many"])
-    assert exit_info.value.code == 2
+    assert main(["convert", str(config), "-o", str(out), "--cores", "many"]) == 2
