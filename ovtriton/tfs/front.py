@@ -6,7 +6,7 @@ import asyncio
 import logging
 import threading
 from dataclasses import dataclass
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from aiohttp import web
 
@@ -15,6 +15,9 @@ from ovtriton.tfs.metrics import FrontMetrics
 from ovtriton.tfs.rest_front import RestFront
 from ovtriton.tfs.service import TfsService
 from ovtriton.tfs.triton import TritonLink
+
+if TYPE_CHECKING:
+    from ovtriton.server.process import TritonServer
 
 LOGGER = logging.getLogger(__name__)
 
@@ -97,3 +100,25 @@ class TfsFront:
             if grpc_server is not None:
                 await grpc_server.stop(grace=1)
             await triton.close()
+
+
+def start_front_for(
+    server: "TritonServer", host: str, grpc_port: Optional[int], rest_port: Optional[int]
+) -> TfsFront:
+    """Start the front for a running ``server`` on OVMS's ports; a port in use is an ``OSError``.
+
+    Neither socket is shared (no SO_REUSEPORT), so a started front owns its ports.
+    """
+    front = TfsFront(
+        FrontConfig(
+            host=host,
+            grpc_port=grpc_port,
+            rest_port=rest_port,
+            triton_grpc=server.grpc_url,
+            triton_http=server.http_url,
+            triton_metrics=server.metrics_url,
+            triton_headers=tuple(server.admin_headers.items()),
+        )
+    )
+    front.start()
+    return front

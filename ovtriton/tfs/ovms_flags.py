@@ -142,21 +142,10 @@ def start_front(args: Optional[argparse.Namespace], server: TritonServer) -> Opt
         getattr(args, "port", None) is None and getattr(args, "rest_port", None) is None
     ):
         return None
-    from ovtriton.tfs.front import FrontConfig, TfsFront
+    from ovtriton.tfs.front import start_front_for
 
-    front = TfsFront(
-        FrontConfig(
-            host=args.host,
-            grpc_port=args.port,
-            rest_port=args.rest_port,
-            triton_grpc=server.grpc_url,
-            triton_http=server.http_url,
-            triton_metrics=server.metrics_url,
-            triton_headers=tuple(server.admin_headers.items()),
-        )
-    )
     try:
-        front.start()
+        front = start_front_for(server, args.host, args.port, args.rest_port)
     except OSError as error:
         raise UserError(f"cannot start the TFS front on OVMS's ports: {error}") from None
     LOGGER.info(
