@@ -283,3 +283,24 @@ def test_infer_and_metadata_commands_talk_to_the_server(
     assert main(["metadata", "efficientnet-lite0", "--url", server.grpc_url]) == 0
     assert "\tOutput name: prob; shape: [1, 1000]; dtype: FP32" in capsys.readouterr().out
     assert main(["metadata", "nope", "--url", server.grpc_url]) == 1
+
+
+@pytest.mark.parametrize(
+    "port, protocol, says",
+    [
+        ("grpc", "http", "is an HTTP/2 server (a gRPC port), not a KServe v2 http endpoint"),
+        ("metrics", "http", "is Triton's metrics port (Prometheus text on /metrics)"),
+        ("metrics", "grpc", "is Triton's metrics port (Prometheus text on /metrics)"),
+        ("http", "grpc", "is a KServe v2 HTTP server"),
+    ],
+)
+def test_infer_and_metadata_at_the_wrong_kind_of_triton_port_say_what_answered(
+    server: TritonServer, port: str, protocol: str, says: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = f"127.0.0.1:{getattr(server.ports, port)}"
+    for command in (["metadata", PIPELINE], ["infer", PIPELINE, "--iterations", "1"]):
+        caplog.clear()
+        assert main([*command, "--url", url, "--protocol", protocol]) == 1
+        errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+        assert len(errors) == 1 and f"{url} {says}" in errors[0], errors
+        assert "\n" not in errors[0] and "Traceback" not in caplog.text
