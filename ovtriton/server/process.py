@@ -25,6 +25,7 @@ LOGGER = logging.getLogger(__name__)
 
 SHM_DIR = guard.SHM_DIR
 __all__ = ["EXPLICIT_MODE_ARGS", "SHM_DIR", "ModelState", "Ports", "TritonServer"]
+SUMMARIES = "--metrics-config=summary_latencies=true"  # on by default (OVMS's are histograms)
 # Explicit model control lets the stub watchdog reload a model; `*` loads all at start.
 EXPLICIT_MODE_ARGS = ("--model-control-mode=explicit", "--load-model=*")
 # Seconds Triton drains on SIGTERM. Its default (30) is spent in full whenever a client keeps
@@ -118,6 +119,8 @@ class TritonServer:
             f"--grpc-port={self.ports.grpc}",
             f"--metrics-address={self.host}",
             f"--metrics-port={self.ports.metrics}",
+            # Latency quantiles (nv_*_summary_us) on, unless the operator chose after `--`.
+            *[SUMMARIES][: not any("summary_latencies" in a for a in self.extra_args)],
             # One broken model must not take the others down (OVMS skips invalid servables).
             "--exit-on-error=false",
             # Triton waits this long for idle keep-alive connections as for in-flight requests.
