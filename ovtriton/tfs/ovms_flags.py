@@ -23,6 +23,7 @@ from ovtriton.server.ports import Ports
 if TYPE_CHECKING:  # imported when the front starts: serve's --help and port checks stay light
     from ovtriton.server.process import TritonServer
     from ovtriton.tfs.front import TfsFront
+    from ovtriton.tfs.reload import ConfigReload
 
 LOGGER = logging.getLogger(__name__)
 
@@ -136,7 +137,11 @@ def _move_colliding_triton_ports(args: argparse.Namespace) -> None:
             setattr(args, flag, moved)
 
 
-def start_front(args: Optional[argparse.Namespace], server: TritonServer) -> Optional[TfsFront]:
+def start_front(
+    args: Optional[argparse.Namespace],
+    server: TritonServer,
+    reload: Optional[ConfigReload] = None,
+) -> Optional[TfsFront]:
     """Start the TFS + KServe front when OVMS's ports were asked for."""
     if args is None or (
         getattr(args, "port", None) is None and getattr(args, "rest_port", None) is None
@@ -145,7 +150,7 @@ def start_front(args: Optional[argparse.Namespace], server: TritonServer) -> Opt
     from ovtriton.tfs.front import start_front_for
 
     try:
-        front = start_front_for(server, args.host, args.port, args.rest_port)
+        front = start_front_for(server, args.host, args.port, args.rest_port, reload)
     except OSError as error:
         raise UserError(f"cannot start the TFS front on OVMS's ports: {error}") from None
     LOGGER.info(
