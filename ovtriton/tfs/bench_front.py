@@ -5,18 +5,25 @@ closed-loop worker pool and its statistics; three modes interleaved, their order
 round: TFS ``Predict`` on the front's gRPC port (``tfs_grpc``), KServe through the front's gRPC
 port (``kserve_front``) and KServe on Triton's own gRPC port (``triton_grpc``). The issue's
 goals: TFS p50 at concurrency 1 ≤ 1.15 × Triton's, TFS throughput at concurrency 8 ≥ 0.90 ×.
-CPU per inference counts tritonserver with its stubs plus this process (front and clients).
+The front runs in a process of its own, as in ``serve`` (the clients never share its GIL).
+CPU per inference counts tritonserver with its stubs, the front's process and this one (the
+clients).
 """
 
 from __future__ import annotations
 
+import contextlib
+import multiprocessing
 import tempfile
-from collections.abc import Mapping
+import threading
+import time
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional
 
 import numpy as np
+import psutil
 
 from ovtriton.bench.load import CpuMeter, WorkerPool
 from ovtriton.bench.remote import Ensemble
@@ -24,9 +31,11 @@ from ovtriton.bench.stats import CellStats, Sample, summarize
 from ovtriton.bench.workload import prepare
 from ovtriton.errors import UserError
 from ovtriton.seed import repository
-from ovtriton.seed.ovms_ports import ovms_front
+from ovtriton.seed.ovms_ports import OvmsPorts, verify
+from ovtriton.server import guard
 from ovtriton.server.process import Ports, TritonServer
 from ovtriton.tfs.client import TfsClient
+from ovtriton.tfs.front import FrontConfig, TfsFront
 
 TFS, KSERVE_FRONT, TRITON = "tfs_grpc", "kserve_front", "triton_grpc"
 MODES = (TFS, KSERVE_FRONT, TRITON)
@@ -114,7 +123,7 @@ def _measure(
     outputs = [t.name for t in dag.outputs]
     server = TritonServer(workload.repository, ports=Ports.free(), workdir=folder / "server")
     samples: list[Sample] = []
-    with server, ovms_front(server) as front:
+    with server, front_process(server) as (front, front_pid):
         broken = [f"{m.name}: {m.reason}" for m in server.models() if m.state != "READY"]
         if broken:
             raise UserError("models did not load: " + "; ".join(broken))
@@ -124,7 +133,7 @@ def _measure(
             KSERVE_FRONT: lambda: Ensemble(front.grpc_url, "grpc", dag),
             TRITON: lambda: Ensemble(server.grpc_url, "grpc", dag),
         }
-        meter = CpuMeter(server.pid)
+        meter = PlusProcess(server.pid, front_pid)
         pool = WorkerPool(max(concurrencies))
         try:
             for round_ in range(rounds):
@@ -153,6 +162,54 @@ def _measure(
         finally:
             pool.close()
     return samples
+
+
+class PlusProcess(CpuMeter):
+    """The bench's CPU meter plus one more process (the front's)."""
+
+    def __init__(self, server_pgid: int, pid: int) -> None:
+        super().__init__(server_pgid)
+        self.process = psutil.Process(pid)
+
+    def read(self) -> float:
+        times = self.process.cpu_times()
+        return super().read() + times.user + times.system
+
+
+@contextlib.contextmanager
+def front_process(server: TritonServer) -> Iterator[tuple[OvmsPorts, int]]:
+    """The front in a child process on free ports, verified to reach ``server``."""
+    spare = Ports.free()
+    ports = OvmsPorts(server.host, spare.http, spare.grpc)
+    config = FrontConfig(
+        server.host, ports.grpc, ports.rest, server.grpc_url, server.http_url,
+        server.metrics_url, tuple(server.admin_headers.items()),
+    )  # fmt: skip
+    child = multiprocessing.get_context("spawn").Process(
+        target=_serve_front, args=(config,), name="tfs-front", daemon=True
+    )
+    child.start()
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                verify(ports, server.expected_id)
+                break
+            except (ConnectionError, UserError):
+                if not child.is_alive() or time.monotonic() > deadline:
+                    raise UserError(f"the TFS front did not start on {ports.grpc_url}") from None
+                time.sleep(0.3)
+        assert child.pid is not None
+        yield ports, child.pid
+    finally:
+        child.terminate()
+        child.join(timeout=10)
+
+
+def _serve_front(config: FrontConfig) -> None:
+    guard.die_with_parent()
+    TfsFront(config).start()
+    threading.Event().wait()  # until terminated
 
 
 def _ratio(cells: list[CellStats], concurrency: int, field: str) -> Optional[float]:
