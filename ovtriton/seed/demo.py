@@ -125,6 +125,7 @@ def run_demo(
             sent += count
         say(f"== 5. timeline from Triton's trace ({paths.trace_file.parent})")
         result.timelines = wait_for_timelines(paths.trace_file, sent)
+        _report_timelines(result.timelines, paths.timeline_text, say)
         say(f"== 6. pipeline metadata over grpc ({server.grpc_url})")
         for line in client.metadata(Client(server.grpc_url, "grpc"), PIPELINE).lines():
             say(line)
@@ -132,14 +133,7 @@ def run_demo(
         for line in metadata_lines(tfs, PIPELINE):
             say(line)
         tfs.close()
-    text = timeline.text(result.timelines, PARALLEL_STEPS)
-    paths.timeline_text.write_text(text, encoding="utf-8")
     timeline.save_png(result.timelines, paths.timeline_png, f"{PIPELINE}: Triton trace")
-    say(text.rstrip())
-    parallel = sum(t.overlap_ns(*PARALLEL_STEPS) > 0 for t in result.timelines)
-    say(
-        f"{parallel} of {len(result.timelines)} requests ran {' and '.join(PARALLEL_STEPS)} in parallel"
-    )
     say("tritonserver stopped")
     say(
         f"models:               {', '.join(str(p.parent.parent) for p in result.model_files.values())}"
@@ -185,6 +179,14 @@ def classify_and_report(
     if checked:
         say(f"Classification accuracy: {score:.2f}")
     return stats, score, len(times)
+
+
+def _report_timelines(timelines: list[trace.RequestTimeline], text_file: Path, say: Say) -> None:
+    text = timeline.text(timelines, PARALLEL_STEPS)
+    text_file.write_text(text, encoding="utf-8")
+    say(text.rstrip())
+    parallel = sum(t.overlap_ns(*PARALLEL_STEPS) > 0 for t in timelines)
+    say(f"{parallel} of {len(timelines)} requests ran {' and '.join(PARALLEL_STEPS)} in parallel")
 
 
 def wait_for_timelines(
