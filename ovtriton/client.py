@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Mapping, Optional, Protocol, Sequence
 
 import numpy as np
 
@@ -58,6 +58,19 @@ class Request:
 
     inputs: list
     outputs: Optional[list]
+
+
+class Connection(Protocol):
+    """What the seed's client loop needs: build a request ahead, then send it (timed).
+
+    ``Client`` (KServe over tritonclient) and ``ovtriton.tfs.client.TfsClient`` (TFS API).
+    """
+
+    def request(
+        self, inputs: Mapping[str, np.ndarray], outputs: Optional[Sequence[str]] = None
+    ) -> Any: ...
+
+    def send(self, model: str, request: Any) -> dict[str, np.ndarray]: ...
 
 
 def server_url(server: Any, protocol: str) -> str:

@@ -81,6 +81,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="only time the converter (200 models, 100 pipelines); no server, no pipeline",
     )
+    parser.add_argument(
+        "--tfs",
+        action="store_true",
+        help="instead: the TFS front (OVMS's --port) against Triton's own gRPC, interleaved: "
+        "TFS Predict, KServe through the front and KServe on Triton's port, p50 at "
+        "concurrency 1 and throughput at concurrency 8, with the goals (<= 1.15 x, >= 0.90 x)",
+    )
     parser.add_argument("--json", type=Path, metavar="PATH", help="write the results as JSON")
     parser.add_argument("--plot", type=Path, metavar="PATH", help="write latency/throughput PNG")
     parser.set_defaults(run=run)
@@ -109,6 +116,8 @@ def run(args: argparse.Namespace) -> int:
     duration = args.duration or (0.6 if args.quick else 3.0)
     if rounds < 1 or duration <= 0:
         raise UserError("--rounds must be >= 1 and --duration > 0")
+    if args.tfs:
+        return _tfs(args, config, rounds, duration)
     options = BenchOptions(
         config,
         args.pipeline,
@@ -128,4 +137,19 @@ def run(args: argparse.Namespace) -> int:
         report.write_plot(
             result.cells, args.plot, f"{args.pipeline} ({result.machine['nproc']} cores)"
         )
+    return 0
+
+
+def _tfs(args: argparse.Namespace, config: Path | None, rounds: int, duration: float) -> int:
+    import json
+
+    from ovtriton.tfs.bench_front import run_front_bench
+
+    work = args.workdir.resolve() if args.workdir else None
+    result = run_front_bench(config, args.pipeline, rounds, duration, work=work, say=print)
+    print("\n".join(result.lines()))
+    if args.json:
+        cells = [c.to_dict() for c in result.cells]
+        ratios = {"p50_c1": result.latency[1], "throughput_c8": result.throughput[1]}
+        args.json.write_text(json.dumps({"cells": cells, "ratios": ratios}, indent=1))
     return 0

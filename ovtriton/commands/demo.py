@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from ovtriton.commands import add_resize_option, add_seed_options
-from ovtriton.commands.serve import add_server_options
+from ovtriton.commands.serve import add_server_options, port
 from ovtriton.errors import UserError
 
 
@@ -15,8 +15,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "demo",
         description="Build the models if absent, convert the OVMS config with `ovtriton "
         "convert`, start tritonserver with tracing, classify the seed's photos over gRPC and "
-        "HTTP, show the pipeline metadata and the timeline of every request's steps (text and "
-        "PNG), stop the server. Arguments after `--` go to tritonserver unchanged.",
+        "HTTP (tritonclient) and over the TFS API on OVMS-style ports (as the seed's "
+        "clients), show the timeline of every request's steps (text and PNG) and the pipeline "
+        "metadata (both APIs), stop the server. Arguments after `--` go to tritonserver unchanged.",
         epilog="examples:\n  ovtriton demo\n  ovtriton demo --http-port 9000 --grpc-port 9001 "
         "--metrics-port 9002\n  ovtriton demo --config my/config.json --workdir /tmp/seed",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -29,6 +30,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     add_resize_option(parser)
     add_server_options(parser)
+    for flag, what in (("--port", "gRPC"), ("--rest_port", "REST")):
+        parser.add_argument(
+            flag,
+            type=port,
+            default=None,
+            help=f"OVMS's {what} port, where the TFS (and KServe) front answers the seed's "
+            "TFS clients (default: a free port)",
+        )
     parser.set_defaults(run=run)
 
 
@@ -53,5 +62,6 @@ def run(args: argparse.Namespace) -> int:
         extra_args=tuple(args.passthrough),
         resize=args.resize,
         say=print,
+        ovms_ports=(args.port, args.rest_port),
     )
     return 0

@@ -10,7 +10,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from ovtriton.client import Client, TensorMetadata
+from ovtriton.client import TensorMetadata
 from ovtriton.commands import add_connection_options, add_resize_option, url_of
 from ovtriton.errors import UserError
 from ovtriton.seed import client, photos
@@ -101,10 +101,11 @@ def _load_npy(path: Path) -> np.ndarray:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ovtriton.commands import probe
+
     images, labels, source = load_images(args)
     images = client.transpose(np.asarray(images), args.transpose)
-    connection = Client(url_of(args), args.protocol)
-    meta = client.metadata(connection, args.name)
+    connection, meta = probe.fetch_metadata(url_of(args), args.protocol, args.name)
     classify_and_report(
         connection,
         args.name,

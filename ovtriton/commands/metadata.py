@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ovtriton.client import Client
 from ovtriton.commands import add_connection_options, url_of
-from ovtriton.seed import client
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -21,6 +19,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    meta = client.metadata(Client(url_of(args), args.protocol), args.name)
+    from ovtriton.commands import probe
+
+    _, meta = probe.fetch_metadata(url_of(args), args.protocol, args.name)
     print("\n".join(meta.lines()))
     return 0

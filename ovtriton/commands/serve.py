@@ -178,7 +178,7 @@ def run(args: argparse.Namespace) -> int:
         server = server_from_args(args, watcher.repository)
         if args.watch:
             server.extra_args = (*EXPLICIT_MODE_ARGS, *server.extra_args)
-        return _serve(server, watcher if args.watch else None, args.poll_seconds, args)
+        return _serve(server, watcher, args.poll_seconds if args.watch else 0, args)
 
 
 def _serve(
@@ -187,22 +187,22 @@ def _serve(
     poll: float,
     args: Optional[argparse.Namespace] = None,
 ) -> int:
-    from ovtriton.server.watch import TritonControl
     from ovtriton.tfs.ovms_flags import start_front
+    from ovtriton.tfs.reload import config_reload
 
     with _stop_on_sigterm():
         server.start()
         front = None
         try:
             announce_admin(server)
-            front = start_front(args, server)
+            reload = config_reload(watcher, server)  # also POST /v1/config/reload's
+            front = start_front(args, server, reload)
             report_started(server)
-            if watcher is not None:
-                LOGGER.info("watching %s for changes", watcher.config_path)
-                control = TritonControl(server.http_url, server.admin_headers, server.verify)
+            if reload is not None and poll > 0:
+                LOGGER.info("watching %s for changes", reload.watcher.config_path)
                 while server.running:
                     time.sleep(poll)
-                    if watcher.poll(control.load, control.unload):
+                    if reload.poll():
                         report_models(server)
             code = server.wait()
             if code != 0:

@@ -15,7 +15,7 @@ from typing import Iterator, Optional
 import numpy as np
 from tritonclient.utils import InferenceServerException
 
-from ovtriton.client import Client, Metadata
+from ovtriton.client import Client, Connection, Metadata
 from ovtriton.errors import UserError
 from ovtriton.seed.photos import NO_LABEL, class_name
 
@@ -78,7 +78,7 @@ def transpose(images: np.ndarray, method: str) -> np.ndarray:
 
 
 def classify(
-    client: Client,
+    client: Connection,
     model: str,
     images: np.ndarray,
     labels: Optional[np.ndarray] = None,

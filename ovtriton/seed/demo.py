@@ -1,7 +1,9 @@
-"""The whole seed in one go: build, convert, serve, classify over gRPC and HTTP, metadata, timeline.
+"""The whole seed in one go: build, convert, serve, classify, timeline, metadata.
 
-Steps 1-6 of OVMS's image-classification ensemble example, on Triton. Results are handed to
-``say`` (the command prints them); progress goes to logging.
+Steps 1-6 of OVMS's image-classification ensemble example, on Triton: steps 4 (classify) and
+6 (metadata) over tritonclient and through the TFS API on OVMS-style ports, as the seed's own
+clients run them. Results are handed to ``say`` (the command prints them); progress goes to
+logging.
 """
 
 from __future__ import annotations
@@ -14,16 +16,19 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from ovtriton.client import PROTOCOLS, Client, server_url
+from ovtriton.client import PROTOCOLS, Client, Connection, server_url
 from ovtriton.errors import UserError
 from ovtriton.seed import client, models, photos, timeline, trace
+from ovtriton.seed.ovms_ports import ovms_front
 from ovtriton.seed.repository import PIPELINE, model_folders
 from ovtriton.seed.stats import Statistics, accuracy
 from ovtriton.server.process import Ports, TritonServer
+from ovtriton.tfs.client import TfsClient, metadata_lines
 
 LOGGER = logging.getLogger(__name__)
 
 PARALLEL_STEPS = ("efficientnet-lite0", "efficientnet-lite1")
+TFS = "tfs"  # the TensorFlow Serving API on OVMS's --port, through the front
 Say = Callable[[str], None]
 
 
@@ -73,7 +78,9 @@ def run_demo(
     extra_args: Sequence[str] = (),
     resize: str = "crop",
     say: Say = print,
+    ovms_ports: tuple[Optional[int], Optional[int]] = (None, None),
 ) -> DemoResult:
+    """``ovms_ports``: the front's gRPC and REST ports (None: free ones)."""
     result = DemoResult(paths)
     say(f"== 1. models ({paths.config})")
     result.model_files = models.build_models(model_folders(paths.config))
@@ -96,39 +103,37 @@ def run_demo(
         extra_args=(*trace.server_args(paths.trace_file), *extra_args),
         workdir=paths.work / "server",
     )
-    with server:
+    with server, ovms_front(server, *ovms_ports) as front:
         _check_ready(server)
         say(
             f"tritonserver is up: HTTP {server.http_url}  gRPC {server.grpc_url}  log {server.log_path}"
         )
+        say(f"TFS + KServe front on OVMS's ports: --port {front.grpc}  --rest_port {front.rest}")
         sent = 0
-        for protocol in PROTOCOLS:
-            url = server_url(server, protocol)
-            say(f"== 4. classify the photos over {protocol} ({url})")
+        tfs = TfsClient(front.grpc_url)
+        connections: list[tuple[str, str, Connection]] = [
+            *((p, server_url(server, p), Client(server_url(server, p), p)) for p in PROTOCOLS),
+            (TFS, front.grpc_url, tfs),
+        ]
+        for protocol, url, connection in connections:
+            how = "the TFS API, as the seed's client" if protocol == TFS else protocol
+            say(f"== 4. classify the photos over {how} ({url})")
             stats, score, count = classify_and_report(
-                Client(url, protocol),
-                PIPELINE,
-                images,
-                labels,
-                f"{images_path}",
-                say,
+                connection, PIPELINE, images, labels, f"{images_path}", say
             )
             result.statistics[protocol], result.accuracy[protocol] = stats, score
             sent += count
-        say("== 5. pipeline metadata")
-        meta = client.metadata(Client(server.grpc_url, "grpc"), PIPELINE)
-        for line in meta.lines():
-            say(line)
-        say(f"== 6. timeline from Triton's trace ({paths.trace_file.parent})")
+        say(f"== 5. timeline from Triton's trace ({paths.trace_file.parent})")
         result.timelines = wait_for_timelines(paths.trace_file, sent)
-    text = timeline.text(result.timelines, PARALLEL_STEPS)
-    paths.timeline_text.write_text(text, encoding="utf-8")
+        _report_timelines(result.timelines, paths.timeline_text, say)
+        say(f"== 6. pipeline metadata over grpc ({server.grpc_url})")
+        for line in client.metadata(Client(server.grpc_url, "grpc"), PIPELINE).lines():
+            say(line)
+        say(f"== 6. pipeline metadata over the TFS API, as the seed's client ({front.grpc_url})")
+        for line in metadata_lines(tfs, PIPELINE):
+            say(line)
+        tfs.close()
     timeline.save_png(result.timelines, paths.timeline_png, f"{PIPELINE}: Triton trace")
-    say(text.rstrip())
-    parallel = sum(t.overlap_ns(*PARALLEL_STEPS) > 0 for t in result.timelines)
-    say(
-        f"{parallel} of {len(result.timelines)} requests ran {' and '.join(PARALLEL_STEPS)} in parallel"
-    )
     say("tritonserver stopped")
     say(
         f"models:               {', '.join(str(p.parent.parent) for p in result.model_files.values())}"
@@ -139,7 +144,7 @@ def run_demo(
 
 
 def classify_and_report(
-    connection: Client,
+    connection: Connection,
     model: str,
     images: np.ndarray,
     labels: Optional[np.ndarray],
@@ -174,6 +179,14 @@ def classify_and_report(
     if checked:
         say(f"Classification accuracy: {score:.2f}")
     return stats, score, len(times)
+
+
+def _report_timelines(timelines: list[trace.RequestTimeline], text_file: Path, say: Say) -> None:
+    text = timeline.text(timelines, PARALLEL_STEPS)
+    text_file.write_text(text, encoding="utf-8")
+    say(text.rstrip())
+    parallel = sum(t.overlap_ns(*PARALLEL_STEPS) > 0 for t in timelines)
+    say(f"{parallel} of {len(timelines)} requests ran {' and '.join(PARALLEL_STEPS)} in parallel")
 
 
 def wait_for_timelines(

@@ -148,3 +148,22 @@ def remove_leftovers(shm_dir: Path = SHM_DIR, tmp_dir: Optional[Path] = None) ->
     if removed:
         LOGGER.info("removed %d file(s) left by ovtriton processes that are gone", len(removed))
     return removed
+
+
+def kill_group(pgid: int) -> None:
+    """Remove anything left of the server's process group (e.g. Python backend stubs)."""
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def remove_shm(prefix: str) -> None:
+    """Delete shared-memory files Triton left behind: it skips its clean-up when its exit
+    timeout expires (e.g. clients keep HTTP connections open) and a killed stub never cleans."""
+    for path in SHM_DIR.glob(f"{prefix}*"):
+        try:
+            path.unlink()
+            LOGGER.debug("removed stale %s", path)
+        except OSError:
+            pass

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import signal
 import subprocess
 import tempfile
@@ -26,11 +25,17 @@ LOGGER = logging.getLogger(__name__)
 
 SHM_DIR = guard.SHM_DIR
 __all__ = ["EXPLICIT_MODE_ARGS", "MALLOC_TUNING", "SHM_DIR", "ModelState", "Ports", "TritonServer"]
-# Explicit model control lets the stub watchdog reload a model; `*` loads all at start.
+SUMMARIES = "--metrics-config=summary_latencies=true"  # on by default (OVMS's are histograms)
+# Explicit model control lets the stub watchdog reload a model (`*`: all at start); Triton
+# drains on SIGTERM for EXIT_TIMEOUT s (its default 30 s is spent in full whenever a client
+# keeps an idle keep-alive connection open; requests running longer are cut).
 EXPLICIT_MODE_ARGS = ("--model-control-mode=explicit", "--load-model=*")
-# Seconds Triton drains on SIGTERM. Its default (30) is spent in full whenever a client keeps
-# an idle HTTP keep-alive connection open; requests running longer are cut.
 EXIT_TIMEOUT = 5
+
+
+def _unless_given(arg: str, key: str, given: Sequence[str]) -> list[str]:
+    """``[arg]``, or nothing when the operator's own arguments (after ``--``) mention ``key``."""
+    return [] if any(key in a for a in given) else [arg]
 
 
 @dataclass
@@ -105,10 +110,6 @@ class TritonServer:
         ]
         return bool(modes) and modes[-1] == "explicit"
 
-    def _exit_timeout_args(self) -> list[str]:
-        chosen = any(a.startswith("--exit-timeout-secs") for a in self.extra_args)
-        return [] if chosen else [f"--exit-timeout-secs={EXIT_TIMEOUT}"]
-
     def command(self, backend_dir: Path, installation: embedded.Installation) -> list[str]:
         return [
             str(installation.binary),
@@ -121,10 +122,13 @@ class TritonServer:
             f"--grpc-port={self.ports.grpc}",
             f"--metrics-address={self.host}",
             f"--metrics-port={self.ports.metrics}",
+            # Latency quantiles (nv_*_summary_us) on, unless the operator chose after `--`.
+            *_unless_given(SUMMARIES, "summary_latencies", self.extra_args),
             # One broken model must not take the others down (OVMS skips invalid servables).
             "--exit-on-error=false",
-            # Triton waits this long for idle keep-alive connections as for in-flight requests.
-            *self._exit_timeout_args(),
+            *_unless_given(
+                f"--exit-timeout-secs={EXIT_TIMEOUT}", "--exit-timeout", self.extra_args
+            ),
             # Unique shared-memory names so several servers can share /dev/shm.
             f"--backend-config=python,shm-region-prefix-name={self.shm_prefix}",
             f"--id={self.server_id}",
@@ -255,9 +259,9 @@ class TritonServer:
                 except subprocess.TimeoutExpired:
                     LOGGER.warning("tritonserver did not stop within %.0f s; killing it", timeout)
             code = self._process.returncode if self._process.returncode is not None else -9
-            _kill_group(self._process.pid)
+            guard.kill_group(self._process.pid)
             self._process.wait()
-            _remove_shm(self.shm_prefix)
+            guard.remove_shm(self.shm_prefix)
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
@@ -269,25 +273,6 @@ class TritonServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-def _kill_group(pgid: int) -> None:
-    """Remove anything left of the server's process group (e.g. Python backend stubs)."""
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def _remove_shm(prefix: str) -> None:
-    """Delete shared-memory files Triton left behind: it skips its clean-up when its exit
-    timeout expires (e.g. clients keep HTTP connections open) and a killed stub never cleans."""
-    for path in SHM_DIR.glob(f"{prefix}*"):
-        try:
-            path.unlink()
-            LOGGER.debug("removed stale %s", path)
-        except OSError:
-            pass
 
 
 def _get(url: str) -> int:

@@ -59,6 +59,10 @@ class ConfigWatcher:
         )
         return self.current
 
+    @property
+    def last_error(self) -> str:  # why the latest config was not applied ("" when it was)
+        return self._last_error
+
     def poll(self, load: Callable[[str], None], unload: Callable[[str], None]) -> bool:
         """Reconvert when the config or a model's version folders changed. Returns True when
         Triton was told to reload. Whatever goes wrong here (a config missing, unreadable,

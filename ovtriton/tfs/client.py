@@ -8,11 +8,12 @@ make, without TensorFlow.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Mapping, Optional, Sequence
 
 import grpc
 import numpy as np
 
+from ovtriton.errors import UserError
 from ovtriton.tfs import protos
 from ovtriton.tfs.tensors import DATA_TYPE, from_numpy, to_numpy
 from ovtriton.tfs.triton import CHANNEL_OPTIONS
@@ -47,13 +48,37 @@ class TfsClient:
     def predict(
         self, model: str, inputs: Mapping[str, np.ndarray], version: int = 0
     ) -> dict[str, np.ndarray]:
-        request = protos.PredictRequest()
-        request.model_spec.name = model
+        request = self.request(inputs)
         request.model_spec.version.value = version
+        return self.send_raw(model, request)
+
+    def request(
+        self, inputs: Mapping[str, np.ndarray], outputs: Optional[Sequence[str]] = None
+    ) -> Any:
+        """A ``PredictRequest`` with ``inputs`` in ``tensor_content`` (the seed client's way)."""
+        request = protos.PredictRequest()
         for name, array in inputs.items():
-            request.inputs[name].CopyFrom(from_numpy(array))
+            request.inputs[name].CopyFrom(from_numpy(np.ascontiguousarray(array)))
+        request.output_filter.extend(outputs or ())
+        return request
+
+    def send_raw(self, model: str, request: Any) -> dict[str, np.ndarray]:
+        """Predict; the outputs by name. Raises ``grpc.RpcError``."""
+        request.model_spec.name = model
         response = self._call(PREDICTION + "Predict", request, protos.PredictResponse)
         return {name: to_numpy(tensor, name) for name, tensor in response.outputs.items()}
+
+    def send(self, model: str, request: Any) -> dict[str, np.ndarray]:
+        """``send_raw`` for the seed's client loop: a failed call is a ``UserError``."""
+        try:
+            return self.send_raw(model, request)
+        except grpc.RpcError as error:
+            raise UserError(
+                f"{model}: TFS Predict failed: {error.code().name} {error.details()}"
+            ) from None
+
+    def close(self) -> None:
+        self.channel.close()
 
     def signature(self, model: str, version: int = 0) -> tuple[list[TensorSpec], list[TensorSpec]]:
         """The inputs and outputs of the model's ``serving_default`` signature."""

@@ -6,15 +6,19 @@ import asyncio
 import logging
 import threading
 from dataclasses import dataclass
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from aiohttp import web
 
 from ovtriton.tfs.grpc_front import start_grpc
 from ovtriton.tfs.metrics import FrontMetrics
+from ovtriton.tfs.reload import ConfigReload
 from ovtriton.tfs.rest_front import RestFront
 from ovtriton.tfs.service import TfsService
 from ovtriton.tfs.triton import TritonLink
+
+if TYPE_CHECKING:
+    from ovtriton.server.process import TritonServer
 
 LOGGER = logging.getLogger(__name__)
 
@@ -31,6 +35,9 @@ class FrontConfig:
     triton_metrics: Optional[str] = None  # URL of Triton's metrics (http://host:port/metrics)
     # Headers for Triton's restricted APIs (repository index), e.g. serve's admin header.
     triton_headers: tuple[tuple[str, str], ...] = ()
+    # ``serve --config``'s reload (POST /v1/config/reload, END for removed models); None when
+    # a Triton repository is served.
+    reload: Optional[ConfigReload] = None
 
 
 class TfsFront:
@@ -76,7 +83,7 @@ class TfsFront:
         self._stop = asyncio.Event()
         triton = TritonLink(config.triton_grpc, config.triton_headers)
         await triton.open()
-        service = TfsService(triton)
+        service = TfsService(triton, config.reload)
         grpc_server = None
         runner: Optional[web.AppRunner] = None
         try:
@@ -97,3 +104,30 @@ class TfsFront:
             if grpc_server is not None:
                 await grpc_server.stop(grace=1)
             await triton.close()
+
+
+def start_front_for(
+    server: "TritonServer",
+    host: str,
+    grpc_port: Optional[int],
+    rest_port: Optional[int],
+    reload: Optional[ConfigReload] = None,
+) -> TfsFront:
+    """Start the front for a running ``server`` on OVMS's ports; a port in use is an ``OSError``.
+
+    Neither socket is shared (no SO_REUSEPORT), so a started front owns its ports.
+    """
+    front = TfsFront(
+        FrontConfig(
+            host=host,
+            grpc_port=grpc_port,
+            rest_port=rest_port,
+            triton_grpc=server.grpc_url,
+            triton_http=server.http_url,
+            triton_metrics=server.metrics_url,
+            triton_headers=tuple(server.admin_headers.items()),
+            reload=reload,
+        )
+    )
+    front.start()
+    return front

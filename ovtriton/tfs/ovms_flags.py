@@ -23,6 +23,7 @@ from ovtriton.server.ports import Ports
 if TYPE_CHECKING:  # imported when the front starts: serve's --help and port checks stay light
     from ovtriton.server.process import TritonServer
     from ovtriton.tfs.front import TfsFront
+    from ovtriton.tfs.reload import ConfigReload
 
 LOGGER = logging.getLogger(__name__)
 
@@ -136,27 +137,20 @@ def _move_colliding_triton_ports(args: argparse.Namespace) -> None:
             setattr(args, flag, moved)
 
 
-def start_front(args: Optional[argparse.Namespace], server: TritonServer) -> Optional[TfsFront]:
+def start_front(
+    args: Optional[argparse.Namespace],
+    server: TritonServer,
+    reload: Optional[ConfigReload] = None,
+) -> Optional[TfsFront]:
     """Start the TFS + KServe front when OVMS's ports were asked for."""
     if args is None or (
         getattr(args, "port", None) is None and getattr(args, "rest_port", None) is None
     ):
         return None
-    from ovtriton.tfs.front import FrontConfig, TfsFront
+    from ovtriton.tfs.front import start_front_for
 
-    front = TfsFront(
-        FrontConfig(
-            host=args.host,
-            grpc_port=args.port,
-            rest_port=args.rest_port,
-            triton_grpc=server.grpc_url,
-            triton_http=server.http_url,
-            triton_metrics=server.metrics_url,
-            triton_headers=tuple(server.admin_headers.items()),
-        )
-    )
     try:
-        front.start()
+        front = start_front_for(server, args.host, args.port, args.rest_port, reload)
     except OSError as error:
         raise UserError(f"cannot start the TFS front on OVMS's ports: {error}") from None
     LOGGER.info(

@@ -1,13 +1,14 @@
 """The REST side of the TFS front (aiohttp): TFS REST, OVMS's ``/v1/config``, KServe, metrics.
 
 - ``GET /v1/models/{m}[/versions/{v}]`` status, ``…/metadata``, ``POST …:predict``;
-- ``GET /v1/config`` (OVMS's extra; ``POST /v1/config/reload`` answers 501: serve watches);
+- OVMS's ``GET /v1/config`` and ``POST /v1/config/reload`` (``serve --config``'s reload, now);
 - ``/v2/…`` (KServe v2 REST) passed to Triton's HTTP port unchanged;
 - ``GET /metrics``: Triton's metrics, then the front's own (OVMS serves them on this port too).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from typing import Any, Awaitable, Callable, Optional
@@ -134,14 +135,30 @@ class RestFront:
         return _json({name: _status_dict(s) for name, s in statuses.items()})
 
     async def config_reload(self, request: web.Request) -> web.Response:
-        return _json(
-            {
-                "error": "POST /v1/config/reload is not served by ovtriton: `serve --config_path` "
-                "checks the config every --file_system_poll_wait_seconds (default 1) and loads "
-                "what changed by itself"
-            },
-            501,
-        )
+        """OVMS's reload: 201 and the config status when models changed, 200 when not."""
+        reload = self.service.reload
+        if reload is None:
+            return _json(
+                {
+                    "error": "POST /v1/config/reload reloads an OVMS config: this server serves "
+                    "a Triton model repository (serve --model-repository), which has none; "
+                    "start it with --config_path to reload"
+                },
+                501,
+            )
+        outcome = await asyncio.get_running_loop().run_in_executor(None, reload.reload)
+        if outcome.error:
+            return _json(
+                {
+                    "error": "Reloading config file failed. Check server logs for more info. "
+                    f"({outcome.error})"
+                },
+                500,
+            )
+        response = await self.config(request)
+        if response.status == 200 and outcome.changed:
+            response.set_status(201)
+        return response
 
     async def prometheus(self, request: web.Request) -> web.Response:
         text = b""

@@ -13,6 +13,7 @@ import grpc
 from ovtriton.tfs import protos
 from ovtriton.tfs.errors import TfsError, from_triton
 from ovtriton.tfs.images import decode, wants_images
+from ovtriton.tfs.reload import ConfigReload
 from ovtriton.tfs.tensors import from_triton as tensor_from_triton
 from ovtriton.tfs.tensors import optional_version, tf_number, to_triton
 from ovtriton.tfs.triton import Tensor, TritonLink, VersionState
@@ -25,6 +26,7 @@ _STATES = {
     "LOADING": protos.MODEL_STATES["LOADING"],
     "UNLOADING": protos.MODEL_STATES["UNLOADING"],
     "UNAVAILABLE": protos.MODEL_STATES["END"],
+    "END": protos.MODEL_STATES["END"],  # a model removed from serve's config
 }
 _OK, _UNKNOWN = 0, 2  # tensorflow.error.Code
 _DT_STRING = 7
@@ -45,8 +47,9 @@ def _version_number(version: str) -> int:
 class TfsService:
     """TensorFlow Serving's PredictionService and ModelService, answered by Triton."""
 
-    def __init__(self, triton: TritonLink) -> None:
+    def __init__(self, triton: TritonLink, reload: Optional[ConfigReload] = None) -> None:
         self.triton = triton
+        self.reload = reload  # knows the models removed from serve's config (END in OVMS)
 
     async def predict(self, request: Any) -> Any:
         model = _model_name(request.model_spec)
@@ -124,6 +127,8 @@ class TfsService:
         model = _model_name(request.model_spec)
         version = optional_version(request.model_spec)
         rows = await self._versions(model)
+        if not rows and self.reload is not None:  # removed from the config: END, as OVMS
+            rows = [VersionState(model, str(v), "END", "") for v in self.reload.retired(model)]
         if not rows:
             raise TfsError(
                 grpc.StatusCode.NOT_FOUND, f"Model with requested name is not found: {model!r}"
@@ -167,15 +172,17 @@ class TfsService:
     async def all_statuses(self) -> dict[str, Any]:
         """Every model's GetModelStatusResponse (OVMS's ``GET /v1/config``)."""
         try:
-            names = sorted({row.name for row in await self.triton.index()})
+            names = {row.name for row in await self.triton.index()}
         except grpc.RpcError as error:
             raise TfsError(
                 grpc.StatusCode.UNAVAILABLE,
                 "the model list comes from Triton's repository index, which answered: "
                 f"{error.details() if hasattr(error, 'details') else error}",
             ) from None
+        if self.reload is not None:
+            names.update(self.reload.retired_names())
         result = {}
-        for name in names:
+        for name in sorted(names):
             request = protos.GetModelStatusRequest()
             request.model_spec.name = name
             result[name] = await self.status(request)

@@ -125,7 +125,8 @@ def from_numpy(array: Any, typed: bool = False) -> Any:
     if dtype.kserve == "BYTES":
         tensor.string_val.extend(flat.tolist())
     elif not typed:
-        tensor.tensor_content = flat.astype(np.dtype(dtype.numpy).newbyteorder("<")).tobytes()
+        little = np.dtype(dtype.numpy).newbyteorder("<")
+        tensor.tensor_content = flat.astype(little, copy=False).tobytes()
     elif dtype.kserve == "FP16":
         tensor.half_val.extend(flat.view(np.uint16).tolist())
     else:

@@ -38,6 +38,7 @@ class DemoRun:
     code: int
     output: str
     paths: DemoPaths
+    ovms_ports: tuple[int, int]  # the front's --port, --rest_port
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +46,10 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
     """`ovtriton demo` with the shipped seed repository, run from an unrelated folder."""
     out = tmp_path_factory.mktemp("seed") / "out"
     elsewhere = tmp_path_factory.mktemp("cwd")
-    ports = Ports.free()
+    ports, spare = Ports.free(), Ports.free()
+    ovms_ports = (spare.http, spare.grpc)
     argv = ["demo", "--workdir", str(out), *ports.flags()]
+    argv += ["--port", str(ovms_ports[0]), "--rest_port", str(ovms_ports[1])]
     before, stdout = Path.cwd(), io.StringIO()
     os.chdir(elsewhere)
     try:
@@ -56,7 +59,10 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
         os.chdir(before)
     print(stdout.getvalue())
     return DemoRun(
-        code, stdout.getvalue(), DemoPaths(out / "model_repository" / "config.json", out)
+        code,
+        stdout.getvalue(),
+        DemoPaths(out / "model_repository" / "config.json", out),
+        ovms_ports,
     )
 
 
@@ -89,11 +95,16 @@ def test_demo_runs_every_step_and_says_where_it_put_things(demo: DemoRun) -> Non
         "== 3. start tritonserver",
         "== 4. classify the photos over grpc",
         "== 4. classify the photos over http",
-        "== 5. pipeline metadata",
-        "== 6. timeline",
+        "== 4. classify the photos over the TFS API, as the seed's client",
+        "== 5. timeline",
+        "== 6. pipeline metadata over grpc",
+        "== 6. pipeline metadata over the TFS API, as the seed's client",
         "tritonserver stopped",
     ):
         assert step in demo.output
+    grpc_port, rest_port = demo.ovms_ports
+    assert f"front on OVMS's ports: --port {grpc_port}  --rest_port {rest_port}" in demo.output
+    assert f"over the TFS API, as the seed's client (127.0.0.1:{grpc_port})" in demo.output
     for name in ("efficientnet-lite0", "efficientnet-lite1", "argmax"):
         assert (demo.paths.config.parent / name / "1" / "model.bin").is_file()
     assert f"converted repository: {demo.paths.repository}" in demo.output
@@ -132,15 +143,16 @@ def test_the_seed_repository_with_its_weights_built_serves_as_it_is(
 
 
 def test_demo_prints_the_seed_statistics_with_the_reference_accuracy(demo: DemoRun) -> None:
-    # Crop resize: 5 of 6 right, grace_hopper answered "academic gown" (reference §5).
-    assert demo.output.count("Classification accuracy: 83.33") == 2
-    assert demo.output.count("; Correct match.") == 10
+    # Crop resize: 5 of 6 right, grace_hopper answered "academic gown" (reference §5);
+    # the same over tritonclient's gRPC and HTTP and over the TFS API.
+    assert demo.output.count("Classification accuracy: 83.33") == 3
+    assert demo.output.count("; Correct match.") == 15
     assert (
         demo.output.count(
             "academic gown, academic robe, judge's robe 400 ; Incorrect match. "
             "Should be 652 military uniform"
         )
-        == 2
+        == 3
     )
     for line in (
         "average time:",
@@ -152,7 +164,7 @@ def test_demo_prints_the_seed_statistics_with_the_reference_accuracy(demo: DemoR
         "time standard deviation:",
         "time variance:",
     ):
-        assert demo.output.count(line) == 2
+        assert demo.output.count(line) == 3
 
 
 def test_demo_shows_the_pipeline_metadata(demo: DemoRun) -> None:
@@ -161,18 +173,24 @@ def test_demo_shows_the_pipeline_metadata(demo: DemoRun) -> None:
         "\tInput name: image; shape: [1, 3, 224, 224]; dtype: FP32\nOutputs metadata:\n"
         "\tOutput name: label; shape: [1]; dtype: INT64"
     ) in demo.output
+    # As the seed's get_serving_meta.py prints it, over the TFS API on OVMS's --port.
+    assert (
+        "Getting model metadata for model: image_classification_pipeline\nInputs metadata:\n"
+        "\tInput name: image; shape: [1, 3, 224, 224]; dtype: DT_FLOAT\nOutputs metadata:\n"
+        "\tOutput name: label; shape: [1]; dtype: DT_INT64"
+    ) in demo.output
 
 
 def test_the_two_classifier_steps_overlap_in_tritons_trace(demo: DemoRun) -> None:
     spans = trace.load_spans(trace.trace_files(demo.paths.trace_file))
     timelines = trace.timelines(spans, PIPELINE)
-    assert len(timelines) == 12  # 6 photos over gRPC, 6 over HTTP
+    assert len(timelines) == 18  # 6 photos over gRPC, HTTP and the TFS API
     for t in timelines:
         lite0, lite1 = (t.step(m).compute for m in PARALLEL_STEPS)
         assert max(lite0[0], lite1[0]) < min(lite0[1], lite1[1]), f"trace {t.root.trace_id}: {t}"
         assert t.step("argmax").compute[0] >= min(lite0[1], lite1[1])  # argmax waits for inputs
     assert (
-        "12 of 12 requests ran efficientnet-lite0 and efficientnet-lite1 in parallel" in demo.output
+        "18 of 18 requests ran efficientnet-lite0 and efficientnet-lite1 in parallel" in demo.output
     )
 
 
@@ -265,3 +283,24 @@ def test_infer_and_metadata_commands_talk_to_the_server(
     assert main(["metadata", "efficientnet-lite0", "--url", server.grpc_url]) == 0
     assert "\tOutput name: prob; shape: [1, 1000]; dtype: FP32" in capsys.readouterr().out
     assert main(["metadata", "nope", "--url", server.grpc_url]) == 1
+
+
+@pytest.mark.parametrize(
+    "port, protocol, says",
+    [
+        ("grpc", "http", "is an HTTP/2 server (a gRPC port), not a KServe v2 http endpoint"),
+        ("metrics", "http", "is Triton's metrics port (Prometheus text on /metrics)"),
+        ("metrics", "grpc", "is Triton's metrics port (Prometheus text on /metrics)"),
+        ("http", "grpc", "is a KServe v2 HTTP server"),
+    ],
+)
+def test_infer_and_metadata_at_the_wrong_kind_of_triton_port_say_what_answered(
+    server: TritonServer, port: str, protocol: str, says: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = f"127.0.0.1:{getattr(server.ports, port)}"
+    for command in (["metadata", PIPELINE], ["infer", PIPELINE, "--iterations", "1"]):
+        caplog.clear()
+        assert main([*command, "--url", url, "--protocol", protocol]) == 1
+        errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+        assert len(errors) == 1 and f"{url} {says}" in errors[0], errors
+        assert "\n" not in errors[0] and "Traceback" not in caplog.text
