@@ -6,7 +6,10 @@ Written into the converted repository next to the real models, served by the sam
   answers zeros (the cost of Triton, its transport and one stub crossing, with no model);
 - ``<pipeline>__floor_ensemble``: the pipeline's ensemble with every step replaced by a
   zero-compute Python model with that step model's inputs and outputs (``<model>__zero``), so
-  the ensemble scheduler and every crossing are there, and no OpenVINO.
+  the ensemble scheduler and every crossing are there, and no OpenVINO;
+- ``<pipeline>__floor_openvino``: the same tensors served by ``openvino_py``, its OpenVINO model
+  only broadcasting zeros to the outputs' shapes (the backend's own fixed cost, issue 12: it
+  should be within 0.3 ms of ``<pipeline>__floor``).
 
 What a served mode takes beyond its floor (same transport) is ovtriton's or OpenVINO's.
 """
@@ -18,11 +21,18 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import openvino as ov
 from google.protobuf import json_format, text_format
+from openvino import opset13 as ops
 from tritonclient.grpc import model_config_pb2
+from tritonclient.utils import triton_to_np_dtype
+
+from ovtriton.backend import BACKEND_NAME
 
 FLOOR = "__floor"
 FLOOR_ENSEMBLE = "__floor_ensemble"
+FLOOR_OPENVINO = "__floor_openvino"
 ZERO = "__zero"
 
 ZERO_MODEL = '''\
@@ -89,14 +99,46 @@ def _write(repository: Path, config: Mapping[str, Any], python: bool) -> None:
         (folder / "1" / "model.py").write_text(ZERO_MODEL)
 
 
+def zero_openvino_model(config: Mapping[str, Any]) -> ov.Model:
+    """An OpenVINO model with ``config``'s inputs whose outputs are zeros of the declared dims;
+    the batch (first input's first dimension) follows the request."""
+    batched = int(config.get("max_batch_size", 0)) > 0
+    parameters = []
+    for tensor in config["input"]:
+        dims = [-1 if int(d) < 0 else int(d) for d in tensor["dims"]]
+        dtype = np.dtype(triton_to_np_dtype(tensor["data_type"].removeprefix("TYPE_")))
+        parameters.append(
+            ops.parameter([-1, *dims] if batched else dims, dtype, name=tensor["name"])
+        )
+    batch = ops.gather(ops.shape_of(parameters[0]), np.array([0], np.int64), np.int64(0))
+    results = []
+    for tensor in config["output"]:
+        dims = [1 if int(d) < 0 else int(d) for d in tensor["dims"]]
+        dtype = np.dtype(triton_to_np_dtype(tensor["data_type"].removeprefix("TYPE_")))
+        leading = bool(tensor["dims"]) and int(tensor["dims"][0]) in (-1, 1)
+        rest = dims if batched else dims[1:]
+        if batched or leading:
+            shape = ops.concat([batch, ops.constant(np.array(rest, np.int64))], 0)
+        else:
+            shape = ops.constant(np.array(dims, np.int64))
+        zeros = ops.broadcast(ops.constant(np.zeros((), dtype)), shape)
+        zeros.output(0).get_tensor().set_names({tensor["name"]})
+        results.append(zeros)
+    return ov.Model(results, parameters, "zero")
+
+
 def write_floor(
     repository: Path, configs: Mapping[str, Mapping[str, Any]], pipeline: str
-) -> tuple[str, str]:
+) -> tuple[str, str, str]:
     """Add the floor models of ``pipeline`` (an ensemble in ``configs``) to ``repository``.
 
-    Returns the names of the zero-compute model and the zero-compute ensemble."""
+    Returns the names of the zero-compute Python model, ensemble and openvino_py model."""
     ensemble = configs[pipeline]
     _write(repository, _zero_config(ensemble, pipeline + FLOOR), python=True)
+    openvino = {**_zero_config(ensemble, pipeline + FLOOR_OPENVINO), "backend": BACKEND_NAME}
+    _write(repository, openvino, python=False)
+    model_xml = repository / (pipeline + FLOOR_OPENVINO) / "1" / "model.xml"
+    ov.save_model(zero_openvino_model(ensemble), str(model_xml))
     shadow = copy.deepcopy(dict(ensemble))
     shadow["name"] = pipeline + FLOOR_ENSEMBLE
     for step in shadow["ensemble_scheduling"]["step"]:
@@ -106,4 +148,4 @@ def write_floor(
         if not (repository / (model + ZERO)).exists():
             _write(repository, _zero_config(configs[model], model + ZERO), python=True)
     _write(repository, shadow, python=False)
-    return pipeline + FLOOR, pipeline + FLOOR_ENSEMBLE
+    return pipeline + FLOOR, pipeline + FLOOR_ENSEMBLE, pipeline + FLOOR_OPENVINO

@@ -18,7 +18,7 @@ import numpy as np
 
 from ovtriton.server.process import TritonServer
 
-from .floor import FLOOR, FLOOR_ENSEMBLE
+from .floor import FLOOR, FLOOR_ENSEMBLE, FLOOR_OPENVINO
 from .inprocess import InProcessDag
 from .remote import ChainGrpc, Ensemble, EnsembleShm
 from .stats import CHAIN, FLOOR_MODES, INPROCESS
@@ -91,6 +91,7 @@ def factories(
             "pipeline_http": remote(workload.fused, "http"),
             "floor_grpc": remote(dag.name + FLOOR, "grpc"),
             "floor_http": remote(dag.name + FLOOR, "http"),
+            "floor_openvino_grpc": remote(dag.name + FLOOR_OPENVINO, "grpc"),
             "floor_ensemble_grpc": remote(dag.name + FLOOR_ENSEMBLE, "grpc"),
             CHAIN: lambda batch: lambda: ChainGrpc(server.grpc_url, dag),
         }

@@ -133,6 +133,15 @@ def targets(
         )
     )
     found.append(pipeline_cpu(cells))
+    numpy, openvino = find(cells, "floor_grpc", 1, 1), find(cells, "floor_openvino_grpc", 1, 1)
+    found.append(
+        _target(
+            "zero-compute openvino_py p50 - zero-compute Python model p50 at c=1 (gRPC), ms",
+            openvino.p50_ms - numpy.p50_ms if openvino and numpy else None,
+            0.3,
+            True,
+        )
+    )
     found.append(
         _target(
             "ensemble p50 at c=1 (batch 1, best transport) / in-process limit",

@@ -154,6 +154,7 @@ def test_pipeline_targets_use_the_floor_of_the_same_transport_and_cpu_at_c4_c8()
             _sample("inprocess_1t", 1, 1, 3.0),
             _sample("floor_grpc", 1, 1, 2.0),
             _sample("floor_http", 1, 1, 1.0),
+            _sample("floor_openvino_grpc", 1, 1, 2.5),
             _sample("pipeline_grpc", 1, 1, 5.4),  # 5.4 / (3 + 2) = 1.08
             _sample("pipeline_http", 1, 1, 4.8),  # 4.8 / (3 + 1) = 1.20
             _sample("ensemble_grpc", 1, 1, 6.6),  # 6.6 / 4.8 = 1.375
@@ -171,6 +172,8 @@ def test_pipeline_targets_use_the_floor_of_the_same_transport_and_cpu_at_c4_c8()
     cpu = found["pipelineCPU"]
     assert cpu.value == pytest.approx(1.3) and cpu.holds is False and cpu.detail.startswith("c=8")
     assert found["everyreturns"].holds is True
+    zero = found["zero-computep50"]
+    assert zero.value == pytest.approx(0.5) and zero.holds is False
 
 
 def test_an_output_mismatch_fails_its_target() -> None:
@@ -180,4 +183,4 @@ def test_an_output_mismatch_fails_its_target() -> None:
 
 def test_targets_are_not_measured_without_the_extra_checks() -> None:
     found = targets(summarize([_sample("inprocess", 1, 1, 10.0)]), None, None)
-    assert [t.holds for t in found] == [None] * 8
+    assert [t.holds for t in found] == [None] * 9
