@@ -48,6 +48,8 @@ class CellStats:
     throughput: float  # inferences (images) per second
     cpu_cores: float  # CPU seconds per wall second: server + stubs + client process
     cpu_ms_per_inference: float
+    p50_round_min_ms: float = float("nan")  # the spread of the rounds' own p50s
+    p50_round_max_ms: float = float("nan")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -68,6 +70,7 @@ def cell_stats(samples: Sequence[Sample]) -> CellStats:
     cpu = sum(s.cpu_s for s in samples)
     inferences = len(latencies) * first.batch
     p50, p90, p99 = percentiles(latencies)
+    rounds = [float(np.median(s.latencies_ms)) for s in samples if s.latencies_ms] or [p50]
     return CellStats(
         first.mode,
         first.batch,
@@ -80,6 +83,8 @@ def cell_stats(samples: Sequence[Sample]) -> CellStats:
         inferences / wall if wall > 0 else 0.0,
         cpu / wall if wall > 0 else 0.0,
         1000.0 * cpu / inferences if inferences else float("nan"),
+        min(rounds),
+        max(rounds),
     )
 
 

@@ -45,6 +45,7 @@ def test_cell_stats_pools_rounds_and_counts_inferences_per_image_when_batched() 
     cell = cell_stats(rounds)
     assert cell.requests == 3
     assert cell.p50_ms == 20.0
+    assert (cell.p50_round_min_ms, cell.p50_round_max_ms) == (15.0, 30.0)
     assert cell.throughput == pytest.approx(3 * 8 / 3.0)
     assert cell.cpu_cores == pytest.approx(1.0)
     assert cell.cpu_ms_per_inference == pytest.approx(1000 * 3.0 / 24)
