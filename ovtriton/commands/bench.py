@@ -42,7 +42,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "client-side chaining. Every mode must answer the same outputs. Also: each branch on one "
         "OpenVINO thread, and the converter's speed on 200 models + 100 pipelines. Prints "
         "p50/p90/p99, throughput, CPU ms per inference (server + stubs + client), the ratios and "
-        "the targets of issues 10 and 12.",
+        "the targets they are held to.",
         epilog="examples:\n  ovtriton bench --quick\n  ovtriton bench --json docs/bench/bench.json "
         "--plot docs/bench/bench.png\n  ovtriton bench --config my/config.json --pipeline my_pipe "
         "--concurrency 1,4 --batch 1",
