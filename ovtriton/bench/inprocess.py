@@ -1,8 +1,9 @@
 """Mode (a), the limit: the pipeline run in this process with OpenVINO, no server.
 
 Each model is loaded through the backend's own ``load_engine`` with the config.pbtxt the
-converter wrote, so the compiled models (device, hint, streams, threads, reshape, layout) are
-exactly the ones Triton serves. Each client thread owns one infer request per step and walks
+converter wrote (or a variant of it: ``modes.variant`` changes the thread knobs, and the best
+configuration is the limit), so the compiled models (device, hint, streams, threads, reshape,
+layout) are the ones Triton serves. Each client thread owns one infer request per step and walks
 the DAG with ``start_async``: the branches overlap as in Triton's ensemble.
 """
 

@@ -10,11 +10,12 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Optional
 
-from .stats import CHAIN, ENSEMBLE_MODES, INPROCESS, MODES, CellStats, Ratios, Target
+from .stats import MODES, CellStats, Ratios
+from .targets import Target
 
 LOGGER = logging.getLogger(__name__)
 
-JSON_VERSION = 1
+JSON_VERSION = 2  # 2: one document per workload under "runs"; floors, pipeline model, limit
 
 
 def _num(value: Optional[float], digits: int = 2) -> str:
@@ -31,6 +32,7 @@ def cell_table(cells: Sequence[CellStats]) -> str:
         "conc",
         "mode",
         "p50 ms",
+        "rounds' p50",
         "p90 ms",
         "p99 ms",
         "inf/s",
@@ -44,6 +46,7 @@ def cell_table(cells: Sequence[CellStats]) -> str:
             str(c.concurrency),
             c.mode,
             _num(c.p50_ms, 1),
+            f"{_num(c.p50_round_min_ms, 1)}-{_num(c.p50_round_max_ms, 1)}",
             _num(c.p90_ms, 1),
             _num(c.p99_ms, 1),
             _num(c.throughput, 1),
@@ -57,15 +60,26 @@ def cell_table(cells: Sequence[CellStats]) -> str:
 
 
 def ratio_table(items: Sequence[Ratios]) -> str:
-    head = ("batch", "conc", "best transport", "(b)/(a) p50", "(b)/(a) inf/s", "(c)/(b) p50")
+    head = (
+        "batch",
+        "conc",
+        "limit (a)",
+        "ens (b)/(a) p50",
+        "(b)/(a) inf/s",
+        "chain/(b) p50",
+        "pipeline/(a) p50",
+        "(b)/pipeline p50",
+    )
     rows = [head] + [
         (
             str(r.batch),
             str(r.concurrency),
-            r.best_transport,
+            r.limit_mode or "-",
             _num(r.ensemble_vs_inprocess_p50),
             _num(r.ensemble_vs_inprocess_throughput),
             _num(r.chain_vs_ensemble_p50),
+            _num(r.pipeline_vs_inprocess_p50),
+            _num(r.ensemble_vs_pipeline_p50),
         )
         for r in items
     ]
@@ -76,7 +90,7 @@ def target_lines(items: Sequence[Target]) -> list[str]:
     lines = []
     for t in items:
         verdict = {True: "HOLDS", False: "MISSED", None: "n/a"}[t.holds]
-        sign = ">=" if "throughput" in t.name else ("<=" if "faster" not in t.name else ">")
+        sign = "<=" if t.at_most else ">="
         lines.append(
             f"  [{verdict:6}] {t.name}: {_num(t.value)} ({sign} {t.limit:g})"
             + (f" - {t.detail}" if t.detail else "")
@@ -99,12 +113,14 @@ def text(result: Any) -> str:
     parts = [
         f"machine: {m['nproc']} cores ({m['cpu_model']}), {m['memory_gib']} GiB, OpenVINO "
         f"{m['openvino']}, Python {m['python']}",
-        f"pipeline {result.options.pipeline}: {result.options.rounds} round(s) x "
-        f"{result.options.duration_s:g} s per cell",
+        f"workload {result.options.label or result.options.pipeline}, pipeline "
+        f"{result.options.pipeline}: {result.options.rounds} round(s) x "
+        f"{result.options.duration_s:g} s per cell; load average (1 min) "
+        f"{result.load_average[0]:.1f} before, {result.load_average[1]:.1f} after",
         "",
         cell_table(result.cells),
         "",
-        "ratios (a) in-process, (b) ensemble, (c) client chaining:",
+        "ratios: (a) the limit = best in-process configuration, (b) best ensemble transport:",
         ratio_table(result.ratios),
     ]
     if result.one_thread:
@@ -156,12 +172,16 @@ def document(result: Any) -> dict[str, Any]:
         "targets": [asdict(t) for t in result.targets],
         "notes": list(result.notes),
         "elapsed_s": result.elapsed_s,
+        "mismatches": list(result.mismatches),
+        "load_average": list(result.load_average),
     }
 
 
-def write_json(result: Any, path: Path) -> None:
+def write_json(results: Sequence[Any], path: Path) -> None:
+    """One document per workload under ``runs``."""
+    doc = {"version": JSON_VERSION, "runs": [document(r) for r in results]}
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(_nan_free(document(result)), indent=1, allow_nan=False) + "\n")
+    path.write_text(json.dumps(_nan_free(doc), indent=1, allow_nan=False) + "\n")
     LOGGER.info("wrote %s", path)
 
 
@@ -176,36 +196,38 @@ def _nan_free(value: Any) -> Any:
     return value
 
 
-def write_plot(cells: Sequence[CellStats], path: Path, title: str) -> None:
+def write_plot(runs: Sequence[tuple[str, Sequence[CellStats]]], path: Path, title: str) -> None:
+    """p50 and throughput against concurrency: a column per (workload, batch)."""
     from ovtriton.seed.extras import pyplot, save_figure
 
     plt = pyplot("the bench's plot")
-
-    batches = sorted({c.batch for c in cells})
-    fig, axes = plt.subplots(2, len(batches), figsize=(6 * len(batches), 8), squeeze=False)
-    styles = {
-        INPROCESS: "k-o",
-        CHAIN: "r--s",
-        **{m: s for m, s in zip(ENSEMBLE_MODES, ("b-^", "g-v", "c-d"))},
-    }
-    for column, batch in enumerate(batches):
-        for mode in [m for m in MODES if any(c.mode == m for c in cells)]:
+    columns = [(label, cells, b) for label, cells in runs for b in sorted({c.batch for c in cells})]
+    fig, axes = plt.subplots(2, len(columns), figsize=(6 * len(columns), 8), squeeze=False)
+    cmap = plt.get_cmap("tab20")
+    for column, (label, cells, batch) in enumerate(columns):
+        for index, mode in enumerate(m for m in MODES if any(c.mode == m for c in cells)):
             mine = sorted(
                 (c for c in cells if c.mode == mode and c.batch == batch),
                 key=lambda c: c.concurrency,
             )
-            xs = [c.concurrency for c in mine]
-            axes[0][column].plot(xs, [c.p50_ms for c in mine], styles.get(mode, "-"), label=mode)
-            axes[1][column].plot(
-                xs, [c.throughput for c in mine], styles.get(mode, "-"), label=mode
-            )
-        axes[0][column].set_title(f"batch {batch}: p50 latency")
+            style = "--" if mode.startswith(("floor", "chain")) else "-"
+            for row, values in enumerate(([c.p50_ms for c in mine], [c.throughput for c in mine])):
+                axes[row][column].plot(
+                    [c.concurrency for c in mine],
+                    values,
+                    style,
+                    marker="o",
+                    color=cmap(index),
+                    label=mode,
+                )
+        axes[0][column].set_title(f"{label}, batch {batch}: p50 latency")
         axes[0][column].set_ylabel("ms")
-        axes[1][column].set_title(f"batch {batch}: throughput")
+        axes[0][column].set_yscale("log")
+        axes[1][column].set_title(f"{label}, batch {batch}: throughput")
         axes[1][column].set_ylabel("inferences/s")
         for ax in (axes[0][column], axes[1][column]):
             ax.set_xscale("log", base=2)
             ax.set_xlabel("concurrency")
             ax.grid(True, alpha=0.3)
-        axes[0][column].legend(fontsize=8)
+        axes[0][column].legend(fontsize=7)
     save_figure(fig, path, title, dpi=80)

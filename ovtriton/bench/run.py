@@ -1,5 +1,8 @@
 """One bench run: convert, serve, measure every mode interleaved, then the extra checks.
 
+Before timing, every mode answers the same inputs once and must agree with the in-process
+outputs (``modes.check_outputs``); the load average is read before and after (shared machines).
+
 Rounds are the outer loop and every (batch, concurrency) cell runs all modes back to back, in
 an order rotated each round, so drift on a shared machine hits every mode alike.
 """
@@ -7,8 +10,8 @@ an order rotated each round, so drift on a shared machine hits every mode alike.
 from __future__ import annotations
 
 import functools
-
 import logging
+import os
 import tempfile
 import time
 from collections.abc import Sequence
@@ -24,22 +27,13 @@ from ovtriton.server.process import Ports, TritonServer
 
 from . import machine
 from .converter_speed import ConverterTiming, time_converter
+from .floor import write_floor
 from .inprocess import InProcessDag
 from .load import CpuMeter, WorkerPool
-from .remote import ChainGrpc, Ensemble, EnsembleShm
-from .stats import (
-    CHAIN,
-    INPROCESS,
-    MODES,
-    CellStats,
-    OneThread,
-    Ratios,
-    Sample,
-    Target,
-    ratios,
-    summarize,
-    targets,
-)
+from .modes import check_outputs, factories, local_dags
+from .remote import ChainGrpc, Ensemble
+from .stats import MODES, CellStats, Ratios, Sample, ratios, summarize
+from .targets import OneThread, Target, targets
 from .workload import Dag, Workload, prepare
 
 LOGGER = logging.getLogger(__name__)
@@ -58,6 +52,7 @@ class BenchOptions:
     converter: bool = True
     converter_size: tuple[int, int] = (200, 100)  # models, pipelines
     work: Optional[Path] = None
+    label: str = ""  # the workload's name in reports ("seed", "small", or the config's path)
 
 
 @dataclass
@@ -72,6 +67,8 @@ class BenchResult:
     targets: list[Target]
     notes: list[str] = field(default_factory=list)
     elapsed_s: float = 0.0
+    mismatches: list[str] = field(default_factory=list)
+    load_average: tuple[float, float] = (0.0, 0.0)  # 1-minute load before and after
 
 
 def run_bench(options: BenchOptions, say: Callable[[str], None] = LOGGER.info) -> BenchResult:
@@ -90,7 +87,9 @@ def run_bench(options: BenchOptions, say: Callable[[str], None] = LOGGER.info) -
                 f"batch(es) {sorted(set(options.batches) - set(batches))} skipped: the "
                 f"models accept at most batch {workload.max_batch}"
             )
-        samples, one_thread = _measure(options, workload, batches, work, say)
+        load_before = os.getloadavg()[0]
+        samples, one_thread, mismatches = _measure(options, workload, batches, work, say)
+        load_after = os.getloadavg()[0]
         timing = None
         if options.converter:
             say("timing the converter on %d models and %d pipelines" % options.converter_size)
@@ -104,8 +103,10 @@ def run_bench(options: BenchOptions, say: Callable[[str], None] = LOGGER.info) -
         ratios(cells),
         one_thread,
         timing,
-        targets(cells, one_thread, timing.rest_s if timing else None),
+        targets(cells, one_thread, timing.rest_s if timing else None, mismatches),
         notes,
+        mismatches=mismatches,
+        load_average=(load_before, load_after),
     )
     result.elapsed_s = time.perf_counter() - began
     return result
@@ -117,12 +118,13 @@ def _measure(
     batches: Sequence[int],
     work: Path,
     say: Callable[[str], None],
-) -> tuple[list[Sample], Optional[OneThread]]:
+) -> tuple[list[Sample], Optional[OneThread], list[str]]:
     dag = workload.dag
     inputs = {b: dag.sample(b, seed=b) for b in batches}
+    write_floor(workload.repository, workload.configs, dag.name)
     server = TritonServer(workload.repository, ports=Ports.free(), workdir=work / "server")
     say("starting tritonserver and compiling the in-process models")
-    local = InProcessDag(dag, workload.repository, workload.configs)
+    local = local_dags(workload)
     pool = WorkerPool(max(options.concurrencies))
     samples: list[Sample] = []
     with server:
@@ -135,7 +137,11 @@ def _measure(
                 + server.log_tail()
             )
         meter = CpuMeter(server._process.pid if server._process else None)
-        factories = _factories(local, server, dag)
+        modes = factories(local, server, workload)
+        modes = {m: f for m, f in modes.items() if m in options.modes}
+        mismatches = check_outputs(modes, inputs)
+        for problem in mismatches:
+            LOGGER.warning("outputs: %s", problem)
         single = (
             _one_thread_factories(workload, server)
             if options.one_thread and workload.dag_1t
@@ -159,13 +165,13 @@ def _measure(
                         )
                     )
                 for batch, concurrency in cells:
-                    for mode in _rotate(list(options.modes), round_ + concurrency):
+                    for mode in _rotate(list(modes), round_ + concurrency):
                         key = (mode, batch) if mode == "ensemble_shm" else mode
                         samples.append(
                             pool.run(
                                 mode,
                                 key,
-                                factories[mode](batch),
+                                modes[mode](batch),
                                 inputs[batch],
                                 batch,
                                 concurrency,
@@ -177,38 +183,20 @@ def _measure(
                         f"  batch {batch} concurrency {concurrency}: "
                         + ", ".join(
                             f"{s.mode} {np.median(s.latencies_ms):.1f} ms"
-                            for s in samples[-len(options.modes) :]
+                            for s in samples[-len(modes) :]
                         )
                     )
         finally:
             pool.close()  # closes every session in its own thread, before the server stops
-    local.close()
-    return [s for s in samples if not s.mode.startswith("1t:")], _one_thread(samples)
+    for each in local.values():
+        each.close()
+    timed = [s for s in samples if not s.mode.startswith("1t:")]
+    return timed, _one_thread(samples), mismatches
 
 
 def _rotate(items: list, by: int) -> list:
     by %= max(1, len(items))
     return items[by:] + items[:by]
-
-
-def _factories(
-    local: InProcessDag, server: TritonServer, dag: Dag
-) -> dict[str, Callable[[int], Any]]:
-    """Mode -> (batch -> session factory); only shared memory sizes its session by the batch."""
-
-    def shm(batch: int) -> Callable[[], Any]:
-        sizes = {t.name: 64 + 8 * int(np.prod(t.shape(batch))) for t in dag.outputs}
-        return lambda: EnsembleShm(
-            server.grpc_url, dag, dag.sample(batch), sizes, server.admin_headers
-        )
-
-    return {
-        INPROCESS: lambda batch: local.session,
-        "ensemble_grpc": lambda batch: lambda: Ensemble(server.grpc_url, "grpc", dag),
-        "ensemble_http": lambda batch: lambda: Ensemble(server.http_url, "http", dag),
-        "ensemble_shm": shm,
-        CHAIN: lambda batch: lambda: ChainGrpc(server.grpc_url, dag),
-    }
 
 
 def _one_thread_factories(workload: Workload, server: TritonServer) -> dict[str, Callable[[], Any]]:

@@ -7,15 +7,20 @@ batch size and concurrency; its rounds (interleaved with the other modes') are p
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Optional
 
 import numpy as np
 
-INPROCESS = "inprocess"
+INPROCESS = "inprocess"  # the converted configs (thread budgets), in this process
+# The in-process configurations searched for "the limit" (the best of them, cell by cell).
+INPROCESS_MODES = (INPROCESS, "inprocess_1t", "inprocess_latency", "inprocess_ovdefault")
 ENSEMBLE_MODES = ("ensemble_grpc", "ensemble_http", "ensemble_shm")
+PIPELINE_MODES = ("pipeline_grpc", "pipeline_http")
+FLOOR_MODES = ("floor_grpc", "floor_http", "floor_openvino_grpc", "floor_ensemble_grpc")
+FLOOR_OF = {"pipeline_grpc": "floor_grpc", "pipeline_http": "floor_http"}
 CHAIN = "chain_grpc"
-MODES = (INPROCESS, *ENSEMBLE_MODES, CHAIN)
+MODES = (*INPROCESS_MODES, *ENSEMBLE_MODES, *PIPELINE_MODES, *FLOOR_MODES, CHAIN)
 
 
 @dataclass
@@ -43,6 +48,8 @@ class CellStats:
     throughput: float  # inferences (images) per second
     cpu_cores: float  # CPU seconds per wall second: server + stubs + client process
     cpu_ms_per_inference: float
+    p50_round_min_ms: float = float("nan")  # the spread of the rounds' own p50s
+    p50_round_max_ms: float = float("nan")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -63,6 +70,7 @@ def cell_stats(samples: Sequence[Sample]) -> CellStats:
     cpu = sum(s.cpu_s for s in samples)
     inferences = len(latencies) * first.batch
     p50, p90, p99 = percentiles(latencies)
+    rounds = [float(np.median(s.latencies_ms)) for s in samples if s.latencies_ms] or [p50]
     return CellStats(
         first.mode,
         first.batch,
@@ -75,6 +83,8 @@ def cell_stats(samples: Sequence[Sample]) -> CellStats:
         inferences / wall if wall > 0 else 0.0,
         cpu / wall if wall > 0 else 0.0,
         1000.0 * cpu / inferences if inferences else float("nan"),
+        min(rounds),
+        max(rounds),
     )
 
 
@@ -87,7 +97,7 @@ def summarize(samples: Iterable[Sample]) -> list[CellStats]:
     return [cell_stats(cells[k]) for k in keys]
 
 
-def _find(
+def find(
     cells: Sequence[CellStats], mode: str, batch: int, concurrency: int
 ) -> Optional[CellStats]:
     return next(
@@ -95,40 +105,60 @@ def _find(
     )
 
 
-def _ratio(a: Optional[float], b: Optional[float]) -> Optional[float]:
+def best(
+    cells: Sequence[CellStats], modes: Sequence[str], batch: int, concurrency: int
+) -> Optional[CellStats]:
+    """The lowest-p50 cell among ``modes`` (for in-process modes: the limit)."""
+    found = [c for m in modes if (c := find(cells, m, batch, concurrency))]
+    return min(found, key=lambda c: c.p50_ms) if found else None
+
+
+def ratio(a: Optional[float], b: Optional[float]) -> Optional[float]:
     return a / b if a is not None and b is not None and b > 0 else None
 
 
 @dataclass(frozen=True)
 class Ratios:
-    """Per batch and concurrency: best ensemble transport vs in-process, chaining vs ensemble."""
+    """Per batch and concurrency, against the limit (the best in-process configuration)."""
 
     batch: int
     concurrency: int
+    limit_mode: Optional[str]
     best_transport: str
     ensemble_vs_inprocess_p50: Optional[float]
     ensemble_vs_inprocess_throughput: Optional[float]
     chain_vs_ensemble_p50: Optional[float]  # chain_grpc / ensemble_grpc (same transport)
+    pipeline_vs_inprocess_p50: Optional[float]  # best pipeline-model transport / limit
+    ensemble_vs_pipeline_p50: Optional[float]  # best ensemble transport / best pipeline one
 
 
 def ratios(cells: Sequence[CellStats]) -> list[Ratios]:
     out = []
     for batch, concurrency in dict.fromkeys((c.batch, c.concurrency) for c in cells):
-        ensembles = [c for m in ENSEMBLE_MODES if (c := _find(cells, m, batch, concurrency))]
+        ensembles = [c for m in ENSEMBLE_MODES if (c := find(cells, m, batch, concurrency))]
         if not ensembles:
             continue
-        best = min(ensembles, key=lambda c: c.p50_ms)
-        inproc = _find(cells, INPROCESS, batch, concurrency)
-        chain = _find(cells, CHAIN, batch, concurrency)
-        grpc = _find(cells, "ensemble_grpc", batch, concurrency)
+        fastest = min(ensembles, key=lambda c: c.p50_ms)
+        limit = best(cells, INPROCESS_MODES, batch, concurrency)
+        top = max(
+            (c for m in INPROCESS_MODES if (c := find(cells, m, batch, concurrency))),
+            key=lambda c: c.throughput,
+            default=None,
+        )
+        pipeline = best(cells, PIPELINE_MODES, batch, concurrency)
+        chain = find(cells, CHAIN, batch, concurrency)
+        grpc = find(cells, "ensemble_grpc", batch, concurrency)
         out.append(
             Ratios(
                 batch,
                 concurrency,
-                best.mode,
-                _ratio(best.p50_ms, inproc.p50_ms if inproc else None),
-                _ratio(max(c.throughput for c in ensembles), inproc.throughput if inproc else None),
-                _ratio(chain.p50_ms if chain else None, grpc.p50_ms if grpc else None),
+                limit.mode if limit else None,
+                fastest.mode,
+                ratio(fastest.p50_ms, limit.p50_ms if limit else None),
+                ratio(max(c.throughput for c in ensembles), top.throughput if top else None),
+                ratio(chain.p50_ms if chain else None, grpc.p50_ms if grpc else None),
+                ratio(pipeline.p50_ms if pipeline else None, limit.p50_ms if limit else None),
+                ratio(fastest.p50_ms, pipeline.p50_ms if pipeline else None),
             )
         )
     return out
@@ -138,112 +168,3 @@ def saturation(cells: Sequence[CellStats], modes: Sequence[str], batch: int) -> 
     """The highest-throughput cell among ``modes`` at ``batch``."""
     found = [c for c in cells if c.mode in modes and c.batch == batch]
     return max(found, key=lambda c: c.throughput) if found else None
-
-
-@dataclass(frozen=True)
-class Target:
-    name: str
-    value: Optional[float]
-    limit: float
-    holds: Optional[bool]  # None: not measured
-    detail: str = ""
-
-
-def _target(
-    name: str, value: Optional[float], limit: float, at_most: bool, detail: str = ""
-) -> Target:
-    if value is None:
-        return Target(name, None, limit, None, detail or "not measured")
-    return Target(name, value, limit, value <= limit if at_most else value >= limit, detail)
-
-
-@dataclass
-class OneThread:
-    """The one-thread check: ensemble latency vs the sum of its branches' latencies (p50, ms)."""
-
-    ensemble_p50_ms: float
-    branch_p50_ms: dict[str, float] = field(default_factory=dict)
-    inprocess_p50_ms: Optional[float] = None
-    inprocess_branch_p50_ms: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def ratio(self) -> Optional[float]:
-        total = sum(self.branch_p50_ms.values())
-        return self.ensemble_p50_ms / total if len(self.branch_p50_ms) >= 2 and total > 0 else None
-
-    @property
-    def inprocess_ratio(self) -> Optional[float]:
-        total = sum(self.inprocess_branch_p50_ms.values())
-        ok = (
-            self.inprocess_p50_ms is not None
-            and len(self.inprocess_branch_p50_ms) >= 2
-            and total > 0
-        )
-        return self.inprocess_p50_ms / total if ok else None  # type: ignore[operator]
-
-
-def targets(
-    cells: Sequence[CellStats], one_thread: Optional[OneThread], converter_rest_s: Optional[float]
-) -> list[Target]:
-    found = []
-    first = [r for r in ratios(cells) if r.batch == 1 and r.concurrency == 1]
-    found.append(
-        _target(
-            "ensemble p50 at concurrency 1 (batch 1, best transport) / in-process",
-            first[0].ensemble_vs_inprocess_p50 if first else None,
-            1.15,
-            True,
-            f"best transport {first[0].best_transport}" if first else "",
-        )
-    )
-    for batch in sorted({c.batch for c in cells}):
-        ens, inproc = (
-            saturation(cells, ENSEMBLE_MODES, batch),
-            saturation(cells, (INPROCESS,), batch),
-        )
-        value = _ratio(ens.throughput if ens else None, inproc.throughput if inproc else None)
-        detail = (
-            (
-                f"{ens.mode} c={ens.concurrency} {ens.throughput:.1f}/s vs in-process "
-                f"c={inproc.concurrency} {inproc.throughput:.1f}/s"
-            )
-            if ens and inproc
-            else ""
-        )
-        found.append(
-            _target(
-                f"ensemble throughput at saturation / in-process (batch {batch})",
-                value,
-                0.90,
-                False,
-                detail,
-            )
-        )
-    slower = [r for r in ratios(cells) if r.chain_vs_ensemble_p50 is not None]
-    worst = min(slower, key=lambda r: r.chain_vs_ensemble_p50 or 0.0) if slower else None
-    found.append(
-        Target(
-            "ensemble faster than client chaining at every concurrency (min chain/ensemble p50)",
-            worst.chain_vs_ensemble_p50 if worst else None,
-            1.0,
-            all((r.chain_vs_ensemble_p50 or 0) > 1.0 for r in slower) if slower else None,
-            f"worst at batch {worst.batch} c={worst.concurrency}" if worst else "not measured",
-        )
-    )
-    found.append(
-        _target(
-            "one thread per branch: ensemble p50 / sum of branch p50s",
-            one_thread.ratio if one_thread else None,
-            0.65,
-            True,
-        )
-    )
-    found.append(
-        _target(
-            "convert 200 models + 100 pipelines, seconds beyond reading models",
-            converter_rest_s,
-            3.0,
-            True,
-        )
-    )
-    return found

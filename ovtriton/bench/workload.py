@@ -7,7 +7,11 @@ with ``ovtriton convert``'s own library, so every mode serves exactly what a use
   turns into ``max_batch_size: B`` + ``dynamic_batching`` (the seed's IRs are static batch 1 and
   reshape to a dynamic batch, so batch B needs no other IR);
 - the pipeline's models are copied as ``<model>__1t`` with ``INFERENCE_NUM_THREADS: 1`` and the
-  pipeline as ``<pipeline>__1t`` (the one-thread check), served by the same server.
+  pipeline as ``<pipeline>__1t`` (the one-thread check), served by the same server;
+- the pipeline is copied as ``<pipeline>__fused``, converted as a pipeline model
+  (``convert --pipelines fused`` for that one), next to the ensemble.
+
+It is converted with thread budgets for this machine's cores, as ``ovtriton convert`` does.
 
 The DAG (steps, their input and output maps) is read back from the generated ensemble config, so
 the in-process and client-chaining modes walk the very graph Triton's ensemble walks.
@@ -18,6 +22,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +39,7 @@ from ovtriton.errors import UserError
 LOGGER = logging.getLogger(__name__)
 
 ONE_THREAD = "__1t"
+FUSED = "__fused"
 
 
 @dataclass(frozen=True)
@@ -93,6 +99,7 @@ class Workload:
     repository: Path  # converted Triton repository
     dag: Dag  # the pipeline
     dag_1t: Dag | None  # the pipeline on one-thread copies of its models
+    fused: str  # the pipeline model's name (same inputs and outputs as ``dag``)
     max_batch: int  # largest batch every model accepts (1 = no batching)
     configs: dict[str, dict[str, Any]]  # model name -> config as Triton hands it to the backend
 
@@ -130,7 +137,9 @@ def bench_document(
     single_pipe["name"] = pipeline + ONE_THREAD
     for raw_node, node in zip(single_pipe["nodes"], chosen.nodes):
         raw_node["model_name"] = f"{node.model_name}{ONE_THREAD}"
-    doc["pipeline_config_list"] = [original, single_pipe]
+    fused = copy.deepcopy(original)
+    fused["name"] = pipeline + FUSED
+    doc["pipeline_config_list"] = [original, single_pipe, fused]
     return doc
 
 
@@ -150,7 +159,13 @@ def prepare(config: Path, pipeline: str, work: Path, batch: int) -> Workload:
             json.dumps(bench_document(document, parsed, config.parent, pipeline, size), indent=1)
         )
         try:
-            summary = convert(path, work / "triton", force=True)
+            summary = convert(
+                path,
+                work / "triton",
+                force=True,
+                fuse=frozenset({pipeline + FUSED}),
+                cores=len(os.sched_getaffinity(0)),
+            )
             break
         except ConfigError as exc:
             if size == 1:
@@ -172,6 +187,7 @@ def prepare(config: Path, pipeline: str, work: Path, batch: int) -> Workload:
         summary.out_dir,
         dag,
         dag_of(configs, single) if single in configs else None,
+        pipeline + FUSED,
         max_batch,
         configs,
     )

@@ -1,8 +1,10 @@
-"""``ovtriton bench``: the pipeline in process, as a Triton ensemble, and chained by the client."""
+"""``ovtriton bench``: a pipeline in process, as a Triton ensemble, as a pipeline model, against
+Triton's floor, and chained by the client; on the seed and on a small generated workload."""
 
 from __future__ import annotations
 
 import argparse
+import tempfile
 from pathlib import Path
 
 from ovtriton.commands import add_seed_options
@@ -21,15 +23,26 @@ def _ints(text: str) -> tuple[int, ...]:
     return values
 
 
+def _workloads(text: str) -> tuple[str, ...]:
+    values = tuple(dict.fromkeys(v.strip() for v in text.split(",")))
+    unknown = [v for v in values if v not in ("seed", "small")]
+    if unknown or not values:
+        raise argparse.ArgumentTypeError(f"{text!r}: workloads are seed and small")
+    return values
+
+
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "bench",
         description="Convert the OVMS config, start tritonserver and measure, interleaved in one "
-        "run: (a) the pipeline in process with OpenVINO (branches in parallel), (b) the Triton "
-        "ensemble over gRPC, HTTP and gRPC + system shared memory, (c) client-side chaining (one "
-        "gRPC request per model). Also: each branch on one OpenVINO thread, and the converter's "
-        "speed on 200 models + 100 pipelines. Prints p50/p90/p99, throughput, CPU use, the ratios "
-        "(b)/(a) and (c)/(b) and the targets they are held to.",
+        "run: (a) the pipeline in process with OpenVINO in several thread configurations (the "
+        "best is the limit), (b) the Triton ensemble over gRPC, HTTP and gRPC + system shared "
+        "memory, the pipeline model (convert --pipelines fused) over gRPC and HTTP, Triton's "
+        "floor (a zero-compute model and a zero-compute ensemble with the same tensors), (c) "
+        "client-side chaining. Every mode must answer the same outputs. Also: each branch on one "
+        "OpenVINO thread, and the converter's speed on 200 models + 100 pipelines. Prints "
+        "p50/p90/p99, throughput, CPU ms per inference (server + stubs + client), the ratios and "
+        "the targets they are held to.",
         epilog="examples:\n  ovtriton bench --quick\n  ovtriton bench --json docs/bench/bench.json "
         "--plot docs/bench/bench.png\n  ovtriton bench --config my/config.json --pipeline my_pipe "
         "--concurrency 1,4 --batch 1",
@@ -39,17 +52,29 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--pipeline",
         default="image_classification_pipeline",
-        help="pipeline name in the config (default %(default)s)",
+        help="pipeline name in --config (default %(default)s)",
+    )
+    parser.add_argument(
+        "--workload",
+        type=_workloads,
+        default=("seed", "small"),
+        metavar="W,W",
+        help="without --config: seed (EfficientNet-Lite0/1 + argmax) and/or small (two small "
+        "conv classifiers + argmax, generated), one after the other (default seed,small)",
     )
     parser.add_argument(
         "--concurrency",
         type=_ints,
-        default=(1, 2, 4, 8, 16),
+        default=None,
         metavar="N,N",
-        help="client concurrencies (default 1,2,4,8,16)",
+        help="client concurrencies (default 1,2,4,8,16; with --quick 1,4)",
     )
     parser.add_argument(
-        "--batch", type=_ints, default=(1, 8), metavar="B,B", help="batch sizes (default 1,8)"
+        "--batch",
+        type=_ints,
+        default=None,
+        metavar="B,B",
+        help="batch sizes (default 1,8; with --quick 1)",
     )
     parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds (default 3)")
     parser.add_argument(
@@ -62,7 +87,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="one round of 0.6 s per cell (under two minutes on 2 cores)",
+        help="one round of 0.6 s per cell, concurrency 1,4 and batch 1 unless given (about a "
+        "minute per workload on 2 cores once the seed's models are built)",
     )
     parser.add_argument(
         "--skip-one-thread",
@@ -94,13 +120,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ovtriton.bench import report
     from ovtriton.bench.converter_speed import time_converter
-    from ovtriton.bench.run import BenchOptions, run_bench
 
     if args.converter_only:
-        import tempfile
-
         with tempfile.TemporaryDirectory(prefix="ovtriton-bench-") as tmp:
             timing = time_converter(Path(tmp) / "converter")
         print(
@@ -118,25 +140,58 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--rounds must be >= 1 and --duration > 0")
     if args.tfs:
         return _tfs(args, config, rounds, duration)
-    options = BenchOptions(
-        config,
-        args.pipeline,
-        tuple(sorted(set(args.concurrency))),
-        tuple(sorted(set(args.batch))),
-        rounds,
-        duration,
-        one_thread=args.one_thread,
-        converter=args.converter,
-        work=args.workdir.resolve() if args.workdir else None,
-    )
-    result = run_bench(options, say=print)
-    print(report.text(result))
-    if args.json:
-        report.write_json(result, args.json)
-    if args.plot:
-        report.write_plot(
-            result.cells, args.plot, f"{args.pipeline} ({result.machine['nproc']} cores)"
+    scratch = None if args.workdir else tempfile.TemporaryDirectory(prefix="ovtriton-bench-")
+    try:
+        return _run_workloads(args, config, rounds, duration, scratch)
+    finally:
+        if scratch is not None:
+            scratch.cleanup()
+
+
+def _run_workloads(
+    args: argparse.Namespace,
+    config: Path | None,
+    rounds: int,
+    duration: float,
+    scratch: tempfile.TemporaryDirectory | None,
+) -> int:
+    from ovtriton.bench import report
+    from ovtriton.bench.run import BenchOptions, run_bench
+    from ovtriton.bench.small import PIPELINE, write_small_workload
+
+    work = Path(scratch.name) if scratch else args.workdir.resolve()
+    workloads: list[tuple[str, Path | None, str]]
+    if config is not None:
+        workloads = [(str(config), config, args.pipeline)]
+    else:
+        workloads = [
+            (name, None, args.pipeline)
+            if name == "seed"
+            else (name, write_small_workload(work / "small" / "ovms"), PIPELINE)
+            for name in args.workload
+        ]
+    results = []
+    for index, (label, path, pipeline) in enumerate(workloads):
+        options = BenchOptions(
+            path,
+            pipeline,
+            tuple(sorted(set(args.concurrency or ((1, 4) if args.quick else (1, 2, 4, 8, 16))))),
+            tuple(sorted(set(args.batch or ((1,) if args.quick else (1, 8))))),
+            rounds,
+            duration,
+            one_thread=args.one_thread,
+            converter=args.converter and index == 0,
+            work=work / label if len(workloads) > 1 else work,
+            label=label,
         )
+        results.append(run_bench(options, say=print))
+        print(report.text(results[-1]))
+    if args.json:
+        report.write_json(results, args.json)
+    if args.plot:
+        cores = results[0].machine["nproc"]
+        runs = [(r.options.label, r.cells) for r in results]
+        report.write_plot(runs, args.plot, f"ovtriton bench ({cores} cores)")
     return 0
 
 

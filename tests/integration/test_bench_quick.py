@@ -1,7 +1,8 @@
 """`ovtriton bench` end to end on a tiny diamond pipeline (two branches and a join), in seconds.
 
-Only the shape of the results is checked: every mode, batch and concurrency is there with
-numbers that make sense. No timings or ratios are asserted (the machine is shared).
+Checked: every mode, batch and concurrency is there with numbers that make sense, and every
+mode (in-process configurations, ensemble, pipeline model, floors, chaining) answered what the
+in-process DAG answers. No timings or ratios are asserted (the machine is shared).
 """
 
 from __future__ import annotations
@@ -108,7 +109,7 @@ def test_bench_quick_writes_every_mode_batch_and_concurrency(tmp_path: Path) -> 
         ]
     )
     assert code == 0
-    doc = json.loads(out.read_text())
+    (doc,) = json.loads(out.read_text())["runs"]
     assert doc["batches"] == [1, 2]
     found = {(c["mode"], c["batch"], c["concurrency"]): c for c in doc["cells"]}
     assert set(found) == {(m, b, c) for m in MODES for b in (1, 2) for c in (1, 2)}
@@ -124,7 +125,11 @@ def test_bench_quick_writes_every_mode_batch_and_concurrency(tmp_path: Path) -> 
     }
     one = doc["one_thread"]
     assert set(one["branch_p50_ms"]) == {"left__1t", "right__1t"} and one["ratio"] > 0
-    assert len(doc["targets"]) == 6 and doc["converter"] is None
+    assert doc["mismatches"] == []
+    assert len(doc["targets"]) == 11 and doc["converter"] is None
+    assert doc["targets"][-1]["holds"] is True  # every mode returned the same outputs
+    assert all(r["limit_mode"].startswith("inprocess") for r in doc["ratios"])
+    assert all(r["pipeline_vs_inprocess_p50"] > 0 for r in doc["ratios"])
     assert plot.read_bytes()[:4] == b"\x89PNG"
 
 

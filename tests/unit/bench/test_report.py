@@ -8,7 +8,8 @@ from pathlib import Path
 from ovtriton.bench import report
 from ovtriton.bench.converter_speed import ConverterTiming
 from ovtriton.bench.run import BenchOptions, BenchResult
-from ovtriton.bench.stats import MODES, OneThread, Sample, ratios, summarize, targets
+from ovtriton.bench.stats import MODES, Sample, ratios, summarize
+from ovtriton.bench.targets import OneThread, targets
 
 
 def _result() -> BenchResult:
@@ -36,9 +37,10 @@ def _result() -> BenchResult:
         ratios(cells),
         one,
         timing,
-        targets(cells, one, timing.rest_s),
+        targets(cells, one, timing.rest_s, []),
         ["a note"],
         3.0,
+        load_average=(1.5, 2.5),
     )
 
 
@@ -47,7 +49,8 @@ def test_text_has_every_cell_ratios_checks_and_targets() -> None:
     assert "2 cores (Test CPU), 8.0 GiB" in text
     for mode in MODES:
         assert text.count(f" {mode} ") >= 4  # batch 1 and 8, concurrency 1 and 2
-    assert "(b)/(a) p50" in text and "(c)/(b) p50" in text
+    assert "ens (b)/(a) p50" in text and "pipeline/(a) p50" in text
+    assert "load average (1 min) 1.5 before, 2.5 after" in text
     assert "ensemble p50 11.0 ms vs branches a 9.0 + b 10.0 ms -> 0.58" in text
     assert "beyond reading 0.60 s" in text
     assert "note: a note" in text
@@ -55,8 +58,8 @@ def test_text_has_every_cell_ratios_checks_and_targets() -> None:
 
 def test_json_replaces_nan_by_null_and_keeps_every_cell(tmp_path: Path) -> None:
     path = tmp_path / "out" / "bench.json"
-    report.write_json(_result(), path)
-    doc = json.loads(path.read_text())
+    report.write_json([_result()], path)
+    (doc,) = json.loads(path.read_text())["runs"]
     assert doc["modes"] == list(MODES)
     assert len(doc["cells"]) == len(MODES) * 4 + 1
     empty = next(c for c in doc["cells"] if c["requests"] == 0)
@@ -67,5 +70,5 @@ def test_json_replaces_nan_by_null_and_keeps_every_cell(tmp_path: Path) -> None:
 
 def test_plot_writes_a_png(tmp_path: Path) -> None:
     path = tmp_path / "bench.png"
-    report.write_plot(_result().cells, path, "test")
+    report.write_plot([("a", _result().cells), ("b", _result().cells)], path, "test")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
