@@ -24,6 +24,7 @@ from ovtriton.backend.tensors import TensorSpec
 
 from .custom_nodes import Libraries, NodeTensors, Tensor, model_tensors
 from .errors import Problems
+from .graph import check_graph
 from .fused import PIPELINE_FILE, in_order, pipeline_config
 from .models import ConvertedModel
 from .ovms import Node, Pipeline
@@ -134,12 +135,17 @@ def _check_wiring(
                     f"its inputs are {sorted(own.inputs)}",
                 )
             source = item.source
-            if source.data_item not in aliases.get(source.node_name, ()):
+            if source.node_name not in aliases:
                 problems.add(
-                    source.path,
-                    f"{source.node_name}:{source.data_item} is not a pipeline input or a "
-                    "node output alias",
-                    f"known: {sorted(f'{n}:{a}' for n, items in aliases.items() for a in items)}",
+                    f"{source.path}.node_name",
+                    f"no node named {source.node_name!r}",
+                    f"the nodes are {sorted(aliases)} ('request' for a pipeline input)",
+                )
+            elif source.data_item not in aliases[source.node_name]:
+                problems.add(
+                    f"{source.path}.data_item",
+                    f"{source.node_name!r} has no output alias (or input) {source.data_item!r}",
+                    f"it has {sorted(aliases[source.node_name])}",
                 )
         if node.name not in tensors:
             continue  # its model or library was not found (reported)
@@ -153,12 +159,22 @@ def _check_wiring(
                     f"{what} has no output {out.data_item!r}",
                     f"its outputs are {sorted(own.outputs)}",
                 )
-        if node.gather_from_node is not None and node.gather_from_node not in aliases:
+    demultiplexers = {n.name for n in pipeline.nodes if n.demultiply_count is not None}
+    for node in pipeline.nodes:
+        if node.gather_from_node is not None and node.gather_from_node not in demultiplexers:
             problems.add(
                 f"{node.path}.gather_from_node",
-                f"no node named {node.gather_from_node!r}",
-                "name the demultiplexing node whose sub-requests this node joins",
+                f"{node.gather_from_node!r} is not a demultiplexing node of this pipeline "
+                "(OVMS: Gather node refers to node that isn't demultiplexer)",
+                f"name the node (with demultiply_count) whose sub-requests this node joins; "
+                f"the demultiplexers are {sorted(demultiplexers)}",
             )
+    nodes = {node.name: node for node in pipeline.nodes}
+    depends = {
+        node.name: {i.source.node_name for i in node.inputs if i.source.node_name in nodes}
+        for node in pipeline.nodes
+    }
+    check_graph(pipeline, nodes, depends, problems, reachability=False)
 
 
 def _describe(
