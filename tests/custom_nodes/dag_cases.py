@@ -11,6 +11,7 @@ one ``config.json`` with these pipelines (every one compared with ``reference.py
 - ``entry``: pipeline-level ``demultiply_count: -1`` around custom node -> model;
 - ``chain``: custom node -> model -> custom node;
 - ``nested``: a dynamic demultiplexer, inside it a static one, gathered innermost first;
+- ``slow``: 4 sub-requests, each through a custom node sleeping ``SLEEP_MS`` (overlap proof);
 - ``failing``: a library whose ``execute`` returns 7.
 """
 
@@ -27,7 +28,15 @@ from openvino import opset13 as ops
 
 from tests.custom_nodes.build import compile_library
 
-LIBRARIES = {"split": "split_tiles", "pick": "pick_max", "add": "add_constant", "fail": "failing"}
+LIBRARIES = {
+    "split": "split_tiles",
+    "pick": "pick_max",
+    "add": "add_constant",
+    "fail": "failing",
+    "echo": "echo",
+}
+SLEEP_MS = 300  # each sub-request of ``slow`` sleeps this long in its custom node
+SLOW_TILES = 4
 
 
 def _models() -> dict[str, ov.Model]:
@@ -131,6 +140,18 @@ def pipelines() -> list[dict]:
                       library_name="pick", gather_from_node="inner"),
             ],
             "outputs": [{"max": _src("best", "max")}, {"index": _src("best", "index")}],
+        },
+        {
+            "name": "slow",
+            "inputs": ["image"],
+            "nodes": [
+                _node("split", {"image": ("request", "image")}, {"tiles": "tiles"},
+                      library_name="split", params={"tiles": str(SLOW_TILES)}, demultiply_count=-1),
+                _node("sleep", {"any": ("split", "tiles")}, {"any": "slept"}, library_name="echo",
+                      params={"sleep_ms": str(SLEEP_MS)}),
+                _node("score", {"tile": ("sleep", "slept")}, {"score": "s"}, model_name="tile_score"),
+            ],
+            "outputs": [{"scores": _src("score", "s")}],
         },
         {
             "name": "failing",
