@@ -23,8 +23,8 @@ from ovtriton.backend.pipeline_spec import FORMAT, REQUEST, parse_spec
 from ovtriton.backend.tensors import TensorSpec
 
 from .custom_nodes import Libraries, NodeTensors, Tensor, model_tensors
+from .dag_checks import check_types, check_wiring, shard
 from .errors import Problems
-from .graph import check_graph
 from .fused import PIPELINE_FILE, in_order, pipeline_config
 from .models import ConvertedModel
 from .ovms import Node, Pipeline
@@ -51,8 +51,11 @@ def dag_model(
         )
         if found is not None:
             tensors[node.name] = found
-    _check_wiring(pipeline, tensors, problems)
+    check_wiring(pipeline, tensors, problems)
     if len(tensors) != len(pipeline.nodes) or not problems.clean(pipeline.path):
+        return None
+    check_types(pipeline, tensors, problems)
+    if not problems.clean(pipeline.path):
         return None
     files: dict[str, PlannedFile] = {}
     document = _describe(pipeline, tensors, files, digests)
@@ -118,65 +121,6 @@ def _model_node(
     return model_tensors(model)
 
 
-def _check_wiring(
-    pipeline: Pipeline, tensors: Mapping[str, NodeTensors], problems: Problems
-) -> None:
-    """Names OVMS checks at load: node inputs and outputs, and what each source refers to."""
-    aliases = {node.name: {out.alias for out in node.outputs} for node in pipeline.nodes}
-    aliases[REQUEST] = set(pipeline.inputs)
-    for node in pipeline.nodes:
-        own = tensors.get(node.name, NodeTensors({}, {}))
-        what = f"node {node.name!r}"
-        for item in node.inputs:
-            if node.name in tensors and item.input_name not in own.inputs:
-                problems.add(
-                    item.path,
-                    f"{what} has no input {item.input_name!r}",
-                    f"its inputs are {sorted(own.inputs)}",
-                )
-            source = item.source
-            if source.node_name not in aliases:
-                problems.add(
-                    f"{source.path}.node_name",
-                    f"no node named {source.node_name!r}",
-                    f"the nodes are {sorted(aliases)} ('request' for a pipeline input)",
-                )
-            elif source.data_item not in aliases[source.node_name]:
-                problems.add(
-                    f"{source.path}.data_item",
-                    f"{source.node_name!r} has no output alias (or input) {source.data_item!r}",
-                    f"it has {sorted(aliases[source.node_name])}",
-                )
-        if node.name not in tensors:
-            continue  # its model or library was not found (reported)
-        unconnected = sorted(set(own.inputs) - {item.input_name for item in node.inputs})
-        if unconnected:
-            problems.add(f"{node.path}.inputs", f"{what}: inputs {unconnected} are not connected")
-        for out in node.outputs:
-            if out.data_item not in own.outputs:
-                problems.add(
-                    f"{out.path}.data_item",
-                    f"{what} has no output {out.data_item!r}",
-                    f"its outputs are {sorted(own.outputs)}",
-                )
-    demultiplexers = {n.name for n in pipeline.nodes if n.demultiply_count is not None}
-    for node in pipeline.nodes:
-        if node.gather_from_node is not None and node.gather_from_node not in demultiplexers:
-            problems.add(
-                f"{node.path}.gather_from_node",
-                f"{node.gather_from_node!r} is not a demultiplexing node of this pipeline "
-                "(OVMS: Gather node refers to node that isn't demultiplexer)",
-                f"name the node (with demultiply_count) whose sub-requests this node joins; "
-                f"the demultiplexers are {sorted(demultiplexers)}",
-            )
-    nodes = {node.name: node for node in pipeline.nodes}
-    depends = {
-        node.name: {i.source.node_name for i in node.inputs if i.source.node_name in nodes}
-        for node in pipeline.nodes
-    }
-    check_graph(pipeline, nodes, depends, problems, reachability=False)
-
-
 def _describe(
     pipeline: Pipeline,
     tensors: Mapping[str, NodeTensors],
@@ -236,8 +180,7 @@ def _value(pipeline: Pipeline, tensors: Mapping[str, NodeTensors], node: str, al
     """A node output's type and dims as the nodes after it see it (a shard, if demultiplexed)."""
     spec = next(n for n in pipeline.nodes if n.name == node)
     item = next(out.data_item for out in spec.outputs if out.alias == alias)
-    datatype, dims = tensors[node].outputs[item]
-    return datatype, tuple(dims[1:]) if spec.demultiply_count is not None else tuple(dims)
+    return shard(spec, tensors[node].outputs[item])
 
 
 def _inputs(
