@@ -25,6 +25,7 @@ from ovtriton.backend.tensors import TensorSpec
 from .custom_nodes import Libraries, NodeTensors, Tensor, model_tensors
 from .dag_checks import check_types, check_wiring, shard
 from .errors import Problems
+from .graph import merge_shapes
 from .fused import PIPELINE_FILE, in_order, pipeline_config
 from .models import ConvertedModel
 from .ovms import Node, Pipeline
@@ -85,6 +86,7 @@ def dag_model(
         outputs.append(TensorSpec(out.name, datatype, tuple(dims)))
     if not problems.clean(pipeline.path):
         return None
+    document["inputs"] = [spec.name for spec in inputs]  # what config.pbtxt declares
     data = json.dumps(document, indent=1, sort_keys=True).encode()
     planned = (PlannedFile(PurePosixPath("1", PIPELINE_FILE), data=data), *files.values())
     config = pipeline_config(pipeline.name, inputs, outputs)
@@ -186,25 +188,45 @@ def _value(pipeline: Pipeline, tensors: Mapping[str, NodeTensors], node: str, al
 def _inputs(
     pipeline: Pipeline, tensors: Mapping[str, NodeTensors], problems: Problems
 ) -> list[TensorSpec]:
-    """Each pipeline input as its first typed consumer takes it (with the entry's count)."""
+    """Each pipeline input as its consumers take it, their dims intersected (OVMS's pipeline
+    metadata), with the entry's count in front; inputs nothing reads are left out, as OVMS
+    does."""
     specs = []
     for name in dict.fromkeys(pipeline.inputs):
         consumers = [
-            tensors[node.name].inputs.get(item.input_name)
+            found
             for node in pipeline.nodes
             for item in node.inputs
             if (item.source.node_name, item.source.data_item) == (REQUEST, name)
+            and (found := tensors[node.name].inputs.get(item.input_name)) is not None
         ]
-        typed = [found for found in consumers if found is not None and found[0] is not None]
-        if not typed:
+        passed = any(
+            (out.source.node_name, out.source.data_item) == (REQUEST, name)
+            for out in pipeline.outputs
+        )
+        if not consumers and not passed:
+            continue
+        types = sorted({datatype for datatype, _ in consumers if datatype is not None})
+        merged: tuple[int, ...] | None = tuple(consumers[0][1]) if consumers else None
+        for _, dims in consumers[1:]:
+            merged = merge_shapes(merged, dims) if merged is not None else None
+        where = f"{pipeline.path}.inputs"
+        if len(types) > 1 or (consumers and merged is None):
             problems.add(
-                f"{pipeline.path}.inputs",
+                where,
+                f"input {name!r}: its consumers take {sorted(set(consumers))} (OVMS: "
+                "PIPELINE_INPUTS_AMBIGUOUS_METADATA)",
+                "connect the input to nodes that take the same precision and shape",
+            )
+            continue
+        if not types or merged is None:
+            problems.add(
+                where,
                 f"input {name!r}: no node gives it a precision",
                 f"connect it to a model or to a library input with a precision; {_PRECISION}",
             )
             continue
-        datatype, dims = typed[0]
         if pipeline.demultiply_count is not None:
-            dims = (pipeline.demultiply_count,) + tuple(dims)
-        specs.append(TensorSpec(name, str(datatype), tuple(dims)))
+            merged = (pipeline.demultiply_count,) + merged
+        specs.append(TensorSpec(name, types[0], merged))
     return specs

@@ -1,9 +1,9 @@
 """OVMS's load-time checks of a DAG pipeline (custom nodes, demultiplexing), with JSON paths.
 
 ``check_wiring``: names (node inputs and outputs, sources, ``gather_from_node``) and cycles;
-``check_types``: precisions of connected tensors and static ``demultiply_count`` against the
-demultiplexer's outputs. Shapes beyond dim 0 are checked at run time (by the library or by
-OpenVINO), as a library's declared dims may be dynamic.
+``check_types``: demultiplexers and the precisions and shapes of connected tensors
+(rules 4, 9 and 16 of OVMS's ``PipelineDefinition::validate``); a library's dynamic
+dims fit anything, the rest is checked at run time by the library or by OpenVINO.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from ovtriton.backend.pipeline_spec import REQUEST
 
 from .custom_nodes import NodeTensors, Tensor
 from .errors import Problems
-from .graph import check_graph
+from .graph import check_graph, merge_shapes
 from .ovms import Node, Pipeline
 
 
@@ -74,7 +74,8 @@ def check_wiring(
         node.name: {i.source.node_name for i in node.inputs if i.source.node_name in nodes}
         for node in pipeline.nodes
     }
-    check_graph(pipeline, nodes, depends, problems, reachability=False)
+    # unreachable nodes only when every connection is known (no echo of a broken one)
+    check_graph(pipeline, nodes, depends, problems, reachability=problems.clean(pipeline.path))
 
 
 def shard(node: Node, tensor: Tensor) -> Tensor:
@@ -84,39 +85,79 @@ def shard(node: Node, tensor: Tensor) -> Tensor:
 
 
 def check_types(pipeline: Pipeline, tensors: Mapping[str, NodeTensors], problems: Problems) -> None:
-    """Connected tensors of different precisions, and a static ``demultiply_count`` that the
-    demultiplexer's declared dim 0 contradicts (OVMS refuses both when it loads the pipeline)."""
+    """OVMS's load-time rules on the declared tensors: demultiplexers (one dynamic one alone,
+    outputs of rank 3 or more, a static count that dim 0 does not contradict) and every
+    node-to-node connection (same precision; same rank, every dim fitting, a demultiplexer's
+    dim 0 and a gather's gathered dim left out). Edges from the request are not checked."""
+    _check_demultiplexers(pipeline, tensors, problems)
     nodes = {node.name: node for node in pipeline.nodes}
     items = {
         node.name: {out.alias: out.data_item for out in node.outputs} for node in pipeline.nodes
     }
     for node in pipeline.nodes:
-        count = node.demultiply_count
-        for out in node.outputs:
-            _, dims = tensors[node.name].outputs[out.data_item]
-            if count is not None and count > 0 and dims and dims[0] not in (-1, count):
-                problems.add(
-                    f"{node.path}.demultiply_count",
-                    f"output {out.data_item!r} of node {node.name!r} has dim 0 = {dims[0]}, "
-                    f"demultiply_count is {count} (OVMS: Demultiply count does not match "
-                    "tensor first dimension)",
-                    "make them equal, or use -1 for a count known only at run time",
-                )
-                break  # one problem per node
         for item in node.inputs:
             source = item.source
             if source.node_name == REQUEST:
                 continue
             producer = nodes[source.node_name]
-            given = shard(
-                producer, tensors[producer.name].outputs[items[producer.name][source.data_item]]
-            )[0]
-            taken = tensors[node.name].inputs[item.input_name][0]
+            output = items[producer.name][source.data_item]
+            given, given_dims = shard(producer, tensors[producer.name].outputs[output])
+            taken, taken_dims = tensors[node.name].inputs[item.input_name]
+            if node.gather_from_node is not None:
+                taken_dims = taken_dims[1:]  # the gathered dimension
             if given is not None and taken is not None and given != taken:
                 problems.add(
                     item.path,
                     f"{source.node_name}:{source.data_item} is {given}, input "
-                    f"{item.input_name!r} of node {node.name!r} takes {taken} (OVMS: Invalid "
-                    "input precision)",
+                    f"{item.input_name!r} of node {node.name!r} takes {taken} (OVMS: Precision "
+                    "mismatch)",
                     "connect tensors of the same precision",
                 )
+            elif merge_shapes(given_dims, taken_dims) is None:
+                problems.add(
+                    item.path,
+                    f"OVMS: Shape mismatch between: dependent node: {node.name}; input: "
+                    f"{item.input_name}; shape: {list(taken_dims)} vs dependency node: "
+                    f"{producer.name}; output: {output}; shape: {list(given_dims)}",
+                    "a demultiplexer's outputs lose dim 0, a gather node's inputs their first "
+                    "dim; -1 fits any size",
+                )
+
+
+def _check_demultiplexers(
+    pipeline: Pipeline, tensors: Mapping[str, NodeTensors], problems: Problems
+) -> None:
+    counts = [(node.path, node.demultiply_count) for node in pipeline.nodes]
+    counts.append((pipeline.path, pipeline.demultiply_count))
+    counts = [(path, count) for path, count in counts if count is not None]
+    for path, count in counts:
+        if count == -1 and len(counts) > 1:
+            problems.add(
+                f"{path}.demultiply_count",
+                "a dynamic demultiplexer (-1) must be the only one of its pipeline (OVMS: "
+                "NOT_IMPLEMENTED)",
+                "give the nested demultiplexers fixed counts",
+            )
+    for node in pipeline.nodes:
+        count = node.demultiply_count
+        if count is None:
+            continue
+        for out in node.outputs:
+            _, dims = tensors[node.name].outputs[out.data_item]
+            where = f"output {out.data_item!r} of node {node.name!r}"
+            if len(dims) < 3:
+                problems.add(
+                    f"{node.path}.demultiply_count",
+                    f"{where} has {len(dims)} dimension(s), a demultiplexer's outputs need 3 "
+                    "or more (OVMS: PIPELINE_NOT_ENOUGH_SHAPE_DIMENSIONS_TO_DEMULTIPLY)",
+                    "demultiplex a node whose outputs are [N, ...] with 2+ dims per shard",
+                )
+                break
+            if count > 0 and dims[0] not in (-1, count):
+                problems.add(
+                    f"{node.path}.demultiply_count",
+                    f"{where} has dim 0 = {dims[0]}, demultiply_count is {count} (OVMS: "
+                    "Demultiply count does not match tensor first dimension)",
+                    "make them equal, or use -1 for a count known only at run time",
+                )
+                break  # one problem per node

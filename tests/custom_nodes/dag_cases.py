@@ -10,7 +10,8 @@ one ``config.json`` with these pipelines (every one compared with ``reference.py
 - ``scores``: a dynamic demultiplexer gathered by the response (``[-1, 1]``);
 - ``entry``: pipeline-level ``demultiply_count: -1`` around custom node -> model;
 - ``chain``: custom node -> model -> custom node;
-- ``nested``: a dynamic demultiplexer, inside it a static one, gathered innermost first;
+- ``nested``: a static demultiplexer inside another (OVMS nests only static ones), the inner
+  one gathered at a custom node, the outer one by the response;
 - ``slow``: 4 sub-requests, each through a custom node sleeping ``SLEEP_MS`` (overlap proof);
 - ``failing``: a library whose ``execute`` returns 7.
 """
@@ -49,7 +50,11 @@ def _models() -> dict[str, ov.Model]:
     tile2 = ops.parameter([1, -1, -1], np.float32, name="tile")
     image = ops.squeeze(tile2, ops.constant(np.array([0], np.int64)))
     image.output(0).get_tensor().set_names({"image"})
+    fixed = ops.parameter([2, 1, 3], np.float32, name="x")
+    same = ops.multiply(fixed, ops.constant(np.float32(1)))
+    same.output(0).get_tensor().set_names({"y"})
     return {
+        "fixed": ov.Model([same], [fixed], "fixed"),  # static dims, for load-time checks
         "double": ov.Model([doubled], [x], "double"),
         "tile_score": ov.Model([score], [tile], "tile_score"),
         "squeeze": ov.Model([image], [tile2], "squeeze"),
@@ -131,7 +136,7 @@ def pipelines() -> list[dict]:
             "inputs": ["image"],
             "nodes": [
                 _node("outer", {"image": ("request", "image")}, {"tiles": "halves"},
-                      library_name="split", params={"tiles": "2"}, demultiply_count=-1),
+                      library_name="split", params={"tiles": "2"}, demultiply_count=2),
                 _node("flat", {"tile": ("outer", "halves")}, {"image": "half"}, model_name="squeeze"),
                 _node("inner", {"image": ("flat", "half")}, {"tiles": "quarters"},
                       library_name="split", params={"tiles": "2"}, demultiply_count=2),
@@ -148,7 +153,7 @@ def pipelines() -> list[dict]:
                 _node("split", {"image": ("request", "image")}, {"tiles": "tiles"},
                       library_name="split", params={"tiles": str(SLOW_TILES)}, demultiply_count=-1),
                 _node("sleep", {"any": ("split", "tiles")}, {"any": "slept"}, library_name="echo",
-                      params={"sleep_ms": str(SLEEP_MS)}),
+                      params={"sleep_ms": str(SLEEP_MS), "rank": "3"}),
                 _node("score", {"tile": ("sleep", "slept")}, {"score": "s"}, model_name="tile_score"),
             ],
             "outputs": [{"scores": _src("score", "s")}],

@@ -35,7 +35,7 @@ DECLARED = {
     "scores": {"image": [-1, -1], "scores": [-1, 1]},
     "entry": {"x": [-1, -1, 3], "y": [-1, -1, -1]},
     "chain": {"x": [-1, 3], "out": [-1, 3]},
-    "nested": {"image": [-1, -1], "max": [-1, 1], "index": [-1, 1]},
+    "nested": {"image": [-1, -1], "max": [2, 1], "index": [2, 1]},
 }
 
 

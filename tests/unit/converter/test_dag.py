@@ -54,15 +54,53 @@ def test_the_dag_pipelines_plan_as_pipeline_models_and_models_stay_models(
     kinds = {model.name: model.kind for model in planned.models}
     assert kinds == {
         **{name: "pipeline" for name in INDEX},
-        **{name: "model" for name in ("double", "tile_score", "squeeze")},
+        **{name: "model" for name in ("fixed", "double", "tile_score", "squeeze")},
     }
 
 
 CASES: dict[str, tuple[Callable[[dict], Any], str, str]] = {
-    "static count against the library's dim 0": (
-        lambda d: node(d, "crop_classify", 3).update(demultiply_count=2),
-        f"{P}[0].nodes[3].demultiply_count",
-        "has dim 0 = 1, demultiply_count is 2",
+    "static count against the model's dim 0": (
+        lambda d: d[P].append(
+            {
+                "name": "fx",
+                "inputs": ["x"],
+                "nodes": [
+                    {
+                        "name": "f",
+                        "type": "DL model",
+                        "model_name": "fixed",
+                        "demultiply_count": 3,
+                        "inputs": [{"x": {"node_name": "request", "data_item": "x"}}],
+                        "outputs": [{"data_item": "y", "alias": "y"}],
+                    }
+                ],
+                "outputs": [{"y": {"node_name": "f", "data_item": "y"}}],
+            }
+        ),
+        f"{P}[{len(INDEX)}].nodes[0].demultiply_count",
+        "has dim 0 = 2, demultiply_count is 3",
+    ),
+    "demultiplexer outputs of rank 1": (
+        lambda d: node(d, "crop_static", 3).update(demultiply_count=1),
+        f"{P}[{INDEX['crop_static']}].nodes[3].demultiply_count",
+        "has 1 dimension(s), a demultiplexer's outputs need 3 or more",
+    ),
+    "a dynamic demultiplexer must be alone": (
+        lambda d: node(d, "nested", 0).update(demultiply_count=-1),
+        f"{P}[{INDEX['nested']}].nodes[0].demultiply_count",
+        "a dynamic demultiplexer (-1) must be the only one",
+    ),
+    "shapes of a connection": (
+        lambda d: (
+            node(d, "chain", 1).update(model_name="tile_score")
+            or node(d, "chain", 1)["inputs"][0].update(
+                tile=node(d, "chain", 1)["inputs"][0].pop("x")
+            )
+            or node(d, "chain", 1)["outputs"][0].update(data_item="score")
+        ),
+        f"{P}[{INDEX['chain']}].nodes[1].inputs[0]",
+        "Shape mismatch between: dependent node: dbl; input: tile; shape: [1, -1, -1] vs "
+        "dependency node: first; output: out; shape: [-1, 3]",
     ),
     "precisions of a connection": (
         lambda d: (
@@ -81,6 +119,39 @@ CASES: dict[str, tuple[Callable[[dict], Any], str, str]] = {
         lambda d: node(d, "nested", 4).update(gather_from_node="outer"),
         f"{P}[{INDEX['nested']}]",
         "is not the innermost demultiplexer",
+    ),
+    "consumers of a pipeline input disagree": (
+        lambda d: d[P].append(
+            {
+                "name": "two",
+                "inputs": ["x"],
+                "demultiply_count": -1,  # a DAG pipeline (plain ones are checked elsewhere)
+                "nodes": [
+                    {
+                        "name": name,
+                        "type": "DL model",
+                        "model_name": model,
+                        "inputs": [{port: {"node_name": "request", "data_item": "x"}}],
+                        "outputs": [{"data_item": item, "alias": "y"}],
+                    }
+                    for name, model, port, item in (
+                        ("a", "double", "x", "y"),
+                        ("b", "tile_score", "tile", "score"),
+                    )
+                ],
+                "outputs": [
+                    {"a": {"node_name": "a", "data_item": "y"}},
+                    {"b": {"node_name": "b", "data_item": "y"}},
+                ],
+            }
+        ),
+        f"{P}[{len(INDEX)}].inputs",
+        "PIPELINE_INPUTS_AMBIGUOUS_METADATA",
+    ),
+    "a node that does not lead to the response": (
+        lambda d: d[P][INDEX["scores"]]["nodes"].append({**node(d, "scores", 1), "name": "idle"}),
+        f"{P}[{INDEX['scores']}].nodes[2]",
+        "node 'idle' does not lead to the response",
     ),
     "undeclared library": (
         lambda d: node(d, "chain", 0).update(library_name="nope"),
@@ -118,5 +189,6 @@ def test_what_ovms_refuses_is_reported_at_its_path(
 ) -> None:
     edit, path, text = CASES[case]
     found = problems(config, tmp_path, edit)
-    assert len(found) == 1 and found[0].startswith(f"{path}: "), found
+    both = 2 if case == "shapes of a connection" else 1  # the node's input and its output
+    assert len(found) == both and found[0].startswith(f"{path}: "), found
     assert text in found[0], found
