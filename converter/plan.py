@@ -144,6 +144,7 @@ def plan(
     names = set(converted)
     identities: dict[str, PlannedModel] = {}
     libraries = Libraries(config.libraries, config_dir, problems)
+    base_paths.extend(path for path in libraries.paths.values() if path is not None)
     for pipeline in config.pipelines:
         if pipeline.needs_dag:  # custom nodes, demultiplexing: only a pipeline model runs it
             digests = {m.name: m.digest for m in planned}

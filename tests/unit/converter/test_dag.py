@@ -56,6 +56,9 @@ def test_the_dag_pipelines_plan_as_pipeline_models_and_models_stay_models(
         **{name: "pipeline" for name in INDEX},
         **{name: "model" for name in ("fixed", "double", "tile_score", "squeeze")},
     }
+    # the libraries are read paths: never written into, watched by `serve --watch`
+    libraries = {root / lib["base_path"] for lib in config["custom_node_library_config_list"]}
+    assert libraries <= set(planned.read_paths())
 
 
 CASES: dict[str, tuple[Callable[[dict], Any], str, str]] = {
