@@ -77,6 +77,18 @@ class CustomNode:
         call.attach(future, self.wanted, done)
         return call
 
+    def run(self, inputs: Mapping[str, np.ndarray]) -> CustomNodeCall:
+        """One execution in the calling thread (nothing else in flight: no hand-off)."""
+        call = CustomNodeCall(self.name)
+        call.started = time.perf_counter()
+        future: Future[dict[str, np.ndarray]] = Future()
+        try:
+            future.set_result(self.library.execute(inputs, self.params))
+        except BaseException as exc:  # reported by outputs(), as for a worker's execution
+            future.set_exception(exc)
+        call.attach(future, self.wanted, lambda _: None)
+        return call
+
     def close(self) -> None:
         self.library.close()
 

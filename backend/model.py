@@ -133,4 +133,7 @@ class TritonPythonModel:
         return responses
 
     def finalize(self) -> None:
+        close = getattr(self.engine, "close", None)  # a pipeline model's custom node libraries
+        if close is not None:
+            close()
         self.engine = None

@@ -27,6 +27,8 @@ from .errors import ModelLoadError
 from .instance import _check_device, _compile
 from .limits import RequestLimits
 from .model_files import find_model_file, read_mapping
+from .custom_node_executor import CustomNodeExecutor
+from .custom_node_kind import CustomNode
 from .pipeline_nodes import ModelNode, Node
 from .pipeline_run import PipelineRunner, Timing
 from .pipeline_spec import PipelineSpec, parse_spec
@@ -68,13 +70,31 @@ def load_pipeline(
     core = ov.Core()
     compiled: dict[tuple[str, int], tuple[ov.CompiledModel, Signature]] = {}
     nodes: dict[str, Node] = {}
-    for node in spec.nodes:
-        key = (node.model, node.version)
-        if key not in compiled:
-            compiled[key] = _load_node_model(
-                core, model_dir.parent / node.model, node.version, spec, shared, threads
-            )
-        nodes[node.name] = ModelNode(node.name, *compiled[key])
+    executor = CustomNodeExecutor(max(4, available_cores()))  # sub-requests run side by side
+    try:
+        for node in spec.nodes:
+            if node.kind == "custom":
+                nodes[node.name] = CustomNode.load(
+                    node.name,
+                    str(model_dir / str(version) / node.library),
+                    node.params,
+                    list(node.inputs),
+                    sorted(set(node.outputs.values())),
+                    executor,
+                )
+                continue
+            key = (node.model, node.version)
+            if key not in compiled:
+                compiled[key] = _load_node_model(
+                    core, model_dir.parent / node.model, node.version, spec, shared, threads
+                )
+            nodes[node.name] = ModelNode(node.name, *compiled[key])
+    except ModelLoadError:
+        for loaded in nodes.values():
+            if isinstance(loaded, CustomNode):
+                loaded.close()
+        executor.close()
+        raise
     LOGGER.info(
         "loaded pipeline %s: %d node(s), %d model(s), width %d, %d OpenVINO thread(s) per node",
         model_dir.name,
@@ -84,7 +104,7 @@ def load_pipeline(
         threads,
     )
     limits = RequestLimits(shared.max_input_bytes, shared.allow_non_finite)
-    return PipelineRunner(spec, nodes, limits, on_timing)
+    return PipelineRunner(spec, nodes, limits, on_timing, executor)
 
 
 def node_settings(own: BackendSettings, shared: BackendSettings, threads: int) -> BackendSettings:

@@ -13,19 +13,22 @@ imports the converter: this module is the whole contract between the two.
 
 A source ``[node, alias]`` names a node's output by its alias (``["request", input]`` for a
 pipeline input); a node's ``outputs`` map each alias to the item the node produces. ``kind``
-is ``model`` today; other kinds (custom node libraries) add a loader, not a new format.
+is ``model`` or ``custom`` (a custom node library: ``"library"``, the .so's path relative to
+the version folder, and ``"params"``, the node's params). OVMS's demultiplexing is carried as
+``"demultiply_count"`` (on a node, or at the top level for the pipeline's entry; -1 = dynamic)
+and ``"gather_from_node"`` on a node.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Optional
 
 from .errors import ModelLoadError
 
 FORMAT = 1
 REQUEST = "request"
-NODE_KINDS = ("model",)
+NODE_KINDS = ("model", "custom")
 
 Source = tuple[str, str]  # (node name or "request", alias or pipeline input)
 
@@ -34,10 +37,14 @@ Source = tuple[str, str]  # (node name or "request", alias or pipeline input)
 class NodeSpec:
     name: str
     kind: str
-    model: str  # the served model it runs (kind "model")
+    model: str  # the served model it runs (kind "model"; "" for kind "custom")
     version: int
     inputs: Mapping[str, Source]  # node input name -> source
     outputs: Mapping[str, str]  # alias -> item the node produces
+    library: str = ""  # kind "custom": the .so, relative to the pipeline's version folder
+    params: Mapping[str, str] = field(default_factory=dict)  # kind "custom": the node's params
+    demultiply: Optional[int] = None  # demultiply_count (-1 = dynamic), None = no demultiplexing
+    gather: Optional[str] = None  # gather_from_node
 
     def sources(self) -> set[str]:
         """Names of the nodes this one waits for."""
@@ -50,6 +57,8 @@ class PipelineSpec:
     nodes: tuple[NodeSpec, ...]  # in an order where every node follows its sources
     outputs: Mapping[str, Source]  # response name -> source
     models: Mapping[str, Mapping[str, Any]]  # model name -> its Triton config (JSON form)
+    demultiply: Optional[int] = None  # the entry's demultiply_count
+    levels: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # see node_levels
 
     def width(self) -> int:
         """How many nodes can run at the same time at most."""
@@ -105,11 +114,26 @@ def parse_spec(document: Any, where: str) -> PipelineSpec:
             raise fail(f"{path}.name", f"missing or repeated node name {name!r}")
         if kind not in NODE_KINDS:
             raise fail(f"{path}.kind", f"node kind {kind!r} is not one of {NODE_KINDS}")
-        if not isinstance(model, str) or model not in models:
-            raise fail(f"{path}.model", f"model {model!r} has no config under $.models")
-        version = raw.get("version")
-        if not isinstance(version, int) or version < 1:
-            raise fail(f"{path}.version", f"expected a version number >= 1, got {version!r}")
+        library, params = raw.get("library", ""), raw.get("params", {})
+        if kind == "custom":
+            if not isinstance(library, str) or not library:
+                raise fail(f"{path}.library", "expected the library's path")
+            if not isinstance(params, dict) or not all(isinstance(v, str) for v in params.values()):
+                raise fail(f"{path}.params", "expected an object of string params")
+            model, version = "", 1
+        else:
+            if not isinstance(model, str) or model not in models:
+                raise fail(f"{path}.model", f"model {model!r} has no config under $.models")
+            raw_version = raw.get("version")
+            if not isinstance(raw_version, int) or raw_version < 1:
+                raise fail(
+                    f"{path}.version", f"expected a version number >= 1, got {raw_version!r}"
+                )
+            version = raw_version
+        demultiply = _count(raw.get("demultiply_count"), f"{path}.demultiply_count", fail)
+        gather = raw.get("gather_from_node")
+        if gather is not None and not isinstance(gather, str):
+            raise fail(f"{path}.gather_from_node", f"expected a node name, got {gather!r}")
         outputs = raw.get("outputs")
         if not isinstance(outputs, dict) or not all(isinstance(v, str) for v in outputs.values()):
             raise fail(f"{path}.outputs", "expected an object alias -> output name")
@@ -120,7 +144,20 @@ def parse_spec(document: Any, where: str) -> PipelineSpec:
             key: _source(value, known, f"{path}.inputs.{key}", fail)
             for key, value in node_inputs.items()
         }
-        nodes.append(NodeSpec(name, kind, model, version, sources, dict(outputs)))
+        nodes.append(
+            NodeSpec(
+                name,
+                kind,
+                model,
+                version,
+                sources,
+                dict(outputs),
+                library,
+                dict(params),
+                demultiply,
+                gather,
+            )
+        )
         known[name] = set(outputs)
     raw_outputs = document.get("outputs")
     if not isinstance(raw_outputs, dict) or not raw_outputs:
@@ -128,7 +165,54 @@ def parse_spec(document: Any, where: str) -> PipelineSpec:
     outputs = {
         key: _source(value, known, f"$.outputs.{key}", fail) for key, value in raw_outputs.items()
     }
-    return PipelineSpec(tuple(inputs), tuple(nodes), outputs, models)
+    entry = _count(document.get("demultiply_count"), "$.demultiply_count", fail)
+    try:
+        levels = node_levels(nodes, outputs, entry)
+    except ValueError as exc:
+        raise fail("$.nodes", str(exc)) from None
+    return PipelineSpec(tuple(inputs), tuple(nodes), outputs, models, entry, levels)
+
+
+def node_levels(
+    nodes: list[NodeSpec], outputs: Mapping[str, Source], entry: Optional[int]
+) -> dict[str, tuple[str, ...]]:
+    """The demultiplexers open where each node runs (outermost first; ``"request"`` for the
+    entry's), and under ``"response"`` those the response gathers. OVMS's rules: all inputs of a
+    node come from one level, and ``gather_from_node`` names the innermost demultiplexer."""
+    out: dict[str, tuple[str, ...]] = {REQUEST: (REQUEST,) if entry is not None else ()}
+    levels: dict[str, tuple[str, ...]] = {}
+
+    def common(where: str, sources: list[str]) -> tuple[str, ...]:
+        found = {out[source] for source in sources} or {out[REQUEST]}
+        if len(found) > 1:
+            raise ValueError(
+                f"{where} reads from different demultiplexing levels {sorted(found)}; OVMS "
+                "needs every input of a node on one level (add gather_from_node)"
+            )
+        return found.pop()
+
+    for node in nodes:
+        level = common(f"node {node.name!r}", [source for source, _ in node.inputs.values()])
+        if node.gather is not None:
+            if not level or level[-1] != node.gather:
+                raise ValueError(
+                    f"node {node.name!r}: gather_from_node {node.gather!r} is not the innermost "
+                    f"demultiplexer of its inputs (open: {list(level)}) (OVMS: Demultiplexer "
+                    "and gather nodes are not in LIFO order)"
+                )
+            level = level[:-1]
+        levels[node.name] = level
+        out[node.name] = level + (node.name,) if node.demultiply is not None else level
+    levels["response"] = common("the response", [source for source, _ in outputs.values()])
+    return levels
+
+
+def _count(value: Any, path: str, fail: Any) -> Optional[int]:
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < -1 or value > 10_000:
+        raise fail(path, f"expected a demultiply_count from -1 to 10000, got {value!r}")
+    return -1 if value == 0 else value  # 0 meant dynamic until OVMS 2021.4
 
 
 def _source(value: Any, known: Mapping[str, set[str]], path: str, fail: Any) -> Source:

@@ -13,7 +13,7 @@ models here.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import PurePosixPath
 
 from google.protobuf import json_format
@@ -22,6 +22,7 @@ from tritonclient.grpc import model_config_pb2
 from ovtriton.backend import BACKEND_NAME
 from ovtriton.backend.pipeline_load import PIPELINE_PARAMETER
 from ovtriton.backend.pipeline_spec import FORMAT
+from ovtriton.backend.tensors import TensorSpec
 
 from . import pbtxt
 from .ovms import Node
@@ -36,16 +37,20 @@ def fused_model(wiring: Wiring, digests: Mapping[str, str]) -> PlannedModel:
     """The pipeline model of ``wiring``; ``digests`` (model name -> digest) make it reload
     whenever one of its node models changes."""
     pipeline = wiring.pipeline
-    config = model_config_pb2.ModelConfig(
-        name=pipeline.name, backend=BACKEND_NAME, max_batch_size=0
-    )
-    for specs, target in ((wiring.inputs, config.input), (wiring.outputs, config.output)):
+    config = pipeline_config(pipeline.name, wiring.inputs, wiring.outputs)
+    data = json.dumps(describe(wiring, digests), indent=1, sort_keys=True).encode()
+    files = (PlannedFile(PurePosixPath("1", PIPELINE_FILE), data=data),)
+    return PlannedModel(pipeline.name, KIND, config, (1,), files)
+
+
+def pipeline_config(name: str, inputs: Iterable[TensorSpec], outputs: Iterable[TensorSpec]) -> str:
+    """A pipeline model's config.pbtxt: one CPU instance of the backend, parameter PIPELINE."""
+    config = model_config_pb2.ModelConfig(name=name, backend=BACKEND_NAME, max_batch_size=0)
+    for specs, target in ((inputs, config.input), (outputs, config.output)):
         pbtxt.add_tensors(target, specs, batched=False)
     config.instance_group.add(kind=model_config_pb2.ModelInstanceGroup.KIND_CPU, count=1)
     config.parameters[PIPELINE_PARAMETER].string_value = PIPELINE_FILE
-    data = json.dumps(describe(wiring, digests), indent=1, sort_keys=True).encode()
-    files = (PlannedFile(PurePosixPath("1", PIPELINE_FILE), data=data),)
-    return PlannedModel(pipeline.name, KIND, pbtxt.to_text(config), (1,), files)
+    return pbtxt.to_text(config)
 
 
 def describe(wiring: Wiring, digests: Mapping[str, str]) -> dict:
@@ -53,7 +58,7 @@ def describe(wiring: Wiring, digests: Mapping[str, str]) -> dict:
     pipeline = wiring.pipeline
     nodes = []
     models = {}
-    for node in _in_order(pipeline.nodes):
+    for node in in_order(pipeline.nodes):
         model = wiring.models[node.name]
         nodes.append(
             {
@@ -84,7 +89,7 @@ def describe(wiring: Wiring, digests: Mapping[str, str]) -> dict:
     }
 
 
-def _in_order(nodes: tuple[Node, ...]) -> list[Node]:
+def in_order(nodes: tuple[Node, ...]) -> list[Node]:
     """The nodes with every node after the nodes it reads (the config may list them anyhow)."""
     by_name = {node.name: node for node in nodes}
     ordered: list[Node] = []

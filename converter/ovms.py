@@ -71,7 +71,7 @@ class NodeOutput:
 
 @dataclass(frozen=True)
 class Node:
-    """One ``DL model`` node of a pipeline."""
+    """One node of a pipeline: a ``DL model`` or a ``custom`` node (``library_name``)."""
 
     path: str
     name: str
@@ -79,6 +79,19 @@ class Node:
     version: int | None
     inputs: tuple[NodeInput, ...]
     outputs: tuple[NodeOutput, ...]
+    library_name: str | None = None  # a custom node's library
+    params: Mapping[str, str] = field(default_factory=dict)  # a custom node's params
+    demultiply_count: int | None = None  # -1 = dynamic
+    gather_from_node: str | None = None
+
+    @property
+    def needs_dag(self) -> bool:
+        """A custom node, a demultiplexer or a gather: only a pipeline model runs it."""
+        return (
+            self.library_name is not None
+            or self.demultiply_count is not None
+            or self.gather_from_node is not None
+        )
 
 
 @dataclass(frozen=True)
@@ -98,6 +111,21 @@ class Pipeline:
     inputs: tuple[str, ...]
     nodes: tuple[Node, ...]
     outputs: tuple[PipelineOutput, ...]
+    demultiply_count: int | None = None  # the entry's demultiplexing (-1 = dynamic)
+
+    @property
+    def needs_dag(self) -> bool:
+        """Runs only as a pipeline model (custom nodes, demultiplexing, gathering)."""
+        return self.demultiply_count is not None or any(n.needs_dag for n in self.nodes)
+
+
+@dataclass(frozen=True)
+class CustomLibrary:
+    """One ``custom_node_library_config_list`` entry."""
+
+    path: str
+    name: str
+    base_path: str  # the .so file
 
 
 @dataclass(frozen=True)
@@ -112,3 +140,4 @@ class OvmsConfig:
     models: tuple[ModelEntry, ...]
     pipelines: tuple[Pipeline, ...]
     declared: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    libraries: tuple[CustomLibrary, ...] = ()

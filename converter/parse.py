@@ -14,13 +14,11 @@ from .ovms import (
     OvmsConfig,
     VersionPolicy,
 )
-from .parse_pipelines import BLS as _BLS
-from .parse_pipelines import parse_pipeline
+from .parse_pipelines import parse_libraries, parse_pipeline
 from .schema import Reader
 from .sources import MAX_VERSION
 
 TOP_UNSUPPORTED = {
-    "custom_node_library_config_list": f"custom node libraries (.so) cannot run in Triton; {_BLS}",
     "custom_loader_config_list": "custom model loaders are not supported; decrypt or fetch the "
     "model files before converting",
     "mediapipe_config_list": "MediaPipe graphs are not supported; serve their models one by one",
@@ -63,7 +61,13 @@ def parse_config(doc: Any, problems: Problems) -> OvmsConfig:
     top = read.obj(
         doc,
         [],
-        ("model_config_list", "pipeline_config_list", "monitoring", *TOP_UNSUPPORTED),
+        (
+            "model_config_list",
+            "pipeline_config_list",
+            "custom_node_library_config_list",
+            "monitoring",
+            *TOP_UNSUPPORTED,
+        ),
         required=("model_config_list",),
     )
     if top is None:
@@ -94,7 +98,8 @@ def parse_config(doc: Any, problems: Problems) -> OvmsConfig:
             name = str(item.get("name"))
             declared.setdefault(name, []).append(json_path("pipeline_config_list", index))
     names = {name: tuple(paths) for name, paths in declared.items()}
-    return OvmsConfig(tuple(models), tuple(pipelines), names)
+    libraries = parse_libraries(read, top.get("custom_node_library_config_list", []))
+    return OvmsConfig(tuple(models), tuple(pipelines), names, libraries)
 
 
 def _monitoring(read: Reader, value: Any, problems: Problems) -> None:

@@ -1,4 +1,8 @@
-"""``pipeline_config_list`` -> ``Pipeline`` dataclasses, naming the DAG features Triton lacks."""
+"""``pipeline_config_list`` -> ``Pipeline`` dataclasses, custom node libraries included.
+
+Custom nodes, ``demultiply_count`` and ``gather_from_node`` are read here; such pipelines are
+converted to pipeline models (``dag.py``), as Triton's ensembles cannot run them.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +10,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from .errors import PathPart, json_path
-from .ovms import Node, NodeInput, NodeOutput, Pipeline, PipelineOutput, Source
+from .ovms import CustomLibrary, Node, NodeInput, NodeOutput, Pipeline, PipelineOutput, Source
 from .schema import Reader
 from .sources import MAX_VERSION
 
 BLS = "a Triton BLS model (Python) can do this; convert that part by hand"
-NODE_UNSUPPORTED = {
-    "demultiply_count": f"demultiplexing is not supported by Triton ensembles; {BLS}",
-    "gather_from_node": f"gathering is not supported by Triton ensembles; {BLS}",
-    "library_name": f"custom node libraries (.so) cannot run in Triton; {BLS}",
-}
+NODE_KEYS = ("name", "type", "model_name", "version", "inputs", "outputs", "params")
+DAG_KEYS = ("library_name", "demultiply_count", "gather_from_node")
 
 
 def parse_pipeline(read: Reader, item: Any, parts: list[PathPart]) -> Pipeline | None:
@@ -23,9 +24,8 @@ def parse_pipeline(read: Reader, item: Any, parts: list[PathPart]) -> Pipeline |
     raw = read.obj(
         item,
         parts,
-        ("name", "inputs", "nodes", "outputs"),
+        ("name", "inputs", "nodes", "outputs", "demultiply_count"),
         required=("name", "inputs", "nodes", "outputs"),
-        unsupported={"demultiply_count": NODE_UNSUPPORTED["demultiply_count"]},
     )
     if raw is None:
         return None
@@ -35,7 +35,18 @@ def parse_pipeline(read: Reader, item: Any, parts: list[PathPart]) -> Pipeline |
     outputs = read.each(
         raw.get("outputs", []), [*parts, "outputs"], lambda v, at: _output(read, v, at)
     )
-    return Pipeline(json_path(*parts), name or "", tuple(inputs), tuple(nodes), tuple(outputs))
+    entry = _count(read, raw, parts)
+    return Pipeline(
+        json_path(*parts), name or "", tuple(inputs), tuple(nodes), tuple(outputs), entry
+    )
+
+
+def _count(read: Reader, raw: dict[str, Any], parts: list[PathPart]) -> int | None:
+    """``demultiply_count``: N, or -1 (0 meant -1 until OVMS 2021.4) for dynamic."""
+    if "demultiply_count" not in raw:
+        return None
+    count = read.integer(raw["demultiply_count"], [*parts, "demultiply_count"], -1, 10_000)
+    return -1 if count == 0 else count
 
 
 def _output(read: Reader, entry: Any, parts: list[PathPart]) -> PipelineOutput | None:
@@ -46,23 +57,15 @@ def _output(read: Reader, entry: Any, parts: list[PathPart]) -> PipelineOutput |
 
 def _node(read: Reader, item: Any, parts: list[PathPart]) -> Node | None:
     raw = read.obj(
-        item,
-        parts,
-        ("name", "type", "model_name", "version", "inputs", "outputs", "params"),
-        required=("name", "type", "inputs", "outputs"),
-        unsupported=NODE_UNSUPPORTED,
+        item, parts, NODE_KEYS + DAG_KEYS, required=("name", "type", "inputs", "outputs")
     )
     if raw is None:
         return None
     name = read.string(raw.get("name"), [*parts, "name"]) if "name" in raw else None
     kind = raw.get("type")
-    if kind == "custom":
-        read.add(
-            [*parts, "type"],
-            "custom nodes are not supported by ovtriton yet",
-            NODE_UNSUPPORTED["library_name"],
-        )
-    elif "type" in raw and kind != "DL model":
+    if kind == "custom" and "library_name" not in raw:
+        read.missing(parts, "library_name", "the name of a custom_node_library_config_list entry")
+    elif "type" in raw and kind not in ("DL model", "custom"):
         read.add([*parts, "type"], f"type {kind!r} is not 'DL model' or 'custom'")
     if kind == "DL model" and "model_name" not in raw:
         read.missing(parts, "model_name", "the name of a model in model_config_list")
@@ -74,13 +77,31 @@ def _node(read: Reader, item: Any, parts: list[PathPart]) -> Node | None:
         if "version" in raw
         else None
     )
-    if "params" in raw:
-        read.obj(
-            raw["params"],
-            [*parts, "params"],
-            tuple(raw["params"]) if isinstance(raw["params"], dict) else (),
-        )
-        read.problems.warn(json_path(*parts, "params"), "ignored: params only reach custom nodes")
+    params: dict[str, str] = {}
+    if "params" in raw and read.obj(
+        raw["params"],
+        [*parts, "params"],
+        tuple(raw["params"]) if isinstance(raw["params"], dict) else (),
+    ):
+        for key, value in raw["params"].items():
+            text = read.string(value, [*parts, "params", key], nonempty=False)
+            params[key] = text or ""
+        if kind != "custom":
+            read.problems.warn(
+                json_path(*parts, "params"), "ignored: params only reach custom nodes"
+            )
+    library = (
+        read.string(raw["library_name"], [*parts, "library_name"])
+        if kind == "custom" and "library_name" in raw
+        else None
+    )
+    if "library_name" in raw and kind != "custom":
+        read.add([*parts, "library_name"], "library_name is for nodes of type 'custom'")
+    gather = (
+        read.string(raw["gather_from_node"], [*parts, "gather_from_node"])
+        if "gather_from_node" in raw
+        else None
+    )
     inputs = read.each(
         raw.get("inputs", []), [*parts, "inputs"], lambda v, at: _node_input(read, v, at)
     )
@@ -90,7 +111,18 @@ def _node(read: Reader, item: Any, parts: list[PathPart]) -> Node | None:
     if name is None:
         return None
     model = None if kind == "custom" else model  # a custom node runs a library, not a model
-    return Node(json_path(*parts), name, model, version, tuple(inputs), tuple(outputs))
+    return Node(
+        json_path(*parts),
+        name,
+        model,
+        version,
+        tuple(inputs),
+        tuple(outputs),
+        library,
+        params,
+        _count(read, raw, parts),
+        gather,
+    )
 
 
 def _node_input(read: Reader, entry: Any, parts: list[PathPart]) -> NodeInput | None:
@@ -115,3 +147,18 @@ def _source(read: Reader, value: Any, parts: Sequence[PathPart]) -> Source | Non
     node = read.string(raw["node_name"], [*parts, "node_name"])
     item = read.string(raw["data_item"], [*parts, "data_item"])
     return Source(json_path(*parts), node, item) if node and item else None
+
+
+def parse_libraries(read: Reader, value: Any) -> tuple[CustomLibrary, ...]:
+    """``custom_node_library_config_list``: ``{"name", "base_path"}`` entries (the .so files)."""
+    libraries = []
+    for index, item in enumerate(read.array(value, ["custom_node_library_config_list"]) or []):
+        parts: list[PathPart] = ["custom_node_library_config_list", index]
+        raw = read.obj(item, parts, ("name", "base_path"), required=("name", "base_path"))
+        if raw is None or "name" not in raw or "base_path" not in raw:
+            continue
+        name = read.string(raw["name"], [*parts, "name"])
+        base_path = read.string(raw["base_path"], [*parts, "base_path"])
+        if name and base_path:
+            libraries.append(CustomLibrary(json_path(*parts), name, base_path))
+    return tuple(libraries)

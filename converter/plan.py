@@ -13,6 +13,8 @@ from pathlib import Path
 import openvino as ov
 
 from . import pbtxt
+from .custom_nodes import Libraries
+from .dag import dag_model
 from .ensembles import ensemble_config
 from .errors import Problem, Problems
 from .fused import fused_model
@@ -141,7 +143,16 @@ def plan(
     ]
     names = set(converted)
     identities: dict[str, PlannedModel] = {}
+    libraries = Libraries(config.libraries, config_dir, problems)
+    base_paths.extend(path for path in libraries.paths.values() if path is not None)
     for pipeline in config.pipelines:
+        if pipeline.needs_dag:  # custom nodes, demultiplexing: only a pipeline model runs it
+            digests = {m.name: m.digest for m in planned}
+            dag = dag_model(pipeline, converted, libraries, config.declared, problems, digests)
+            if dag is not None and pipeline.name not in names:
+                names.add(pipeline.name)
+                planned.append(dag)
+            continue
         wiring = check_pipeline(pipeline, converted, config.declared, problems)
         if wiring is not None and pipeline.name not in names:  # a clash is reported already
             names.add(pipeline.name)

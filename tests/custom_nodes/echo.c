@@ -1,7 +1,8 @@
 /* Every input comes back as an output of the same name, precision, shape and bytes: the
  * round trip of every precision of the API. Node params: "sleep_ms" sleeps in execute
  * (overlap tests), "corrupt" = "bytes" reports one byte too few for the first output,
- * "corrupt" = "precision" returns it as UNSPECIFIED. Build with -DNO_RELEASE for a library that
+ * "corrupt" = "precision" returns it as UNSPECIFIED, "rank" = N declares N dynamic dims in the
+ * info calls (default 1). Build with -DNO_RELEASE for a library that
  * lacks release(). */
 #include "node_api.h"
 #include <time.h>
@@ -33,14 +34,20 @@ EXPORT int execute(const tensor_t *inputs, int inputs_count, tensor_t **outputs,
     return 0;
 }
 
+static int any_info(tensor_info_t **info, int *count, const param_t *params, int params_count) {
+    const char *rank = param(params, params_count, "rank");
+    int n = rank ? (int)strtol(rank, NULL, 10) : 1;
+    const uint64_t dims[8] = {0};
+    if (n < 1 || n > 8) return 1;
+    return one_info(info, count, "any", P_UNSPECIFIED, n, dims);
+}
+
 EXPORT int getInputsInfo(tensor_info_t **info, int *count, const param_t *params, int params_count,
                          void *manager) {
-    const uint64_t dims[] = {0};
-    return one_info(info, count, "any", P_UNSPECIFIED, 1, dims);
+    return any_info(info, count, params, params_count);
 }
 
 EXPORT int getOutputsInfo(tensor_info_t **info, int *count, const param_t *params, int params_count,
                           void *manager) {
-    const uint64_t dims[] = {0};
-    return one_info(info, count, "any", P_UNSPECIFIED, 1, dims);
+    return any_info(info, count, params, params_count);
 }

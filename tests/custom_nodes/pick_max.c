@@ -1,4 +1,5 @@
-/* scores (FP32, any shape, at least one element) -> max [1] (FP32) and index [1] (I64):
+/* scores (FP32, declared [?, ?], read flat, at least one element) -> max [1] (FP32) and
+ * index [1] (I64):
  * the largest value and its flat position (the first one on ties). */
 #include "node_api.h"
 
@@ -26,8 +27,8 @@ EXPORT int execute(const tensor_t *inputs, int inputs_count, tensor_t **outputs,
 
 EXPORT int getInputsInfo(tensor_info_t **info, int *count, const param_t *params, int params_count,
                          void *manager) {
-    const uint64_t dims[] = {0};
-    return one_info(info, count, "scores", P_FP32, 1, dims);
+    const uint64_t dims[] = {0, 0};  /* e.g. gathered [N, 1] scores; any shape is read flat */
+    return one_info(info, count, "scores", P_FP32, 2, dims);
 }
 
 EXPORT int getOutputsInfo(tensor_info_t **info, int *count, const param_t *params, int params_count,

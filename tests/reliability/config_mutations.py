@@ -107,7 +107,8 @@ def wiring_cases() -> Iterator[Case]:
         ),
         "no-outputs": (lambda d: _pipe(d).update(nodes=[], outputs=[]), f"{P}.outputs"),
         "auto-in-pipeline": (lambda d: _model(d).update(shape="auto"), f"{N0}.model_name"),
-        "custom-node": (lambda d: _node(d, 0).update(type="custom"), f"{N0}.type"),
+        # a custom node needs library_name (reported at the node: the key is missing)
+        "custom-node": (lambda d: _node(d, 0).update(type="custom"), f"{N0}"),
         "mediapipe": (
             lambda d: d.update(mediapipe_config_list=[{"name": "g"}]),
             "mediapipe_config_list",

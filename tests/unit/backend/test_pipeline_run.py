@@ -145,7 +145,13 @@ def test_bad_requests_are_answered_alone() -> None:
     ("edit", "message"),
     [
         (lambda d: d.update(format=2), "$.format"),
-        (lambda d: d["nodes"][0].update(kind="custom"), "$.nodes[0].kind"),
+        (lambda d: d["nodes"][0].update(kind="python"), "$.nodes[0].kind"),
+        (lambda d: d["nodes"][0].update(kind="custom"), "$.nodes[0].library"),
+        (
+            lambda d: d["nodes"][0].update(gather_from_node="right"),
+            "$.nodes: node 'left': gather_from_node 'right'",
+        ),
+        (lambda d: d.update(demultiply_count=10_001), "$.demultiply_count"),
         (lambda d: d["nodes"][2]["inputs"].update(a=["left", "nope"]), "$.nodes[2].inputs.a"),
         (lambda d: d["nodes"].reverse(), "$.nodes[0].inputs.a"),
         (lambda d: d["outputs"].update(x=["ghost", "y"]), "$.outputs.x"),

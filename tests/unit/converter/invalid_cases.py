@@ -171,7 +171,7 @@ CASES: dict[str, tuple[Callable[[dict], Any], list[str]]] = {
                 custom_node_library_config_list=[{"name": "l", "base_path": "/l.so"}]
             )
         ),
-        ["custom_node_library_config_list"],
+        ["custom_node_library_config_list[0].base_path"],  # no such .so
     ),
     "mediapipe": (
         _set(lambda d: d.update(mediapipe_config_list=[{"name": "g"}])),
@@ -182,20 +182,20 @@ CASES: dict[str, tuple[Callable[[dict], Any], list[str]]] = {
         [f"{M}[0].config.graph_path"],
     ),
     "pipeline demultiply": (
-        _set(lambda d: d["pipeline_config_list"][0].update(demultiply_count=2)),
+        _set(lambda d: d["pipeline_config_list"][0].update(demultiply_count=-2)),
         [f"{P}.demultiply_count"],
     ),
     "node demultiply": (
-        _set(lambda d: _node(d, 0).update(demultiply_count=0)),
+        _set(lambda d: _node(d, 0).update(demultiply_count=10_001)),  # OVMS's limit: 10000
         [f"{P}.nodes[0].demultiply_count"],
     ),
     "gather": (
-        _set(lambda d: _node(d, 1).update(gather_from_node="a")),
+        _set(lambda d: _node(d, 1).update(gather_from_node="a")),  # a is no demultiplexer
         [f"{P}.nodes[1].gather_from_node"],
     ),
     "custom node": (
-        _set(lambda d: _node(d, 0).update(type="custom", library_name="lib")),
-        [f"{P}.nodes[0].library_name", f"{P}.nodes[0].type"],
+        _set(lambda d: _node(d, 0).update(type="custom", library_name="lib")),  # undeclared
+        [f"{P}.nodes[0].library_name"],
     ),
     "missing model": (
         _set(lambda d: _node(d, 0).update(model_name="nope")),

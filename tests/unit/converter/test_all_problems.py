@@ -45,7 +45,7 @@ def test_plan_reports_independent_problems_of_models_and_pipelines_in_one_run(
             {
                 "name": "p",
                 "inputs": ["image"],
-                "demultiply_count": 4,
+                "demultiply_count": 10_001,  # over OVMS's limit
                 "nodes": [
                     {
                         "name": "n1",
@@ -71,8 +71,8 @@ def test_plan_reports_independent_problems_of_models_and_pipelines_in_one_run(
         f"{M}[1].config.shape",
         f"{M}[1].config.base_path",  # '..', hidden behind the shape before
         f"{P}.demultiply_count",
-        f"{P}.nodes[0].outputs[0].data_item",  # no output 'probz', hidden behind demultiply
-        f"{P}.nodes[1].model_name",  # no model 'missing', hidden behind demultiply
+        f"{P}.nodes[0].outputs[0].data_item",  # no output 'probz'
+        f"{P}.nodes[1].model_name",  # no model 'missing'
     }
 
 
@@ -121,14 +121,14 @@ CASES: dict[str, tuple[Callable[[dict], Any], list[str]]] = {
     ),
     "node demultiply and missing model": (
         lambda d: (_node(d, 0).update(demultiply_count=2), _node(d, 1).update(model_name="nope")),
-        [f"{P}.nodes[0].demultiply_count", f"{P}.nodes[1].model_name"],
+        [f"{P}.nodes[1].model_name"],
     ),
     "gather and missing alias": (
         lambda d: (
             _node(d, 1).update(gather_from_node="a"),
             _node(d, 1)["inputs"][0]["a"].update(data_item="zz"),
         ),
-        [f"{P}.nodes[1].gather_from_node", f"{P}.nodes[1].inputs[0].a.data_item"],
+        [f"{P}.nodes[1].inputs[0].a.data_item", f"{P}.nodes[1].gather_from_node"],
     ),
     "gather, no shape check": (
         lambda d: (
@@ -140,7 +140,7 @@ CASES: dict[str, tuple[Callable[[dict], Any], list[str]]] = {
     ),
     "custom node and unconnected input": (
         lambda d: (_custom(_node(d, 0)), _node(d, 1)["inputs"].pop()),
-        [f"{P}.nodes[0].library_name", f"{P}.nodes[0].type", f"{P}.nodes[1].inputs"],
+        [f"{P}.nodes[0].library_name", f"{P}.nodes[1].inputs"],
     ),
     "custom node and missing alias and source node": (
         lambda d: (
@@ -150,7 +150,6 @@ CASES: dict[str, tuple[Callable[[dict], Any], list[str]]] = {
         ),
         [
             f"{P}.nodes[0].library_name",
-            f"{P}.nodes[0].type",
             f"{P}.nodes[0].inputs[0].x.node_name",
             f"{P}.nodes[1].inputs[0].a.data_item",
         ],
@@ -162,14 +161,14 @@ CASES: dict[str, tuple[Callable[[dict], Any], list[str]]] = {
                 model_name="sum", inputs=[{"a": _src("request", "in")}, {"b": _src("b", "out")}]
             ),
         ),
-        [f"{P}.demultiply_count", f"{P}.nodes[1]"],
+        [f"{P}.nodes[1]"],
     ),
     "pipeline demultiply and unknown model input": (
         lambda d: (
             _pipeline(d).update(demultiply_count=2),
             _node(d, 1)["inputs"].append({"c": _src("request", "in")}),
         ),
-        [f"{P}.demultiply_count", f"{P}.nodes[1].inputs[2]"],
+        [f"{P}.nodes[1].inputs[2]"],
     ),
     "pipeline named like a model and missing model": (
         lambda d: (_pipeline(d).update(name="sum"), _node(d, 0).update(model_name="nope")),

@@ -108,7 +108,7 @@ def test_shapes_must_fit_between_nodes() -> None:
 
 
 def test_shapes_are_not_compared_in_a_pipeline_read_with_problems() -> None:
-    doc = chain(demultiply_count=2)
+    doc = chain(demultiply_count="two")  # read with a problem
     doc["nodes"][1]["model_name"] = "w"
     config, problems = read(doc)
     wide = {"m": model("m"), "w": model("w", shape=(1, 5))}

@@ -1,0 +1,112 @@
+"""``custom_node_library_config_list`` and the tensors of each node of a DAG pipeline.
+
+A custom node's inputs and outputs are what its library says (``getInputsInfo`` /
+``getOutputsInfo`` with the node's ``params``, after ``initialize``, as OVMS asks at load), so
+the converter loads every library once per node through the backend's ctypes runtime. A model
+node's tensors are those of its converted model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from ovtriton.backend.custom_node import CustomNodeLibrary, CustomNodeLoadError, TensorInfo
+from ovtriton.backend.dtypes import triton_from_numpy
+
+from .errors import Problems
+from .models import ConvertedModel
+from .ovms import CustomLibrary, Node
+
+Tensor = tuple[Optional[str], tuple[int, ...]]  # Triton datatype (None: any), dims
+
+
+@dataclass(frozen=True)
+class NodeTensors:
+    """What one node takes and gives, by (mapped) tensor name."""
+
+    inputs: Mapping[str, Tensor]
+    outputs: Mapping[str, Tensor]
+    model: ConvertedModel | None = None  # a model node's model
+    library: Path | None = None  # a custom node's .so
+
+
+class Libraries:
+    """The config's libraries, each resolved (and its problems reported) once."""
+
+    def __init__(
+        self, entries: tuple[CustomLibrary, ...], config_dir: Path, problems: Problems
+    ) -> None:
+        self.entries = {entry.name: entry for entry in entries}
+        self.problems = problems
+        self.paths: dict[str, Path | None] = {}
+        for entry in entries:
+            self.paths[entry.name] = self._resolve(entry, config_dir)
+
+    def _resolve(self, entry: CustomLibrary, config_dir: Path) -> Path | None:
+        where = f"{entry.path}.base_path"
+        if entry.name in self.paths:
+            self.problems.add(f"{entry.path}.name", f"library {entry.name!r} is declared twice")
+            return None
+        if ".." in Path(entry.base_path).parts:
+            self.problems.add(
+                where,
+                f"base_path {entry.base_path!r} escapes with '..'",
+                "OVMS forbids '..' too (PATH_INVALID); write the path without '..'",
+            )
+            return None
+        path = Path(entry.base_path)
+        path = path if path.is_absolute() else config_dir / path
+        if not path.is_file():
+            self.problems.add(
+                where,
+                f"{path} is not a file",
+                "base_path names the library's .so file; relative paths are read from the "
+                "config file's folder",
+            )
+            return None
+        return path
+
+    def node_tensors(self, node: Node) -> NodeTensors | None:
+        """The custom node's tensors from its library, or None after reporting why not."""
+        name = node.library_name or ""
+        if name not in self.entries:
+            self.problems.add(
+                f"{node.path}.library_name",
+                f"no library named {name!r}",
+                f"declare it in custom_node_library_config_list; known: {sorted(self.entries)}",
+            )
+            return None
+        path = self.paths[name]
+        if path is None:
+            return None  # reported under the library's entry
+        try:
+            with CustomNodeLibrary(path, node=node.name) as library:
+                library.initialize(node.params)
+                inputs = library.inputs_info(node.params)
+                outputs = library.outputs_info(node.params)
+        except CustomNodeLoadError as exc:
+            self.problems.add(
+                f"{node.path}.library_name",
+                str(exc),
+                "fix the library or the node's params (OVMS loads it the same way)",
+            )
+            return None
+        return NodeTensors(_tensors(inputs), _tensors(outputs), library=path)
+
+
+def model_tensors(model: ConvertedModel) -> NodeTensors:
+    return NodeTensors(
+        {spec.name: (spec.datatype, spec.shape) for spec in model.inputs},
+        {spec.name: (spec.datatype, spec.shape) for spec in model.outputs},
+        model=model,
+    )
+
+
+def _tensors(infos: Mapping[str, TensorInfo]) -> dict[str, Tensor]:
+    return {
+        name: (None if info.dtype is None else triton_from_numpy(info.dtype), info.dims)
+        for name, info in infos.items()
+    }
