@@ -30,6 +30,7 @@ from .fused import PIPELINE_FILE, in_order, pipeline_config
 from .models import ConvertedModel
 from .ovms import Node, Pipeline
 from .repository import PlannedFile, PlannedModel
+from .validate import model_of
 
 LIBRARY_DIR = "custom_nodes"
 
@@ -102,25 +103,8 @@ def _model_node(
     declared: Mapping[str, tuple[str, ...]],
     problems: Problems,
 ) -> NodeTensors | None:
-    if node.model_name is None:
-        return None  # unreadable, reported already
-    model = models.get(node.model_name)
-    if model is None:
-        problems.add(
-            f"{node.path}.model_name",
-            f"no model named {node.model_name!r}",
-            f"define it in model_config_list; known models: {sorted(models)}",
-            unless=declared.get(node.model_name, ()),
-        )
-        return None
-    if node.version is not None and node.version not in model.versions:
-        problems.add(
-            f"{node.path}.version",
-            f"model {model.entry.name!r} does not serve version {node.version}",
-            f"served versions: {list(model.versions)}",
-        )
-        return None
-    return model_tensors(model)
+    model = model_of(node, models, declared, problems)
+    return model_tensors(model) if model is not None else None
 
 
 def _describe(

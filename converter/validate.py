@@ -43,9 +43,7 @@ def check_pipeline(
     check = PipelineCheck(pipeline, problems)
     nodes = check.unique_nodes()
     resolved = {
-        name: m
-        for name, node in nodes.items()
-        if (m := _model_of(node, models, declared, problems))
+        name: m for name, node in nodes.items() if (m := model_of(node, models, declared, problems))
     }
     seen_inputs: set[str] = set()
     for name in pipeline.inputs:
@@ -71,12 +69,13 @@ def check_pipeline(
     return Wiring(pipeline, inputs, tuple(outputs), tuple(output_wires), resolved)
 
 
-def _model_of(
+def model_of(
     node: Node,
     models: Mapping[str, ConvertedModel],
     declared: Mapping[str, tuple[str, ...]],
     problems: Problems,
 ) -> ConvertedModel | None:
+    """The model a node runs, or None after reporting why it cannot (ensembles and DAGs alike)."""
     if node.model_name is None:  # a custom node, or model_name unreadable (reported already)
         return None
     model = models.get(node.model_name)
