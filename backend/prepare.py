@@ -33,10 +33,17 @@ def prepare_model(
     max_batch_size: int,
     mapping: tuple[Mapping[str, str], Mapping[str, str]] = ({}, {}),
 ) -> ov.Model:
-    """Apply, in OVMS's order: mapping renames, RESHAPE, LAYOUT, then Triton's batch dimension."""
+    """Apply, in OVMS's order: mapping renames, LAYOUT, RESHAPE, then Triton's batch dimension.
+
+    OVMS builds the layout's pre/post-processing first and reshapes the result, so RESHAPE's
+    shapes are read in the *request's* layout: ``{"image": [1, 224, 224, 3]}`` with LAYOUT
+    ``NHWC:NCHW`` takes NHWC requests of that shape.
+    """
     _rename(model.inputs, mapping[0], "input")
     _rename(model.outputs, mapping[1], "output")
     names = {port.get_any_name() for port in model.inputs}
+    if settings.layout:
+        model = _apply_layout(model, settings.layout)
     if settings.reshape:
         unknown = sorted(set(settings.reshape) - names)
         if unknown:
@@ -46,8 +53,6 @@ def prepare_model(
             )
         shapes = {k: _partial_shape(v) for k, v in settings.reshape.items()}
         _reshape(model, shapes, "parameter RESHAPE")
-    if settings.layout:
-        model = _apply_layout(model, settings.layout)
     if max_batch_size > 0:
         _make_batch_dynamic(model, max_batch_size, settings.layout)
     return model

@@ -6,9 +6,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+import openvino as ov
 import pytest
 from ovtriton.converter import convert
 from tritonclient import http
+from tritonclient.utils import InferenceServerException
 
 from ovtriton.server.process import Ports, TritonServer
 from tests.unit.converter.golden_cases import CASES
@@ -117,3 +119,40 @@ def test_passthrough_outputs_equal_the_request_input_and_the_copied_output(
     np.testing.assert_array_equal(result.as_numpy("result_again"), result.as_numpy("result"))
     vector = np.array([3.5, -1.0, 0.0, 7.25, 2.0], dtype=np.float32)  # no model node at all
     np.testing.assert_array_equal(_infer(server, "echo", {"in": vector}).as_numpy("echoed"), vector)
+
+
+def _run_original(model_xml: Path, inputs: dict[str, np.ndarray]) -> np.ndarray:
+    """The model file as it is on disk (NCHW), run in-process by OpenVINO, reshaped to fit."""
+    core = ov.Core()
+    model = core.read_model(str(model_xml))
+    model.reshape({name: list(array.shape) for name, array in inputs.items()})
+    return next(iter(core.compile_model(model, "CPU")(inputs).values()))
+
+
+def test_layout_is_applied_before_shape_as_ovms_does(
+    served: tuple[TritonServer, dict[str, Path]],
+) -> None:
+    """shape (1,2,4,3) + layout NHWC:NCHW takes NHWC [1,2,4,3] requests (OVMS's order)."""
+    server, roots = served
+    root = roots["layouts"]
+    nhwc = np.random.default_rng(2).random((1, 2, 4, 3), dtype=np.float32)
+    served_features = _infer(server, "laid_shape", {"image": nhwc}).as_numpy("features")
+    expected = _run_original(
+        root / "img" / "1" / "model.xml", {"image": nhwc.transpose(0, 3, 1, 2)}
+    )
+    np.testing.assert_allclose(served_features, expected, rtol=1e-6)
+    with pytest.raises(InferenceServerException, match=r"\[1,2,4,3\]"):
+        _infer(server, "laid_shape", {"image": nhwc.transpose(0, 3, 1, 2).copy()})  # NCHW
+
+
+def test_pipeline_from_a_transposing_model_into_an_nchw_model_serves(
+    served: tuple[TritonServer, dict[str, Path]],
+) -> None:
+    """laid_add (shape (1,8,8,3), NHWC:NCHW) gives NCHW [1,3,8,8] that features takes."""
+    server, roots = served
+    root = roots["layouts"]
+    nhwc = np.random.default_rng(3).random((1, 8, 8, 3), dtype=np.float32)
+    out = _infer(server, "laid_chain", {"in": nhwc}).as_numpy("out")
+    added = _run_original(root / "add" / "1" / "model.xml", {"x": nhwc.transpose(0, 3, 1, 2)})
+    expected = _run_original(root / "img" / "1" / "model.xml", {"image": added})
+    np.testing.assert_allclose(out, expected, rtol=1e-6)

@@ -53,6 +53,26 @@ def test_prepare_model_transposes_nhwc_requests_for_an_nchw_model() -> None:
     np.testing.assert_allclose(result, nchw.mean(axis=(2, 3)), rtol=1e-6)
 
 
+def test_prepare_model_reads_reshape_in_the_request_layout_as_ovms_does() -> None:
+    """OVMS applies the layout first: RESHAPE [1,2,4,3] with NHWC:NCHW takes NHWC [1,2,4,3]."""
+    settings = BackendSettings(layout={"image": "NHWC:NCHW"}, reshape={"image": [1, 2, 4, 3]})
+    model = prepare_model(image_model(), settings, max_batch_size=0)
+    assert list(model.inputs[0].get_shape()) == [1, 2, 4, 3]
+    nhwc = np.arange(24, dtype=np.float32).reshape(1, 2, 4, 3)
+    original = image_model()  # NCHW, reshaped to what NHWC [1,2,4,3] is in its layout
+    original.reshape({"image": [1, 3, 2, 4]})
+    expected = ov.Core().compile_model(original, "CPU")(nhwc.transpose(0, 3, 1, 2))[0]
+    result = ov.Core().compile_model(model, "CPU")(nhwc)[0]
+    np.testing.assert_allclose(result, expected, rtol=1e-6)
+    np.testing.assert_allclose(result, nhwc.mean(axis=(1, 2)), rtol=1e-6)
+
+
+def test_prepare_model_reports_reshape_that_does_not_fit_the_request_layout() -> None:
+    settings = BackendSettings(layout={"image": "NHWC:NCHW"}, reshape={"image": [1, 3, 4]})
+    with pytest.raises(ModelLoadError, match="parameter RESHAPE: the model cannot take shapes"):
+        prepare_model(image_model(), settings, 0)
+
+
 def test_prepare_model_names_unknown_layout_tensor() -> None:
     with pytest.raises(ModelLoadError, match="LAYOUT names tensor 'x'"):
         prepare_model(image_model(), BackendSettings(layout={"x": "NCHW"}), 0)
