@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import openvino as ov
 import pytest
 from ovtriton.converter import convert
-from tritonclient import http
+from tritonclient import grpc, http
 from tritonclient.utils import InferenceServerException
 
+from ovtriton.client import server_url
 from ovtriton.server.process import Ports, TritonServer
 from tests.unit.converter.golden_cases import CASES
 from tests.unit.converter.seed_models import run_seed_in_process
@@ -61,6 +63,10 @@ def test_converted_repositories_load_every_model(
         "range_batch",
         "nhwc",
         "echo",
+        "laid_shape",
+        "laid_chain",
+        "scalar",
+        "scalar_chain",
     } <= ready
     assert {"copies", "_ovtriton_identity_fp32_1d", "_ovtriton_identity_fp32_2d"} <= ready
     assert {v for n, v in states if n == "all_versions"} == {"1", "2", "3"}
@@ -156,3 +162,31 @@ def test_pipeline_from_a_transposing_model_into_an_nchw_model_serves(
     added = _run_original(root / "add" / "1" / "model.xml", {"x": nhwc.transpose(0, 3, 1, 2)})
     expected = _run_original(root / "img" / "1" / "model.xml", {"image": added})
     np.testing.assert_allclose(out, expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize("protocol", ["http", "grpc"])
+def test_scalars_are_served_as_one_element_tensors(
+    served: tuple[TritonServer, dict[str, Path]], protocol: str
+) -> None:
+    """Triton 2.51 has no 0-d tensors: a scalar is sent and answered as [1]; the model (and a
+    pipeline of two) computes on its scalar as OpenVINO does in-process."""
+    server, roots = served
+    xml = roots["scalars"] / "scalar" / "1" / "model.xml"
+    module = grpc if protocol == "grpc" else http
+    client = module.InferenceServerClient(server_url(server, protocol))
+
+    def infer(model: str, name: str, value: np.ndarray) -> Any:
+        tensor = module.InferInput(name, list(value.shape), "FP32")
+        tensor.set_data_from_numpy(value)
+        return client.infer(model, [tensor])
+
+    x = np.array([2.5], np.float32)
+    once = _run_original(xml, {"x": x.reshape(())})
+    assert once.shape == ()
+    served_once = infer("scalar", "x", x).as_numpy("y")
+    assert served_once.shape == (1,)
+    np.testing.assert_array_equal(served_once, once.reshape(1))
+    twice = _run_original(xml, {"x": once})
+    np.testing.assert_array_equal(infer("scalar_chain", "in", x).as_numpy("out"), twice.reshape(1))
+    with pytest.raises(InferenceServerException, match=r"Expected \[1\], got \[\]"):
+        infer("scalar", "x", x.reshape(()))  # OVMS's spelling of a scalar request

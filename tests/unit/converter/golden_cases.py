@@ -252,6 +252,34 @@ def layouts(root: Path) -> Path:
     )
 
 
+def scalars(root: Path) -> Path:
+    """0-d tensors, carried by Triton as [1], alone and from node to node."""
+    save(elementwise(["x"], "y", []), root / "scalar" / "1" / "model.xml")
+
+    def source(node: str, item: str) -> dict[str, str]:
+        return {"node_name": node, "data_item": item}
+
+    def node(name: str, origin: dict[str, str]) -> dict[str, Any]:
+        return {
+            "name": name,
+            "model_name": "scalar",
+            "type": "DL model",
+            "inputs": [{"x": origin}],
+            "outputs": [{"data_item": "y", "alias": "y"}],
+        }
+
+    chain = {
+        "name": "scalar_chain",
+        "inputs": ["in"],
+        "nodes": [node("a", source("request", "in")), node("b", source("a", "y"))],
+        "outputs": [{"out": source("b", "y")}],
+    }
+    return _write(
+        root,
+        {"model_config_list": [_model("scalar", "scalar")], "pipeline_config_list": [chain]},
+    )
+
+
 CASES: dict[str, Callable[[Path], Path]] = {
     "seed": seed,
     "batching": batching,
@@ -260,4 +288,5 @@ CASES: dict[str, Callable[[Path], Path]] = {
     "pipelines": pipelines,
     "passthrough": passthrough,
     "layouts": layouts,
+    "scalars": scalars,
 }
