@@ -88,8 +88,16 @@ def merge_inputs(
     Without ``shapes`` only the types must agree (a pipeline with unsupported features).
     """
     specs = []
+    read = {  # by any node, also one without a model (a custom node, or one with a problem)
+        item.source.data_item
+        for node in pipeline.nodes
+        for item in node.inputs
+        if item.source.node_name == "request"
+    }
     for name in dict.fromkeys(pipeline.inputs):
         uses = consumers.get(name)
+        if not uses and name in read and name not in passed:
+            continue  # its consumers' problems are reported; "not used" would be false
         if not uses and name in passed:
             default_type, default_shape = PASSTHROUGH_DEFAULT
             problems.warn(

@@ -7,31 +7,38 @@ from typing import Any
 
 from .errors import PathPart, json_path
 from .ovms import Node, NodeInput, NodeOutput, Pipeline, PipelineOutput, Source
+from .parse_features import demultiply_count, gathered_nodes, node_features
 from .schema import Reader
 from .sources import MAX_VERSION
 
-BLS = "a Triton BLS model (Python) can do this; convert that part by hand"
-NODE_UNSUPPORTED = {
-    "demultiply_count": f"demultiplexing is not supported by Triton ensembles; {BLS}",
-    "gather_from_node": f"gathering is not supported by Triton ensembles; {BLS}",
-    "library_name": f"custom node libraries (.so) cannot run in Triton; {BLS}",
-}
+NODE_KEYS = ("name", "type", "model_name", "version", "inputs", "outputs", "params")
+NODE_FEATURES = ("library_name", "demultiply_count", "gather_from_node")  # parse_features
 
 
-def parse_pipeline(read: Reader, item: Any, parts: list[PathPart]) -> Pipeline | None:
-    """The pipeline, also when parts of it have problems (reported under its JSON path)."""
+def parse_pipeline(
+    read: Reader, item: Any, parts: list[PathPart], libraries: frozenset[str] = frozenset()
+) -> Pipeline | None:
+    """The pipeline, also when parts of it have problems (reported under its JSON path).
+
+    ``libraries`` are the names in ``custom_node_library_config_list``.
+    """
     raw = read.obj(
         item,
         parts,
-        ("name", "inputs", "nodes", "outputs"),
+        ("name", "inputs", "nodes", "outputs", "demultiply_count"),
         required=("name", "inputs", "nodes", "outputs"),
-        unsupported={"demultiply_count": NODE_UNSUPPORTED["demultiply_count"]},
     )
     if raw is None:
         return None
+    if "demultiply_count" in raw:
+        demultiply_count(read, raw["demultiply_count"], [*parts, "demultiply_count"])
     name = read.string(raw.get("name"), [*parts, "name"]) if "name" in raw else None
     inputs = read.each(raw.get("inputs", []), [*parts, "inputs"], read.string)
-    nodes = read.each(raw.get("nodes", []), [*parts, "nodes"], lambda v, at: _node(read, v, at))
+    nodes = read.each(
+        raw.get("nodes", []), [*parts, "nodes"], lambda v, at: _node(read, v, at, libraries)
+    )
+    if isinstance(raw.get("nodes"), list):
+        gathered_nodes(read, raw["nodes"], [*parts, "nodes"])
     outputs = read.each(
         raw.get("outputs", []), [*parts, "outputs"], lambda v, at: _output(read, v, at)
     )
@@ -44,25 +51,16 @@ def _output(read: Reader, entry: Any, parts: list[PathPart]) -> PipelineOutput |
     return PipelineOutput(json_path(*parts), pair[0], source) if pair and source else None
 
 
-def _node(read: Reader, item: Any, parts: list[PathPart]) -> Node | None:
+def _node(read: Reader, item: Any, parts: list[PathPart], libraries: frozenset[str]) -> Node | None:
     raw = read.obj(
-        item,
-        parts,
-        ("name", "type", "model_name", "version", "inputs", "outputs", "params"),
-        required=("name", "type", "inputs", "outputs"),
-        unsupported=NODE_UNSUPPORTED,
+        item, parts, NODE_KEYS + NODE_FEATURES, required=("name", "type", "inputs", "outputs")
     )
     if raw is None:
         return None
     name = read.string(raw.get("name"), [*parts, "name"]) if "name" in raw else None
     kind = raw.get("type")
-    if kind == "custom":
-        read.add(
-            [*parts, "type"],
-            "custom nodes are not supported by ovtriton yet",
-            NODE_UNSUPPORTED["library_name"],
-        )
-    elif "type" in raw and kind != "DL model":
+    node_features(read, raw, parts, libraries)
+    if "type" in raw and kind not in ("DL model", "custom"):
         read.add([*parts, "type"], f"type {kind!r} is not 'DL model' or 'custom'")
     if kind == "DL model" and "model_name" not in raw:
         read.missing(parts, "model_name", "the name of a model in model_config_list")
@@ -75,12 +73,17 @@ def _node(read: Reader, item: Any, parts: list[PathPart]) -> Node | None:
         else None
     )
     if "params" in raw:
-        read.obj(
+        params = read.obj(
             raw["params"],
             [*parts, "params"],
             tuple(raw["params"]) if isinstance(raw["params"], dict) else (),
         )
-        read.problems.warn(json_path(*parts, "params"), "ignored: params only reach custom nodes")
+        for key, value in (params or {}).items():
+            read.string(value, [*parts, "params", key], nonempty=False)  # OVMS: strings only
+        if kind != "custom":
+            read.problems.warn(
+                json_path(*parts, "params"), "ignored: params only reach custom nodes"
+            )
     inputs = read.each(
         raw.get("inputs", []), [*parts, "inputs"], lambda v, at: _node_input(read, v, at)
     )

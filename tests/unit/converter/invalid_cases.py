@@ -190,12 +190,13 @@ CASES: dict[str, tuple[Callable[[dict], Any], list[str]]] = {
         [f"{P}.nodes[0].demultiply_count"],
     ),
     "gather": (
-        _set(lambda d: _node(d, 1).update(gather_from_node="a")),
-        [f"{P}.nodes[1].gather_from_node"],
+        _set(lambda d: _node(d, 1).update(gather_from_node="a")),  # and a does not demultiply
+        [f"{P}.nodes[1].gather_from_node", f"{P}.nodes[1].gather_from_node"],
     ),
     "custom node": (
         _set(lambda d: _node(d, 0).update(type="custom", library_name="lib")),
-        [f"{P}.nodes[0].library_name", f"{P}.nodes[0].type"],
+        # and it keeps model_name, and "lib" is not declared: OVMS refuses both too
+        [f"{P}.nodes[0].type", f"{P}.nodes[0].model_name", f"{P}.nodes[0].library_name"],
     ),
     "missing model": (
         _set(lambda d: _node(d, 0).update(model_name="nope")),
