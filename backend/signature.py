@@ -149,15 +149,29 @@ def bounds_text(bounds: tuple[Bound, ...]) -> str:
     return "[" + ",".join(_bound_text(b) for b in bounds) + "]"
 
 
-def overlap(a: tuple[Bound, ...], b: tuple[Bound, ...]) -> bool:
-    """Whether some shape fits both (OVMS's "partially fits": same rank, ranges that meet)."""
+def intersect(a: tuple[Bound, ...], b: tuple[Bound, ...]) -> tuple[Bound, ...] | None:
+    """The sizes both allow, per dimension (``1:20`` and ``15:30`` give ``15:20``, OVMS's
+    intersection of a pipeline input's consumers); None when no shape fits both."""
     if len(a) != len(b):
-        return False
+        return None
+    merged = []
     for (low_a, high_a), (low_b, high_b) in zip(a, b):
         highs = [h for h in (high_a, high_b) if h is not None]
-        if highs and max(low_a, low_b) > min(highs):
-            return False
-    return True
+        low, high = max(low_a, low_b), (min(highs) if highs else None)
+        if high is not None and low > high:
+            return None
+        merged.append((low, high))
+    return tuple(merged)
+
+
+def overlap(a: tuple[Bound, ...], b: tuple[Bound, ...]) -> bool:
+    """Whether some shape fits both (OVMS's "partially fits": same rank, ranges that meet)."""
+    return intersect(a, b) is not None
+
+
+def dims_of(bounds: tuple[Bound, ...]) -> tuple[int, ...]:
+    """Triton's dims for bounds: the size where it is fixed, -1 where it may vary."""
+    return tuple(low if low == high else -1 for low, high in bounds)
 
 
 def _fits(dim: int, bound: Bound) -> bool:

@@ -13,6 +13,7 @@ from ovtriton.backend.signature import Bound, bounds_text, overlap
 from ovtriton.backend.tensors import TensorSpec
 
 from .errors import Problems
+from .graph import Consumer
 from .models import ConvertedModel
 from .ovms import Node, Pipeline, Source
 
@@ -80,11 +81,11 @@ class PipelineCheck:
 
     def node_inputs(
         self, nodes: Mapping[str, Node], resolved: Mapping[str, ConvertedModel]
-    ) -> tuple[dict[str, set[str]], dict[str, list[tuple[str, TensorSpec]]]]:
+    ) -> tuple[dict[str, set[str]], dict[str, list[Consumer]]]:
         """Check every node input; returns the dependencies between nodes and, for each
-        pipeline input, the model inputs it feeds (path, spec)."""
+        pipeline input, the model inputs it feeds (path, spec, bounds)."""
         depends: dict[str, set[str]] = {name: set() for name in nodes}
-        consumers: dict[str, list[tuple[str, TensorSpec]]] = {}
+        consumers: dict[str, list[Consumer]] = {}
         for node in nodes.values():
             model = resolved.get(node.name)
             connected: set[str] = set()
@@ -110,7 +111,8 @@ class PipelineCheck:
                 if source is None or target is None:
                     continue
                 if item.source.node_name == "request":
-                    consumers.setdefault(item.source.data_item, []).append((item.path, target))
+                    use = (item.path, target, _bounds(model, target))
+                    consumers.setdefault(item.source.data_item, []).append(use)
                 elif self.exact:  # else shapes may change (demultiplexing): types only
                     producer = item.source.node_name
                     _check_edge(

@@ -107,3 +107,34 @@ def test_batch_size_is_read_at_the_request_layout_n(tmp_path: Path) -> None:
     config = from_text(plan(_config(tmp_path, doc)).models[0].config_text)
     assert [list(t.dims) for t in config.input] == [[8, 8, 3, 2]]
     assert json.loads(config.parameters["RESHAPE"].string_value) == {"image": [8, 8, 3, 2]}
+
+
+def _fork(first: str, second: str) -> dict[str, Any]:
+    """One pipeline input feeding two models."""
+    doc = _chain(first, second)
+    doc["nodes"][1]["inputs"] = [{"x": _src("request", "in")}]
+    doc["outputs"].append({"other": _src("a", "y")})
+    return doc
+
+
+def test_a_pipeline_input_takes_the_intersection_of_its_consumers_ranges(tmp_path: Path) -> None:
+    doc = {
+        "model_config_list": _models(low="(1,1:20)", high="(1,20:30)"),
+        "pipeline_config_list": [_fork("low", "high")],
+    }
+    ensemble = next(m for m in plan(_config(tmp_path, doc)).models if m.name == "pipe")
+    assert [list(t.dims) for t in from_text(ensemble.config_text).input] == [[1, 20]]
+
+
+def test_a_pipeline_input_whose_consumers_ranges_do_not_meet_is_refused(tmp_path: Path) -> None:
+    doc = {
+        "model_config_list": _models(low="(1,30:40)", high="(1,41:60)"),
+        "pipeline_config_list": [_fork("low", "high")],
+    }
+    with pytest.raises(ConfigError) as info:
+        plan(_config(tmp_path, doc))
+    assert [str(p) for p in info.value.problems] == [
+        f"{P}.nodes[1].inputs[0]: pipeline input 'in' feeds {P}.nodes[0].inputs[0] with FP32 "
+        "[1,30:40] and here FP32 [1,41:60]\n    hint: inputs that share a pipeline input must "
+        "agree on type and shape (OVMS: PIPELINE_INPUTS_AMBIGUOUS_METADATA)"
+    ]
