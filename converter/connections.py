@@ -234,9 +234,16 @@ def _check_edge(path: str, target: End, source: End, problems: Problems) -> None
     """Types must match, and shapes meet: same rank, each dimension's ranges overlapping
     (OVMS's INVALID_SHAPE: ``30:40`` feeding ``41:60`` can never carry a request)."""
     (node, target_spec, target_bounds), (producer, source_spec, source_bounds) = target, source
-    if _check_types(path, target_spec, source_spec, problems) and not overlap(
-        target_bounds, source_bounds
-    ):
+    if not _check_types(path, target_spec, source_spec, problems):
+        return
+    if target_spec.datatype == "TYPE_STRING":
+        problems.add(
+            path,
+            f"node {producer!r} output {source_spec.name!r} gives strings to node {node!r}; "
+            "OVMS does not pass strings from model to model (NOT_IMPLEMENTED)",
+            "feed the strings to each model from the pipeline's request instead",
+        )
+    elif not overlap(target_bounds, source_bounds):
         problems.add(
             path,
             f"shape mismatch: node {node!r} input {target_spec.name!r} takes "

@@ -67,6 +67,8 @@ def test_converted_repositories_load_every_model(
         "laid_chain",
         "scalar",
         "scalar_chain",
+        "strings",
+        "count_words",
     } <= ready
     assert {"copies", "_ovtriton_identity_fp32_1d", "_ovtriton_identity_fp32_2d"} <= ready
     assert {v for n, v in states if n == "all_versions"} == {"1", "2", "3"}
@@ -190,3 +192,30 @@ def test_scalars_are_served_as_one_element_tensors(
     np.testing.assert_array_equal(infer("scalar_chain", "in", x).as_numpy("out"), twice.reshape(1))
     with pytest.raises(InferenceServerException, match=r"Expected \[1\], got \[\]"):
         infer("scalar", "x", x.reshape(()))  # OVMS's spelling of a scalar request
+
+
+@pytest.mark.parametrize("protocol", ["http", "grpc"])
+def test_string_tensors_are_served_as_triton_bytes(
+    served: tuple[TritonServer, dict[str, Path]], protocol: str
+) -> None:
+    """An OpenVINO string model (and a pipeline around it) answers BYTES equal to OpenVINO."""
+    server, roots = served
+    module = grpc if protocol == "grpc" else http
+    client = module.InferenceServerClient(server_url(server, protocol))
+    words = np.array(["añb".encode(), b"", b"two words", b"x" * 300], dtype=np.object_)
+    core = ov.Core()
+    compiled = core.compile_model(str(roots["strings"] / "str" / "1" / "model.xml"), "CPU")
+    reference = {p.get_any_name(): v for p, v in compiled(np.array(words.tolist())).items()}
+    for model, name, outputs in (
+        ("strings", "text", ("rows", "count")),
+        ("count_words", "words", ("rows", "n")),
+    ):
+        tensor = module.InferInput(name, [len(words)], "BYTES")
+        tensor.set_data_from_numpy(words)
+        result = client.infer(model, [tensor])
+        rows, count = (result.as_numpy(o) for o in outputs)
+        expected = [str(text).encode() for text in reference["rows"][:, 0]]  # OpenVINO decodes
+        assert rows.shape == (4, 1) and rows[:, 0].tolist() == expected == words.tolist()
+        np.testing.assert_array_equal(count, reference["count"])
+        if model == "count_words":
+            assert result.as_numpy("echo").tolist() == words.tolist()

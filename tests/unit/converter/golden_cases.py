@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 from typing import Any, Callable
 
+from tests.unit.converter.golden_shapes import layouts, scalars, strings
 from tests.unit.converter.seed_models import elementwise, image_model, save, write_seed
 
 
@@ -209,77 +210,6 @@ def passthrough(root: Path) -> Path:
     )
 
 
-def layouts(root: Path) -> Path:
-    """``shape`` read in the request's layout (OVMS applies ``layout`` first), alone and in a
-    pipeline whose first node transposes and whose second takes the model's NCHW output."""
-    save(image_model(), root / "img" / "1" / "model.xml")
-    save(elementwise(["x"], "y", [1, 3, -1, -1]), root / "add" / "1" / "model.xml")
-
-    def source(node: str, item: str) -> dict[str, str]:
-        return {"node_name": node, "data_item": item}
-
-    laid_chain = {
-        "name": "laid_chain",
-        "inputs": ["in"],
-        "nodes": [
-            {
-                "name": "add",
-                "model_name": "laid_add",
-                "type": "DL model",
-                "inputs": [{"x": source("request", "in")}],
-                "outputs": [{"data_item": "y", "alias": "y"}],
-            },
-            {
-                "name": "mean",
-                "model_name": "features",
-                "type": "DL model",
-                "inputs": [{"image": source("add", "y")}],
-                "outputs": [{"data_item": "features", "alias": "f"}],
-            },
-        ],
-        "outputs": [{"out": source("mean", "f")}],
-    }
-    return _write(
-        root,
-        {
-            "model_config_list": [
-                _model("laid_shape", "img", shape="(1,2,4,3)", layout="NHWC:NCHW"),
-                _model("laid_add", "add", shape={"x": "(1,8,8,3)"}, layout={"x": "NHWC:NCHW"}),
-                _model("features", "img"),
-            ],
-            "pipeline_config_list": [laid_chain],
-        },
-    )
-
-
-def scalars(root: Path) -> Path:
-    """0-d tensors, carried by Triton as [1], alone and from node to node."""
-    save(elementwise(["x"], "y", []), root / "scalar" / "1" / "model.xml")
-
-    def source(node: str, item: str) -> dict[str, str]:
-        return {"node_name": node, "data_item": item}
-
-    def node(name: str, origin: dict[str, str]) -> dict[str, Any]:
-        return {
-            "name": name,
-            "model_name": "scalar",
-            "type": "DL model",
-            "inputs": [{"x": origin}],
-            "outputs": [{"data_item": "y", "alias": "y"}],
-        }
-
-    chain = {
-        "name": "scalar_chain",
-        "inputs": ["in"],
-        "nodes": [node("a", source("request", "in")), node("b", source("a", "y"))],
-        "outputs": [{"out": source("b", "y")}],
-    }
-    return _write(
-        root,
-        {"model_config_list": [_model("scalar", "scalar")], "pipeline_config_list": [chain]},
-    )
-
-
 CASES: dict[str, Callable[[Path], Path]] = {
     "seed": seed,
     "batching": batching,
@@ -289,4 +219,5 @@ CASES: dict[str, Callable[[Path], Path]] = {
     "passthrough": passthrough,
     "layouts": layouts,
     "scalars": scalars,
+    "strings": strings,
 }

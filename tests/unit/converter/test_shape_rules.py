@@ -6,11 +6,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+import openvino as ov
 import pytest
+from openvino import opset13 as ops
 from ovtriton.converter import ConfigError, convert, plan
 from ovtriton.converter.pbtxt import from_text
 
-from tests.unit.converter.seed_models import elementwise, image_model, save
+from tests.unit.converter.seed_models import _named, elementwise, image_model, parameter, save
 
 P = "pipeline_config_list[0]"
 
@@ -137,4 +139,24 @@ def test_a_pipeline_input_whose_consumers_ranges_do_not_meet_is_refused(tmp_path
         f"{P}.nodes[1].inputs[0]: pipeline input 'in' feeds {P}.nodes[0].inputs[0] with FP32 "
         "[1,30:40] and here FP32 [1,41:60]\n    hint: inputs that share a pipeline input must "
         "agree on type and shape (OVMS: PIPELINE_INPUTS_AMBIGUOUS_METADATA)"
+    ]
+
+
+def test_strings_from_model_to_model_are_refused_as_ovms_refuses_them(tmp_path: Path) -> None:
+    """OVMS: a STRING model-to-model connection is NOT_IMPLEMENTED; from the request it works."""
+    text = parameter("x", [-1], ov.Type.string)
+    save(
+        ov.Model([_named(ops.reshape(text, [-1], False), "y")], [text]),
+        tmp_path / "s" / "1" / "m.xml",
+    )
+    doc = {
+        "model_config_list": [{"config": {"name": "s", "base_path": "s"}}],
+        "pipeline_config_list": [_chain("s", "s")],
+    }
+    with pytest.raises(ConfigError) as info:
+        plan(_config(tmp_path, doc))
+    assert [str(p) for p in info.value.problems] == [
+        f"{P}.nodes[1].inputs[0]: node 'a' output 'y' gives strings to node 'b'; OVMS does not "
+        "pass strings from model to model (NOT_IMPLEMENTED)\n    hint: feed the strings to "
+        "each model from the pipeline's request instead"
     ]
