@@ -107,7 +107,26 @@ def wiring_cases() -> Iterator[Case]:
         ),
         "no-outputs": (lambda d: _pipe(d).update(nodes=[], outputs=[]), f"{P}.outputs"),
         "auto-in-pipeline": (lambda d: _model(d).update(shape="auto"), f"{N0}.model_name"),
+        "range-mismatch": (  # 1:2 feeding 3:4 (OVMS: INVALID_SHAPE)
+            lambda d: (
+                _model(d, 0).update(shape="(1:2,4)"),
+                _model(d, 1).update(shape={"a": "(3:4,4)", "b": "(3:4,4)"}),
+            ),
+            f"{N1}.inputs[0]",
+        ),
         "custom-node": (lambda d: _node(d, 0).update(type="custom"), f"{N0}.type"),
+        "mediapipe-graph-path": (
+            lambda d: (_model(d, 2).pop("base_path"), _model(d, 2).update(graph_path="g.pbtxt")),
+            f"{M}[2].config.graph_path",
+        ),
+        "gather-from-nothing": (
+            lambda d: _node(d, 1).update(gather_from_node="zz"),
+            f"{N1}.gather_from_node",
+        ),
+        "demultiply-too-large": (
+            lambda d: _node(d, 0).update(demultiply_count=10001),
+            f"{N0}.demultiply_count",
+        ),
         "mediapipe": (
             lambda d: d.update(mediapipe_config_list=[{"name": "g"}]),
             "mediapipe_config_list",
