@@ -69,6 +69,7 @@ def test_converted_repositories_load_every_model(
         "scalar_chain",
         "strings",
         "count_words",
+        "ranged_chain",
     } <= ready
     assert {"copies", "_ovtriton_identity_fp32_1d", "_ovtriton_identity_fp32_2d"} <= ready
     assert {v for n, v in states if n == "all_versions"} == {"1", "2", "3"}
@@ -219,3 +220,18 @@ def test_string_tensors_are_served_as_triton_bytes(
         np.testing.assert_array_equal(count, reference["count"])
         if model == "count_words":
             assert result.as_numpy("echo").tolist() == words.tolist()
+
+
+def test_overlapping_ranges_serve_and_the_backend_refuses_sizes_outside_them(
+    served: tuple[TritonServer, dict[str, Path]],
+) -> None:
+    """early (1,1:20) feeds late (1,15:30): 16 fits both; 10 fits early only."""
+    server, roots = served
+    xml = roots["ranges"] / "vec" / "1" / "model.xml"
+    x = np.arange(16, dtype=np.float32).reshape(1, 16)
+    expected = _run_original(xml, {"x": _run_original(xml, {"x": x})})
+    np.testing.assert_array_equal(
+        _infer(server, "ranged_chain", {"in": x}).as_numpy("out"), expected
+    )
+    with pytest.raises(InferenceServerException, match=r"expected shape \[1,15:30\], got \[1,10\]"):
+        _infer(server, "ranged_chain", {"in": np.ones((1, 10), np.float32)})

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any, Callable
 
-from tests.unit.converter.golden_shapes import layouts, scalars, strings
+from tests.unit.converter.golden_shapes import layouts, ranges, scalars, strings
 from tests.unit.converter.seed_models import elementwise, image_model, save, write_seed
 
 
@@ -220,4 +220,5 @@ CASES: dict[str, Callable[[Path], Path]] = {
     "layouts": layouts,
     "scalars": scalars,
     "strings": strings,
+    "ranges": ranges,
 }

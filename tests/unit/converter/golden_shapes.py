@@ -125,3 +125,35 @@ def strings(root: Path) -> Path:
         root,
         {"model_config_list": [_model("strings", "str")], "pipeline_config_list": [pipeline]},
     )
+
+
+def ranges(root: Path) -> Path:
+    """Shape ranges that overlap from node to node (1:20 feeding 15:30): converted and served;
+    a size outside the second range is refused at run time naming it."""
+    save(elementwise(["x"], "y", [1, -1]), root / "vec" / "1" / "model.xml")
+
+    def node(name: str, model: str, source: str, item: str) -> dict[str, Any]:
+        return {
+            "name": name,
+            "model_name": model,
+            "type": "DL model",
+            "inputs": [{"x": {"node_name": source, "data_item": item}}],
+            "outputs": [{"data_item": "y", "alias": "y"}],
+        }
+
+    pipeline = {
+        "name": "ranged_chain",
+        "inputs": ["in"],
+        "nodes": [node("a", "early", "request", "in"), node("b", "late", "a", "y")],
+        "outputs": [{"out": {"node_name": "b", "data_item": "y"}}],
+    }
+    return _write(
+        root,
+        {
+            "model_config_list": [
+                _model("early", "vec", shape="(1,1:20)"),
+                _model("late", "vec", shape="(1,15:30)"),
+            ],
+            "pipeline_config_list": [pipeline],
+        },
+    )
