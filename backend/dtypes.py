@@ -1,4 +1,10 @@
-"""One table for the data types Triton, NumPy and OpenVINO share (Triton spells them ``TYPE_FP32``)."""
+"""One table for the data types Triton, NumPy and OpenVINO share (Triton spells them ``TYPE_FP32``).
+
+Strings: Triton's ``TYPE_STRING`` (``BYTES`` on the wire) reaches the Python backend as a NumPy
+object array of ``bytes``; OpenVINO's ``string`` tensors take and give NumPy ``bytes_`` arrays.
+``to_openvino``/``from_openvino`` convert between the two (NumPy's ``bytes_`` drops trailing NUL
+bytes of an element: text is carried exactly, binary blobs ending in ``\x00`` are not).
+"""
 
 from __future__ import annotations
 
@@ -19,6 +25,7 @@ _TABLE: dict[str, tuple[type, ov.Type]] = {
     "TYPE_FP16": (np.float16, ov.Type.f16),
     "TYPE_FP32": (np.float32, ov.Type.f32),
     "TYPE_FP64": (np.float64, ov.Type.f64),
+    "TYPE_STRING": (np.object_, ov.Type.string),
 }
 _BY_OV = {ov_type.get_type_name(): name for name, (_, ov_type) in _TABLE.items()}
 _BY_NUMPY: dict[np.dtype, str] = {np.dtype(np_type): name for name, (np_type, _) in _TABLE.items()}
@@ -46,5 +53,26 @@ def triton_from_numpy(dtype: np.dtype) -> str:
 
 
 def short_name(datatype: str) -> str:
-    """``"TYPE_FP32"`` -> ``"FP32"``: the spelling Triton's wire protocol and its errors use."""
+    """``"TYPE_FP32"`` -> ``"FP32"``: the spelling Triton's wire protocol and its errors use
+    (``TYPE_STRING`` is ``BYTES`` there)."""
+    if datatype == "TYPE_STRING":
+        return "BYTES"
     return datatype[len("TYPE_") :] if datatype.startswith("TYPE_") else datatype
+
+
+def to_openvino(array: np.ndarray) -> np.ndarray:
+    """A request tensor as OpenVINO takes it: strings (an object array of bytes) as ``bytes_``."""
+    if array.dtype != np.object_:
+        return array
+    return np.array(
+        [item if isinstance(item, bytes) else str(item).encode() for item in array.flat],
+        dtype=np.bytes_,
+    ).reshape(array.shape)
+
+
+def from_openvino(tensor: ov.Tensor) -> np.ndarray:
+    """An output tensor as a NumPy array the backend owns (a copy: OpenVINO reuses the memory);
+    strings as an object array of bytes, as Triton's Python backend sends ``BYTES``."""
+    if tensor.get_element_type() == ov.Type.string:
+        return np.array(tensor.bytes_data).astype(np.object_).reshape(tuple(tensor.shape))
+    return np.array(tensor.data, copy=True)

@@ -16,6 +16,7 @@ from typing import Mapping, Optional, Sequence, Union
 import numpy as np
 import openvino as ov
 
+from . import dtypes
 from .errors import BackendError, RequestError, first_line
 from .limits import RequestLimits
 from .signature import Signature
@@ -131,7 +132,10 @@ class Engine:
         alone: bool = False,
     ) -> bool:
         for index, spec in enumerate(self.signature.inputs):
-            parts = [np.ascontiguousarray(requests[i][spec.name]) for i in group.members]
+            parts = [
+                np.ascontiguousarray(dtypes.to_openvino(requests[i][spec.name]))
+                for i in group.members
+            ]
             group.inputs[index] = parts[0] if len(parts) == 1 else np.concatenate(parts)
         try:
             if alone:
@@ -148,7 +152,7 @@ class Engine:
         try:
             request.wait()
             group.outputs = {
-                index: np.array(request.get_output_tensor(index).data, copy=True)
+                index: dtypes.from_openvino(request.get_output_tensor(index))
                 for index in range(len(self.signature.outputs))
             }
         except Exception as exc:

@@ -10,7 +10,9 @@ import logging
 from pathlib import Path
 from typing import Mapping
 
+import numpy as np
 import openvino as ov
+from openvino import opset13 as ops
 from openvino.preprocess import PrePostProcessor
 
 from .dims import Dim, layout_sides
@@ -33,10 +35,17 @@ def prepare_model(
     max_batch_size: int,
     mapping: tuple[Mapping[str, str], Mapping[str, str]] = ({}, {}),
 ) -> ov.Model:
-    """Apply, in OVMS's order: mapping renames, RESHAPE, LAYOUT, then Triton's batch dimension."""
+    """Apply, in OVMS's order: mapping renames, LAYOUT, RESHAPE, then Triton's batch dimension.
+
+    OVMS builds the layout's pre/post-processing first and reshapes the result, so RESHAPE's
+    shapes are read in the *request's* layout: ``{"image": [1, 224, 224, 3]}`` with LAYOUT
+    ``NHWC:NCHW`` takes NHWC requests of that shape.
+    """
     _rename(model.inputs, mapping[0], "input")
     _rename(model.outputs, mapping[1], "output")
     names = {port.get_any_name() for port in model.inputs}
+    if settings.layout:
+        model = _apply_layout(model, settings.layout)
     if settings.reshape:
         unknown = sorted(set(settings.reshape) - names)
         if unknown:
@@ -46,11 +55,54 @@ def prepare_model(
             )
         shapes = {k: _partial_shape(v) for k, v in settings.reshape.items()}
         _reshape(model, shapes, "parameter RESHAPE")
-    if settings.layout:
-        model = _apply_layout(model, settings.layout)
     if max_batch_size > 0:
         _make_batch_dynamic(model, max_batch_size, settings.layout)
-    return model
+    return carry_scalars(model)
+
+
+def carry_scalars(model: ov.Model) -> ov.Model:
+    """Every 0-d input and output becomes a 1-element vector ``[1]`` around the model.
+
+    Triton 2.51 has no 0-d tensors (a non-batching model's tensor must have ``dims``, and an
+    empty ``reshape`` is refused), so ``[1]`` is what it carries; the model still computes on
+    its scalar (a Squeeze after the new input, an Unsqueeze before each output).
+    """
+    axis = ops.constant(np.array([0], dtype=np.int64))
+    changed = False
+    params = []
+    for param in model.get_parameters():
+        if not _is_scalar(param.get_output_partial_shape(0)):
+            params.append(param)
+            continue
+        vector = ops.parameter([1], param.get_element_type(), name=param.get_friendly_name())
+        scalar = ops.squeeze(vector, axis)
+        for target in param.output(0).get_target_inputs():
+            target.replace_source_output(scalar.output(0))
+        _move_names(param.output(0), vector.output(0))
+        params.append(vector)
+        changed = True
+    for result in model.get_results():
+        source = result.input_value(0)
+        if _is_scalar(source.get_partial_shape()):
+            vector = ops.unsqueeze(source, axis)
+            _move_names(source, vector.output(0))
+            result.input(0).replace_source_output(vector.output(0))
+            changed = True
+    if not changed:
+        return model
+    carried = ov.Model(model.get_results(), params, model.get_friendly_name())
+    carried.validate_nodes_and_infer_types()
+    return carried
+
+
+def _is_scalar(pshape: ov.PartialShape) -> bool:
+    return pshape.rank.is_static and pshape.rank.get_length() == 0
+
+
+def _move_names(old: ov.Output, new: ov.Output) -> None:
+    names = old.get_names()
+    old.get_tensor().set_names(set())
+    new.get_tensor().set_names(names)
 
 
 def _rename(ports: list[ov.Output], mapping: Mapping[str, str], kind: str) -> None:

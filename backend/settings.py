@@ -24,7 +24,8 @@ KNOWN_PARAMETERS: dict[str, str] = {
     "NIREQ": "in-flight infer requests (OVMS nireq); 0 = what OpenVINO finds optimal",
     "PLUGIN_CONFIG": 'JSON object passed to compile_model, e.g. {"CPU_DENORMALS_OPTIMIZATION": true}',
     "CACHE_DIR": "compiled-model cache directory (relative to the model directory)",
-    "RESHAPE": 'JSON object input -> shape, e.g. {"image": [1, 3, "224:448", -1]}',
+    "RESHAPE": "JSON object input -> shape in the request's layout (applied after LAYOUT, as "
+    'OVMS does), e.g. {"image": [1, 3, "224:448", -1]}',
     "LAYOUT": 'JSON object tensor -> "NHWC:NCHW" (request:model) or "NCHW"',
     "MAX_INPUT_BYTES": "largest request (all inputs together) in bytes; 0 = no limit (default)",
     "ALLOW_NON_FINITE": "true = accept NaN/inf in float inputs; false (default) = refuse them",

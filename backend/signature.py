@@ -31,14 +31,14 @@ class Signature:
     @classmethod
     def of(cls, model: ov.Model, max_batch_size: int) -> "Signature":
         ports = [*model.inputs, *model.outputs]
-        bounds = {spec.name: _bounds(port) for port, spec in zip(ports, describe(ports))}
+        bounds = {spec.name: port_bounds(port) for port, spec in zip(ports, describe(ports))}
         return cls(
             tuple(describe(model.inputs)), tuple(describe(model.outputs)), max_batch_size, bounds
         )
 
     def shape_text(self, spec: TensorSpec) -> str:
         """``[1:8,3,-1]``: the allowed sizes of each dimension of an input or output."""
-        return "[" + ",".join(_bound_text(b) for b in self.bounds[spec.name]) + "]"
+        return bounds_text(self.bounds[spec.name])
 
     def check_config(self, config: Mapping[str, Any]) -> None:
         """Refuse a config.pbtxt whose inputs/outputs do not match the model (load-time error)."""
@@ -136,11 +136,42 @@ class Signature:
         return problems
 
 
-def _bounds(port: ov.Output) -> tuple[Bound, ...]:
+def port_bounds(port: ov.Output) -> tuple[Bound, ...]:
+    """The (min, max) of each dimension of a port (max None = unbounded)."""
     return tuple(
         (d.get_min_length(), None if d.get_max_length() < 0 else d.get_max_length())
         for d in port.get_partial_shape()
     )
+
+
+def bounds_text(bounds: tuple[Bound, ...]) -> str:
+    """``[1:8,3,-1]``: OVMS's spelling of the allowed sizes of each dimension."""
+    return "[" + ",".join(_bound_text(b) for b in bounds) + "]"
+
+
+def intersect(a: tuple[Bound, ...], b: tuple[Bound, ...]) -> tuple[Bound, ...] | None:
+    """The sizes both allow, per dimension (``1:20`` and ``15:30`` give ``15:20``, OVMS's
+    intersection of a pipeline input's consumers); None when no shape fits both."""
+    if len(a) != len(b):
+        return None
+    merged = []
+    for (low_a, high_a), (low_b, high_b) in zip(a, b):
+        highs = [h for h in (high_a, high_b) if h is not None]
+        low, high = max(low_a, low_b), (min(highs) if highs else None)
+        if high is not None and low > high:
+            return None
+        merged.append((low, high))
+    return tuple(merged)
+
+
+def overlap(a: tuple[Bound, ...], b: tuple[Bound, ...]) -> bool:
+    """Whether some shape fits both (OVMS's "partially fits": same rank, ranges that meet)."""
+    return intersect(a, b) is not None
+
+
+def dims_of(bounds: tuple[Bound, ...]) -> tuple[int, ...]:
+    """Triton's dims for bounds: the size where it is fixed, -1 where it may vary."""
+    return tuple(low if low == high else -1 for low, high in bounds)
 
 
 def _fits(dim: int, bound: Bound) -> bool:

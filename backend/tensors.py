@@ -27,15 +27,14 @@ class TensorSpec:
     def config_entry(self, batched: bool = False) -> dict[str, Any]:
         """``{"name", "data_type", "dims"}``; ``batched`` drops the batch dimension (dim 0).
 
-        A scalar becomes ``dims: [1]`` with ``reshape: {shape: []}``: Triton needs rank >= 1,
-        the reshape gives the model its scalar.
+        Triton 2.51 refuses tensors without ``dims``: a batched vector (``[batch]``) becomes
+        ``dims: [1]`` with ``reshape: {shape: []}`` (requests ``[batch, 1]``, the model gets
+        ``[batch]``). A non-batching model cannot have an empty reshape, so a scalar is ``[1]``
+        (the backend's ``prepare.carry_scalars`` gives the model its scalar).
         """
         dims = list(self.shape[1:] if batched else self.shape)
-        entry: dict[str, Any] = {"name": self.name, "data_type": self.datatype}
-        if dims:
-            entry["dims"] = dims
-        else:
-            entry["dims"] = [1]
+        entry: dict[str, Any] = {"name": self.name, "data_type": self.datatype, "dims": dims or [1]}
+        if batched and not dims:
             entry["reshape"] = {"shape": []}
         return entry
 

@@ -9,15 +9,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ovtriton.backend.dtypes import short_name
+from ovtriton.backend.signature import Bound, bounds_text, overlap
 from ovtriton.backend.tensors import TensorSpec
 
 from .errors import Problems
-from .graph import merge_shapes
+from .graph import Consumer
 from .models import ConvertedModel
 from .ovms import Node, Pipeline, Source
 
 PSEUDO_NODES = ("request", "response")
 Wire = tuple[str, str]  # (node name, model output name); ("request", pipeline input) for inputs
+End = tuple[str, TensorSpec, tuple[Bound, ...]]  # node name, tensor, (min, max) per dimension
 
 
 class PipelineCheck:
@@ -79,11 +81,11 @@ class PipelineCheck:
 
     def node_inputs(
         self, nodes: Mapping[str, Node], resolved: Mapping[str, ConvertedModel]
-    ) -> tuple[dict[str, set[str]], dict[str, list[tuple[str, TensorSpec]]]]:
+    ) -> tuple[dict[str, set[str]], dict[str, list[Consumer]]]:
         """Check every node input; returns the dependencies between nodes and, for each
-        pipeline input, the model inputs it feeds (path, spec)."""
+        pipeline input, the model inputs it feeds (path, spec, bounds)."""
         depends: dict[str, set[str]] = {name: set() for name in nodes}
-        consumers: dict[str, list[tuple[str, TensorSpec]]] = {}
+        consumers: dict[str, list[Consumer]] = {}
         for node in nodes.values():
             model = resolved.get(node.name)
             connected: set[str] = set()
@@ -109,9 +111,18 @@ class PipelineCheck:
                 if source is None or target is None:
                     continue
                 if item.source.node_name == "request":
-                    consumers.setdefault(item.source.data_item, []).append((item.path, target))
+                    use = (item.path, target, _bounds(model, target))
+                    consumers.setdefault(item.source.data_item, []).append(use)
+                elif self.exact:  # else shapes may change (demultiplexing): types only
+                    producer = item.source.node_name
+                    _check_edge(
+                        item.path,
+                        (node.name, target, _bounds(model, target)),
+                        (producer, source, _bounds(resolved.get(producer), source)),
+                        self.problems,
+                    )
                 else:
-                    _check_edge(item.path, target, source, self.problems, shapes=self.exact)
+                    _check_types(item.path, target, source, self.problems)
             if model and node.path not in self.partial:  # else reported as unreadable already
                 missing = [s.name for s in model.inputs if s.name not in connected]
                 if missing:
@@ -200,22 +211,43 @@ class PipelineCheck:
         return model.output(out.data_item) if model else None
 
 
-def _check_edge(
-    path: str, target: TensorSpec, source: TensorSpec, problems: Problems, shapes: bool
-) -> None:
-    """Types must match; shapes too, unless unsupported features (demultiplexing) change them."""
-    if target.datatype != source.datatype:
+def _bounds(model: ConvertedModel | None, spec: TensorSpec) -> tuple[Bound, ...]:
+    """The (min, max) of each dimension of a model's tensor; from its shape when not known."""
+    known = model.bounds.get(spec.name) if model else None
+    return known or tuple((0, None) if d == -1 else (d, d) for d in spec.shape)
+
+
+def _check_types(path: str, target: TensorSpec, source: TensorSpec, problems: Problems) -> bool:
+    if target.datatype == source.datatype:
+        return True
+    problems.add(
+        path,
+        f"data type mismatch: input {target.name!r} takes "
+        f"{short_name(target.datatype)}, output {source.name!r} gives "
+        f"{short_name(source.datatype)}",
+        "connect tensors of the same type",
+    )
+    return False
+
+
+def _check_edge(path: str, target: End, source: End, problems: Problems) -> None:
+    """Types must match, and shapes meet: same rank, each dimension's ranges overlapping
+    (OVMS's INVALID_SHAPE: ``30:40`` feeding ``41:60`` can never carry a request)."""
+    (node, target_spec, target_bounds), (producer, source_spec, source_bounds) = target, source
+    if not _check_types(path, target_spec, source_spec, problems):
+        return
+    if target_spec.datatype == "TYPE_STRING":
         problems.add(
             path,
-            f"data type mismatch: input {target.name!r} takes "
-            f"{short_name(target.datatype)}, output {source.name!r} gives "
-            f"{short_name(source.datatype)}",
-            "connect tensors of the same type",
+            f"node {producer!r} output {source_spec.name!r} gives strings to node {node!r}; "
+            "OVMS does not pass strings from model to model (NOT_IMPLEMENTED)",
+            "feed the strings to each model from the pipeline's request instead",
         )
-    elif shapes and merge_shapes(target.shape, source.shape) is None:
+    elif not overlap(target_bounds, source_bounds):
         problems.add(
             path,
-            f"shape mismatch: input {target.name!r} takes {list(target.shape)}, output "
-            f"{source.name!r} gives {list(source.shape)}",
-            "set shape or batch_size so they fit",
+            f"shape mismatch: node {node!r} input {target_spec.name!r} takes "
+            f"{bounds_text(target_bounds)}, node {producer!r} output {source_spec.name!r} gives "
+            f"{bounds_text(source_bounds)}; no shape fits both",
+            "set shape or batch_size so they fit (OVMS refuses this pipeline too: INVALID_SHAPE)",
         )

@@ -60,6 +60,8 @@ def check_wiring(
                     f"its outputs are {sorted(own.outputs)}",
                 )
     demultiplexers = {n.name for n in pipeline.nodes if n.demultiply_count is not None}
+    # a node whose demultiply_count could not be read was reported: gathering from it is no error
+    counts = {n.name: f"{n.path}.demultiply_count" for n in pipeline.nodes}
     for node in pipeline.nodes:
         if node.gather_from_node is not None and node.gather_from_node not in demultiplexers:
             problems.add(
@@ -68,6 +70,7 @@ def check_wiring(
                 "(OVMS: Gather node refers to node that isn't demultiplexer)",
                 f"name the node (with demultiply_count) whose sub-requests this node joins; "
                 f"the demultiplexers are {sorted(demultiplexers)}",
+                unless=[counts[node.gather_from_node]] if node.gather_from_node in counts else [],
             )
     nodes = {node.name: node for node in pipeline.nodes}
     depends = {

@@ -6,16 +6,19 @@ from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
 
 from ovtriton.backend.dtypes import short_name
+from ovtriton.backend.signature import Bound, bounds_text, dims_of, intersect
 from ovtriton.backend.tensors import TensorSpec
 
 from .errors import Problems
 from .ovms import Node, Pipeline
 
+Consumer = tuple[str, TensorSpec, tuple[Bound, ...]]  # JSON path, model input, its sizes
 PASSTHROUGH_DEFAULT = ("TYPE_FP32", (-1,))  # an input only the response reads: any FP32 vector
 
 
 def merge_shapes(a: Sequence[int], b: Sequence[int]) -> tuple[int, ...] | None:
-    """Dim-wise intersection, -1 matching anything; None when they cannot meet."""
+    """Dim-wise intersection, -1 matching anything; None when they cannot meet (DAG pipelines,
+    whose node shapes are compared with ranges seen as -1)."""
     if len(a) != len(b):
         return None
     merged = []
@@ -76,7 +79,7 @@ def check_graph(
 
 def merge_inputs(
     pipeline: Pipeline,
-    consumers: Mapping[str, list[tuple[str, TensorSpec]]],
+    consumers: Mapping[str, list[Consumer]],
     passed: AbstractSet[str],
     problems: Problems,
     shapes: bool = True,
@@ -88,8 +91,16 @@ def merge_inputs(
     Without ``shapes`` only the types must agree (a pipeline with unsupported features).
     """
     specs = []
+    read = {  # by any node, also one without a model (a custom node, or one with a problem)
+        item.source.data_item
+        for node in pipeline.nodes
+        for item in node.inputs
+        if item.source.node_name == "request"
+    }
     for name in dict.fromkeys(pipeline.inputs):
         uses = consumers.get(name)
+        if not uses and name in read and name not in passed:
+            continue  # its consumers' problems are reported; "not used" would be false
         if not uses and name in passed:
             default_type, default_shape = PASSTHROUGH_DEFAULT
             problems.warn(
@@ -108,20 +119,21 @@ def merge_inputs(
                 "Triton refuses unused ensemble inputs (OVMS hides them from metadata)",
             )
             continue
-        first_path, first = uses[0]
-        shape: tuple[int, ...] | None = first.shape
-        for path, spec in uses[1:]:
-            merged = merge_shapes(shape, spec.shape) if shape is not None else None
+        first_path, first, first_bounds = uses[0]
+        bounds: tuple[Bound, ...] | None = first_bounds
+        for path, spec, spec_bounds in uses[1:]:
+            merged = intersect(bounds, spec_bounds) if bounds is not None else None
             if spec.datatype != first.datatype or (merged is None and shapes):
                 problems.add(
                     path,
                     f"pipeline input {name!r} feeds {first_path} with "
-                    f"{short_name(first.datatype)} {list(first.shape)} and here "
-                    f"{short_name(spec.datatype)} {list(spec.shape)}",
-                    "inputs that share a pipeline input must agree on type and shape",
+                    f"{short_name(first.datatype)} {bounds_text(first_bounds)} and here "
+                    f"{short_name(spec.datatype)} {bounds_text(spec_bounds)}",
+                    "inputs that share a pipeline input must agree on type and shape "
+                    "(OVMS: PIPELINE_INPUTS_AMBIGUOUS_METADATA)",
                 )
                 break
-            shape = merged
-        if shape is not None:
-            specs.append(TensorSpec(name, first.datatype, shape))
+            bounds = merged
+        if bounds is not None:
+            specs.append(TensorSpec(name, first.datatype, dims_of(bounds)))
     return tuple(specs)

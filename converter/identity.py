@@ -37,12 +37,16 @@ def identity_name(datatype: str, rank: int) -> str:
 
 
 def identity_ir(datatype: str, rank: int) -> ov.Model:
-    """``y = Convert(x, same type)``: a real op, so OpenVINO keeps a distinct output tensor."""
+    """``y = Convert(x, same type)``: a real op, so OpenVINO keeps a distinct output tensor
+    (strings, which the CPU cannot Convert: ``Reshape(x, ShapeOf(x))``)."""
     element = ov_from_triton(datatype)
     shape = ov.PartialShape([ov.Dimension()] * rank)
     param = ops.parameter(shape, element, name=INPUT)
     param.output(0).get_tensor().set_names({INPUT})
-    copy = ops.convert(param, element, name=OUTPUT)
+    if element == ov.Type.string:
+        copy = ops.reshape(param, ops.shape_of(param), False, name=OUTPUT)
+    else:
+        copy = ops.convert(param, element, name=OUTPUT)
     copy.output(0).get_tensor().set_names({OUTPUT})
     result = ops.result(copy, name="result")  # a fixed name keeps the IR bytes reproducible
     return ov.Model([result], [param], identity_name(datatype, rank))

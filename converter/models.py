@@ -7,8 +7,10 @@ config declares exactly what the backend will serve.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -18,6 +20,7 @@ from ovtriton.backend import BACKEND_NAME
 from ovtriton.backend.errors import ModelLoadError
 from ovtriton.backend.model_files import find_model_file, read_mapping
 from ovtriton.backend.prepare import prepare_model, read_model
+from ovtriton.backend.signature import Bound, port_bounds
 from ovtriton.backend.tensors import TensorSpec, describe
 from ovtriton.backend.settings import BackendSettings, parse_settings
 from tritonclient.grpc import model_config_pb2
@@ -43,6 +46,8 @@ class ConvertedModel:
     inputs: tuple[TensorSpec, ...]  # full shapes, -1 where dynamic (batch dim included)
     outputs: tuple[TensorSpec, ...]
     config: model_config_pb2.ModelConfig
+    # tensor name -> (min, max) of each dimension: the ranges that ``inputs``/``outputs`` show as -1
+    bounds: Mapping[str, tuple[Bound, ...]] = dataclasses.field(default_factory=dict, compare=False)
 
     def input(self, name: str) -> TensorSpec | None:
         return next((spec for spec in self.inputs if spec.name == name), None)
@@ -85,7 +90,7 @@ def convert_model(
         for rel, path in source.files
     )
     numbers = tuple(s.number for s in sources)
-    return ConvertedModel(entry, numbers, files, first.inputs, first.outputs, config)
+    return ConvertedModel(entry, numbers, files, first.inputs, first.outputs, config, first.bounds)
 
 
 @dataclass(frozen=True)
@@ -96,6 +101,7 @@ class _Served:
     parameters: tuple[tuple[str, str], ...]
     inputs: tuple[TensorSpec, ...]
     outputs: tuple[TensorSpec, ...]
+    bounds: Mapping[str, tuple[Bound, ...]] = dataclasses.field(default_factory=dict, compare=False)
 
 
 def _read_version(
@@ -116,6 +122,13 @@ def _read_version(
     if requested is None:
         return None
     shape_map, layouts = requested
+    if layouts:  # OVMS reads shape and batch_size in the request's layout: after the layout
+        try:
+            laid = prepare_model(model.clone(), BackendSettings(layout=layouts), 0, mapping)
+        except ModelLoadError as exc:
+            problems.add(f"{entry.path}.layout", f"version {source.number}: {exc}")
+            return None
+        dims = {port.get_any_name(): _dims(port.get_partial_shape()) for port in laid.inputs}
     batch = shapes.parse_batch_size(entry.batch_size) if entry.batch_size else None
     if shape_map and batch is not None:
         problems.warn(f"{entry.path}.batch_size", "ignored because shape is set (as OVMS does)")
@@ -139,7 +152,10 @@ def _read_version(
             return None
         batched_outputs = all(spec.shape and spec.shape[0] == -1 for spec in outputs)
         if shaping.max_batch_size == 0 or batched_outputs:
-            return _Served(shaping.max_batch_size, parameters, inputs, outputs)
+            bounds = {
+                p.get_any_name(): port_bounds(p) for p in [*prepared.inputs, *prepared.outputs]
+            }
+            return _Served(shaping.max_batch_size, parameters, inputs, outputs, bounds)
         LOGGER.info(
             "%s: outputs are not batch-first; batch_size %s set by reshape instead",
             entry.name,

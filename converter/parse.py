@@ -14,15 +14,11 @@ from .ovms import (
     OvmsConfig,
     VersionPolicy,
 )
+from .parse_features import MEDIAPIPE_KEYS, TOP_UNSUPPORTED, model_features, top_features
 from .parse_pipelines import parse_libraries, parse_pipeline
 from .schema import Reader
 from .sources import MAX_VERSION
 
-TOP_UNSUPPORTED = {
-    "custom_loader_config_list": "custom model loaders are not supported; decrypt or fetch the "
-    "model files before converting",
-    "mediapipe_config_list": "MediaPipe graphs are not supported; serve their models one by one",
-}
 MODEL_KEYS = (
     "name",
     "base_path",
@@ -35,12 +31,11 @@ MODEL_KEYS = (
     "plugin_config",
     "allow_cache",
     "stateful",
+    "custom_loader_options",  # named and checked by parse_features
+    *MEDIAPIPE_KEYS,
 )
-OTHER_LOADERS = {"custom_loader_options", "graph_path", "subconfig"}
+OTHER_LOADERS = frozenset({"custom_loader_options", *MEDIAPIPE_KEYS})
 MODEL_UNSUPPORTED = {
-    "custom_loader_options": TOP_UNSUPPORTED["custom_loader_config_list"],
-    "graph_path": TOP_UNSUPPORTED["mediapipe_config_list"],
-    "subconfig": TOP_UNSUPPORTED["mediapipe_config_list"],
     "idle_sequence_cleanup": "stateful models were removed in OVMS 2026.3 and are not supported",
     "low_latency_transformation": "stateful models were removed in OVMS 2026.3 and are not supported",
     "max_sequence_number": "stateful models were removed in OVMS 2026.3 and are not supported",
@@ -72,9 +67,7 @@ def parse_config(doc: Any, problems: Problems) -> OvmsConfig:
     )
     if top is None:
         return OvmsConfig((), ())
-    for key, hint in TOP_UNSUPPORTED.items():
-        if top.get(key) not in (None, []):  # an empty list asks for nothing
-            read.add([key], f"{key!r} is not supported by ovtriton yet", hint)
+    top_features(read, top)
     if "monitoring" in top:
         _monitoring(read, top["monitoring"], problems)
     declared: dict[str, list[str]] = {}
@@ -145,7 +138,8 @@ def _model(read: Reader, item: Any, parts: list[PathPart]) -> ModelEntry | None:
     if raw is None:
         return None
     name = read.string(raw.get("name"), [*parts, "name"]) if "name" in raw else None
-    if "base_path" not in raw:
+    mediapipe = model_features(read, raw, parts)
+    if "base_path" not in raw and not mediapipe:  # a MediaPipe graph has a default base path
         read.missing(
             parts, "base_path", "the folder holding the numbered version folders, or one model file"
         )

@@ -5,9 +5,13 @@ The syntax of dimensions, shapes and layouts is the backend's (``ovtriton.backen
 Rules (OVMS semantics kept exactly, except where Triton batching is a strict superset):
 
 - ``shape`` wins over ``batch_size`` (OVMS ignores batch_size then, with a warning).
-- ``shape`` -> RESHAPE of the full model shape; ``max_batch_size: 0``.
-- ``batch_size`` N or ``-1`` -> RESHAPE of the batch dimension only (the layout's ``N``, else
-  dimension 0); ``max_batch_size: 0`` and full dims, so requests keep OVMS's shapes.
+- ``layout`` comes first: OVMS applies it, then reads ``shape`` and ``batch_size`` in the
+  *request's* layout (``shape (1,1,2,3)`` + ``layout NHWC:NCHW`` takes ``[1,1,2,3]`` requests);
+  the backend applies LAYOUT before RESHAPE for the same reason.
+- ``shape`` -> RESHAPE of the full request shape; ``max_batch_size: 0``.
+- ``batch_size`` N or ``-1`` -> RESHAPE of the batch dimension only (the ``N`` of the layout's
+  request side, else dimension 0); ``max_batch_size: 0`` and full dims, so requests keep
+  OVMS's shapes.
 - ``batch_size`` ``"1:B"`` (or ``"0:B"``) with the batch first on every input -> Triton
   ``max_batch_size: B`` + ``dynamic_batching {}``: clients send the same 1..B batches as before
   and Triton may now join requests. Other ranges fall back to RESHAPE.
@@ -55,7 +59,8 @@ def plan_shaping(
     layouts: Mapping[str, str],
     triton_batching: bool = True,
 ) -> Shaping:
-    """Combine the parsed OVMS fields for a model whose (mapped) inputs have the given shapes.
+    """Combine the parsed OVMS fields for a model whose (mapped) inputs have the given shapes
+    (in the request's layout, i.e. after ``layouts`` is applied).
 
     ``shapes`` maps input name -> parsed shape (``None`` = auto). ``batch`` is only used when
     ``shapes`` is empty. Raises ``ValueError`` for combinations that cannot work.
@@ -94,13 +99,13 @@ def _batch_position(name: str, layout: str | None, rank: int) -> int:
         raise ValueError(f"input {name!r} is a scalar; it has no batch dimension to set")
     if not layout:
         return 0
-    model_side = layout_sides(layout)[1]
-    if "N" not in model_side:
+    request_side = layout_sides(layout)[0]  # batch_size is read after the layout, as in OVMS
+    if "N" not in request_side:
         raise ValueError(
             f"input {name!r} has layout {layout!r} without N, so batch_size has no dimension to set"
         )
-    if "..." in model_side[: model_side.index("N")]:
+    if "..." in request_side[: request_side.index("N")]:
         raise ValueError(
             f"input {name!r}: layout {layout!r} puts N after '...'; give a full layout"
         )
-    return model_side.index("N")
+    return request_side.index("N")

@@ -41,16 +41,26 @@ def test_completed_tensors_keep_a_section_the_config_already_has(tmp_path: Path)
     assert outputs == [{"name": "out.y", "data_type": "TYPE_FP32", "dims": [-1, 4]}]
 
 
-def test_completed_tensors_refuse_a_scalar_with_the_config_to_write(tmp_path: Path) -> None:
+def test_completed_tensors_declare_a_scalar_as_one_element(tmp_path: Path) -> None:
+    """Triton 2.51 has no 0-d tensors; the backend carries a scalar as [1] (carry_scalars)."""
     x = ops.parameter([], np.float32, name="x")
     y = ops.relu(x)
     y.output(0).get_tensor().set_names({"y"})
     save(ov.Model([y], [x]), tmp_path / "1")
+    inputs, outputs = completed_tensors(tmp_path / "1", {"name": "m"})
+    assert inputs == [{"name": "x", "data_type": "TYPE_FP32", "dims": [1]}]
+    assert outputs == [{"name": "y", "data_type": "TYPE_FP32", "dims": [1]}]
+
+
+def test_completed_tensors_refuse_a_batched_vector_with_the_config_to_write(
+    tmp_path: Path,
+) -> None:
+    save(scale_model((-1,)), tmp_path / "1")
     with pytest.raises(ModelLoadError) as info:
-        completed_tensors(tmp_path / "1", {"name": "m"})
+        completed_tensors(tmp_path / "1", {"name": "m", "max_batch_size": 4})
     assert str(info.value) == (
-        "input 'x' is a scalar, which Triton cannot declare without reshape; write the inputs "
-        "in config.pbtxt, e.g. dims: [ 1 ] reshape: { shape: [ ] }"
+        "input 'INPUT/x:0' is a scalar, which Triton cannot declare without reshape; write the "
+        "inputs in config.pbtxt, e.g. dims: [ 1 ] reshape: { shape: [ ] }"
     )
 
 

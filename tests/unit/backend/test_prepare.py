@@ -3,6 +3,7 @@ from pathlib import Path
 import numpy as np
 import openvino as ov
 import pytest
+from openvino import opset13 as ops
 
 from ovtriton.backend.errors import ModelLoadError
 from ovtriton.backend.prepare import prepare_model, read_model
@@ -53,6 +54,26 @@ def test_prepare_model_transposes_nhwc_requests_for_an_nchw_model() -> None:
     np.testing.assert_allclose(result, nchw.mean(axis=(2, 3)), rtol=1e-6)
 
 
+def test_prepare_model_reads_reshape_in_the_request_layout_as_ovms_does() -> None:
+    """OVMS applies the layout first: RESHAPE [1,2,4,3] with NHWC:NCHW takes NHWC [1,2,4,3]."""
+    settings = BackendSettings(layout={"image": "NHWC:NCHW"}, reshape={"image": [1, 2, 4, 3]})
+    model = prepare_model(image_model(), settings, max_batch_size=0)
+    assert list(model.inputs[0].get_shape()) == [1, 2, 4, 3]
+    nhwc = np.arange(24, dtype=np.float32).reshape(1, 2, 4, 3)
+    original = image_model()  # NCHW, reshaped to what NHWC [1,2,4,3] is in its layout
+    original.reshape({"image": [1, 3, 2, 4]})
+    expected = ov.Core().compile_model(original, "CPU")(nhwc.transpose(0, 3, 1, 2))[0]
+    result = ov.Core().compile_model(model, "CPU")(nhwc)[0]
+    np.testing.assert_allclose(result, expected, rtol=1e-6)
+    np.testing.assert_allclose(result, nhwc.mean(axis=(1, 2)), rtol=1e-6)
+
+
+def test_prepare_model_reports_reshape_that_does_not_fit_the_request_layout() -> None:
+    settings = BackendSettings(layout={"image": "NHWC:NCHW"}, reshape={"image": [1, 3, 4]})
+    with pytest.raises(ModelLoadError, match="parameter RESHAPE: the model cannot take shapes"):
+        prepare_model(image_model(), settings, 0)
+
+
 def test_prepare_model_names_unknown_layout_tensor() -> None:
     with pytest.raises(ModelLoadError, match="LAYOUT names tensor 'x'"):
         prepare_model(image_model(), BackendSettings(layout={"x": "NCHW"}), 0)
@@ -66,6 +87,42 @@ def test_prepare_model_renames_tensors_from_mapping() -> None:
 def test_prepare_model_names_mapping_of_missing_tensor() -> None:
     with pytest.raises(ModelLoadError, match=r"renames input\(s\) \['ghost'\]"):
         prepare_model(scale_model(), BackendSettings(), 0, ({"ghost": "g"}, {}))
+
+
+def scalar_model() -> ov.Model:
+    """y = x + v (x a scalar, v [3]), s = x * 2 (a scalar)."""
+    x = ops.parameter([], np.float32, name="x")
+    v = ops.parameter([3], np.float32, name="v")
+    x.output(0).get_tensor().set_names({"x"})
+    v.output(0).get_tensor().set_names({"v"})
+    y = ops.add(v, x)
+    s = ops.multiply(x, ops.constant(np.float32(2)))
+    y.output(0).get_tensor().set_names({"y"})
+    s.output(0).get_tensor().set_names({"s"})
+    return ov.Model([y, s], [x, v], "scalars")
+
+
+def test_prepare_model_carries_scalars_as_one_element_vectors() -> None:
+    """Triton 2.51 has no 0-d tensors: [1] around the model, the model computes on a scalar."""
+    model = prepare_model(scalar_model(), BackendSettings(), 0)
+    assert describe(model.inputs) == [
+        TensorSpec("x", "TYPE_FP32", (1,)),
+        TensorSpec("v", "TYPE_FP32", (3,)),
+    ]
+    assert describe(model.outputs) == [
+        TensorSpec("y", "TYPE_FP32", (3,)),
+        TensorSpec("s", "TYPE_FP32", (1,)),
+    ]
+    v = np.array([1.0, 2.0, 3.0], np.float32)
+    result = ov.Core().compile_model(model, "CPU")({"x": np.array([0.5], np.float32), "v": v})
+    by_name = {port.get_any_name(): value for port, value in result.items()}
+    np.testing.assert_array_equal(by_name["y"], v + 0.5)
+    np.testing.assert_array_equal(by_name["s"], [1.0])
+
+
+def test_prepare_model_leaves_a_model_without_scalars_as_it_is() -> None:
+    model = scale_model((2, 4))
+    assert prepare_model(model, BackendSettings(), 0) is model
 
 
 def test_read_model_names_the_corrupt_file(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ import pytest
 from ovtriton.backend.errors import RequestError
 from ovtriton.backend.prepare import prepare_model
 from ovtriton.backend.settings import BackendSettings
-from ovtriton.backend.signature import Signature
+from ovtriton.backend.signature import Signature, bounds_text, dims_of, intersect, overlap
 from ovtriton.backend.tensors import TensorSpec
 
 from tests.models import scale_model, two_input_model
@@ -74,3 +74,13 @@ def test_check_request_names_the_input_and_what_was_expected(
     with pytest.raises(RequestError) as info:
         batched().check_request(tensors)
     assert str(info.value) == message
+
+
+def test_intersect_gives_the_sizes_both_bounds_allow() -> None:
+    assert intersect(((1, 20), (3, 3)), ((15, 30), (0, None))) == ((15, 20), (3, 3))
+    assert intersect(((1, None),), ((5, 5),)) == ((5, 5),)
+    assert intersect(((30, 40),), ((41, 60),)) is None
+    assert intersect(((1, 1),), ((1, 1), (2, 2))) is None  # ranks differ
+    assert overlap(((30, 40),), ((40, 60),)) and not overlap(((30, 40),), ((41, 60),))
+    assert dims_of(((15, 20), (3, 3), (0, None))) == (-1, 3, -1)
+    assert bounds_text(((15, 20), (3, 3), (0, None), (1, None))) == "[15:20,3,-1,1:]"

@@ -22,9 +22,15 @@ def test_config_entry_drops_the_batch_dimension_when_batched() -> None:
     assert spec.config_entry(batched=True) == {"name": "x", "data_type": "TYPE_INT64", "dims": [3]}
 
 
-def test_config_entry_declares_a_scalar_as_one_element_reshaped_to_nothing() -> None:
-    entry = TensorSpec("s", "TYPE_BOOL", ()).config_entry()
+def test_config_entry_declares_a_batched_vector_as_one_element_reshaped_to_nothing() -> None:
+    entry = TensorSpec("s", "TYPE_BOOL", (-1,)).config_entry(batched=True)
     assert entry == {"name": "s", "data_type": "TYPE_BOOL", "dims": [1], "reshape": {"shape": []}}
+
+
+def test_config_entry_declares_a_scalar_of_a_non_batching_model_as_one_element() -> None:
+    """Triton 2.51 refuses an empty reshape without batching; the backend carries it as [1]."""
+    entry = TensorSpec("s", "TYPE_BOOL", ()).config_entry()
+    assert entry == {"name": "s", "data_type": "TYPE_BOOL", "dims": [1]}
 
 
 def test_describe_gives_names_types_and_minus_one_for_dynamic_dims() -> None:

@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 from typing import Any, Callable
 
+from tests.unit.converter.golden_shapes import layouts, ranges, scalars, strings
 from tests.unit.converter.seed_models import elementwise, image_model, save, write_seed
 
 
@@ -216,4 +217,8 @@ CASES: dict[str, Callable[[Path], Path]] = {
     "versions": versions,
     "pipelines": pipelines,
     "passthrough": passthrough,
+    "layouts": layouts,
+    "scalars": scalars,
+    "strings": strings,
+    "ranges": ranges,
 }

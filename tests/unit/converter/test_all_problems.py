@@ -125,18 +125,19 @@ CASES: dict[str, tuple[Callable[[dict], Any], list[str]]] = {
     ),
     "gather and missing alias": (
         lambda d: (
+            _node(d, 0).update(demultiply_count=2),
             _node(d, 1).update(gather_from_node="a"),
             _node(d, 1)["inputs"][0]["a"].update(data_item="zz"),
         ),
-        [f"{P}.nodes[1].inputs[0].a.data_item", f"{P}.nodes[1].gather_from_node"],
+        [f"{P}.nodes[1].inputs[0].a.data_item"],  # 'a' demultiplexes: the gather is valid
     ),
     "gather, no shape check": (
         lambda d: (
             d[M].append({"config": {"name": "wide", "base_path": "wide"}}),
-            _node(d, 0).update(model_name="wide"),
+            _node(d, 0).update(model_name="wide", demultiply_count=2),
             _node(d, 1).update(gather_from_node="a"),
         ),
-        [f"{P}.nodes[1].gather_from_node"],
+        [f"{P}.nodes[0].demultiply_count", f"{P}.nodes[1].inputs[0]"],
     ),
     "custom node and unconnected input": (
         lambda d: (_custom(_node(d, 0)), _node(d, 1)["inputs"].pop()),

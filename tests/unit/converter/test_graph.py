@@ -6,7 +6,7 @@ from typing import Any
 
 from ovtriton.backend.tensors import TensorSpec
 from ovtriton.converter.errors import Problems
-from ovtriton.converter.graph import check_graph, merge_inputs, merge_shapes
+from ovtriton.converter.graph import Consumer, check_graph, merge_inputs
 from ovtriton.converter.ovms import Pipeline
 from ovtriton.converter.parse import parse_config
 
@@ -29,12 +29,6 @@ def node(name: str, source: str) -> dict[str, Any]:
         "inputs": [{"x": {"node_name": source, "data_item": "out"}}],
         "outputs": [{"data_item": "y", "alias": "out"}],
     }
-
-
-def test_merge_shapes_intersects_dims_with_minus_one_matching_anything() -> None:
-    assert merge_shapes((-1, 3), (2, -1)) == (2, 3)
-    assert merge_shapes((2, 3), (4, 3)) is None
-    assert merge_shapes((2,), (2, 1)) is None
 
 
 def test_check_graph_reports_a_cycle_once_with_its_path() -> None:
@@ -61,12 +55,17 @@ def test_check_graph_reports_nodes_that_do_not_reach_the_response() -> None:
     assert not problems  # a broken connection was reported: reachability would only echo it
 
 
+def use(path: str, spec: TensorSpec) -> Consumer:
+    """A consumer whose sizes are those its shape shows (-1: any)."""
+    return path, spec, tuple((0, None) if d == -1 else (d, d) for d in spec.shape)
+
+
 def test_merge_inputs_takes_the_intersection_of_its_consumers() -> None:
     p = pipeline([node("a", "request")], [{"o": {"node_name": "a", "data_item": "out"}}])
     consumers = {
         "in": [
-            ("x1", TensorSpec("x", "TYPE_FP32", (-1, 4))),
-            ("x2", TensorSpec("x", "TYPE_FP32", (2, -1))),
+            use("x1", TensorSpec("x", "TYPE_FP32", (-1, 4))),
+            use("x2", TensorSpec("x", "TYPE_FP32", (2, -1))),
         ]
     }
     problems = Problems()
@@ -78,15 +77,38 @@ def test_merge_inputs_reports_consumers_that_disagree() -> None:
     p = pipeline([node("a", "request")], [{"o": {"node_name": "a", "data_item": "out"}}])
     consumers = {
         "in": [
-            ("x1", TensorSpec("x", "TYPE_FP32", (1, 4))),
-            ("x2", TensorSpec("x", "TYPE_INT32", (1, 4))),
+            use("x1", TensorSpec("x", "TYPE_FP32", (1, 4))),
+            use("x2", TensorSpec("x", "TYPE_INT32", (1, 4))),
         ]
     }
     problems = Problems()
     merge_inputs(p, consumers, set(), problems)
     assert [str(x) for x in problems.items] == [
-        "x2: pipeline input 'in' feeds x1 with FP32 [1, 4] and here INT32 [1, 4]\n    hint: "
-        "inputs that share a pipeline input must agree on type and shape"
+        "x2: pipeline input 'in' feeds x1 with FP32 [1,4] and here INT32 [1,4]\n    hint: "
+        "inputs that share a pipeline input must agree on type and shape (OVMS: "
+        "PIPELINE_INPUTS_AMBIGUOUS_METADATA)"
+    ]
+
+
+def test_merge_inputs_intersects_ranges_as_ovms_does() -> None:
+    """1:20 and 15:30 give 15:20 (declared -1); 1:20 and 20:30 leave only 20."""
+    p = pipeline([node("a", "request")], [{"o": {"node_name": "a", "data_item": "out"}}])
+    spec = TensorSpec("x", "TYPE_FP32", (1, -1))
+    for other, dims in (((15, 30), (1, -1)), ((20, 30), (1, 20))):
+        consumers = {"in": [("x1", spec, ((1, 1), (1, 20))), ("x2", spec, ((1, 1), other))]}
+        problems = Problems()
+        assert merge_inputs(p, consumers, set(), problems) == (TensorSpec("in", "TYPE_FP32", dims),)
+        assert not problems
+
+
+def test_merge_inputs_refuses_ranges_that_do_not_meet() -> None:
+    p = pipeline([node("a", "request")], [{"o": {"node_name": "a", "data_item": "out"}}])
+    spec = TensorSpec("x", "TYPE_FP32", (1, -1))
+    consumers = {"in": [("x1", spec, ((1, 1), (30, 40))), ("x2", spec, ((1, 1), (41, 60)))]}
+    problems = Problems()
+    merge_inputs(p, consumers, set(), problems)
+    assert [x.message for x in problems.items] == [
+        "pipeline input 'in' feeds x1 with FP32 [1,30:40] and here FP32 [1,41:60]"
     ]
 
 

@@ -73,6 +73,7 @@ def test_unsupported_and_rejected_keys_are_named_with_a_hint() -> None:
         "custom_loader_config_list: 'custom_loader_config_list' is not supported by ovtriton "
         "yet\n    hint: custom model loaders are not supported; decrypt or fetch the model files "
         "before converting",
+        "custom_loader_config_list[0]: missing required key 'config'",
         "model_config_list[0].config.mean: unknown key 'mean'\n    hint: OVMS's schema rejects "
         "it too (a CLI preprocessing option); bake the preprocessing into the model, e.g. with "
         "OpenVINO's PrePostProcessor",

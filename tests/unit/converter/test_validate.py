@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
+import pytest
 from ovtriton.backend.tensors import TensorSpec
 from ovtriton.converter.errors import Problems
 from ovtriton.converter.models import ConvertedModel
@@ -103,8 +105,59 @@ def test_shapes_must_fit_between_nodes() -> None:
     models = {"m": model("m"), "w": model("w", shape=(1, 5))}
     check_pipeline(config.pipelines[0], models, config.declared, problems)
     assert [p.message for p in problems.items] == [
-        "shape mismatch: input 'x' takes [1, 5], output 'y' gives [1, 4]"
+        "shape mismatch: node 'b' input 'x' takes [1,5], node 'a' output 'y' gives [1,4]; "
+        "no shape fits both"
     ]
+
+
+def ranged(name: str, x: tuple, y: tuple) -> ConvertedModel:
+    """A model whose input and output allow the given (min, max) per dimension."""
+    shape = tuple(low if low == high else -1 for low, high in x)
+    out = tuple(low if low == high else -1 for low, high in y)
+    converted = model(name, shape)
+    return dataclasses.replace(
+        converted,
+        outputs=(TensorSpec("y", "TYPE_FP32", out),),
+        bounds={"x": x, "y": y},
+    )
+
+
+def test_ranges_that_do_not_overlap_are_refused_naming_both_nodes_and_ranges() -> None:
+    """OVMS refuses 30:40 feeding 41:60 (INVALID_SHAPE): no request could ever pass."""
+    doc = chain()
+    doc["nodes"][1]["model_name"] = "late"
+    config, problems = read(doc)
+    models = {
+        "m": ranged("m", ((1, 1), (30, 40)), ((1, 1), (30, 40))),
+        "late": ranged("late", ((1, 1), (41, 60)), ((1, 1), (41, 60))),
+    }
+    assert check_pipeline(config.pipelines[0], models, config.declared, problems) is None
+    assert [str(p) for p in problems.items] == [
+        f"{P}.nodes[1].inputs[0]: shape mismatch: node 'b' input 'x' takes [1,41:60], node 'a' "
+        "output 'y' gives [1,30:40]; no shape fits both\n    hint: set shape or batch_size so "
+        "they fit (OVMS refuses this pipeline too: INVALID_SHAPE)"
+    ]
+
+
+@pytest.mark.parametrize(
+    "source, target",
+    [
+        ((30, 40), (40, 60)),  # they meet at 40
+        ((30, 40), (0, None)),  # -1 takes every size
+        ((1, None), (5, 5)),  # "1:" (no upper bound) reaches 5
+        ((30, 40), (35, 35)),
+    ],
+)
+def test_ranges_that_overlap_are_accepted(source: tuple, target: tuple) -> None:
+    doc = chain()
+    doc["nodes"][1]["model_name"] = "late"
+    config, problems = read(doc)
+    models = {
+        "m": ranged("m", ((1, 1), source), ((1, 1), source)),
+        "late": ranged("late", ((1, 1), target), ((1, 1), target)),
+    }
+    assert check_pipeline(config.pipelines[0], models, config.declared, problems) is not None
+    assert not problems
 
 
 def test_shapes_are_not_compared_in_a_pipeline_read_with_problems() -> None:
