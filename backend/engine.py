@@ -163,7 +163,8 @@ class Engine:
             if unknown:
                 results[i] = RequestError(
                     f"requested output(s) {unknown} do not exist; the model has "
-                    f"{sorted(self._output_index)}"
+                    f"{sorted(self._output_index)}",
+                    reason="unknown_output",
                 )
                 continue
             results[i] = {name: split[self._output_index[name]][position] for name in names}

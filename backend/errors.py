@@ -15,7 +15,14 @@ class ModelLoadError(BackendError):
 
 
 class RequestError(BackendError):
-    """One request is malformed; it gets its own INVALID_ARG response, the others still run."""
+    """One request is malformed; it gets its own INVALID_ARG response, the others still run.
+
+    ``reason`` names the check that refused it in the ``ovtriton_requests_rejected`` metric.
+    """
+
+    def __init__(self, message: str, reason: str = "invalid_input") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 def first_line(exc: BaseException) -> str:

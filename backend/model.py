@@ -39,6 +39,7 @@ def _load_package() -> str:
 _package = _load_package()
 _errors = importlib.import_module(f"{_package}.errors")
 _instance = importlib.import_module(f"{_package}.instance")
+_rejections = importlib.import_module(f"{_package}.rejections")
 BackendError, ModelLoadError, RequestError = (
     _errors.BackendError,
     _errors.ModelLoadError,
@@ -108,6 +109,7 @@ class TritonPythonModel:
             )
         except ModelLoadError as exc:
             raise pb_utils.TritonModelException(f"model {self.name!r}: {exc}") from None
+        self.rejections = _rejections.RejectionCounter(pb_utils, self.name, args["model_version"])
 
     def execute(self, requests: list) -> list:
         tensors = [{t.name(): t.as_numpy() for t in request.inputs()} for request in requests]
@@ -115,6 +117,7 @@ class TritonPythonModel:
         responses = []
         for result in self.engine.run(tensors, wanted):
             if isinstance(result, BackendError):
+                self.rejections.count(result)
                 code = (
                     pb_utils.TritonError.INVALID_ARG
                     if isinstance(result, RequestError)
@@ -129,3 +132,4 @@ class TritonPythonModel:
 
     def finalize(self) -> None:
         self.engine = None
+        self.rejections.close()
