@@ -87,14 +87,22 @@ class ConversionSummary:
         )
 
 
-def plan(config_path: Path, *, follow_symlinks: bool = False) -> ConversionPlan:
+def plan(
+    config_path: Path,
+    *,
+    follow_symlinks: bool = False,
+    data: bytes | None = None,
+    max_input_bytes: int | None = None,
+) -> ConversionPlan:
     """Validate ``config_path`` and read every model; ``ConfigError`` lists all problems.
 
     Symlinks inside a base path that lead out of it are refused unless ``follow_symlinks``.
+    ``data``: the config's bytes as already read (the file is then not read again).
+    ``max_input_bytes``: MAX_INPUT_BYTES for models with dynamic dims (None: derived).
     """
     config_path = Path(config_path)
     problems = Problems()
-    config = parse_config(load_document(config_path), problems)
+    config = parse_config(load_document(config_path, data), problems)
     check_names(config, problems)
     config_dir = config_path.resolve().parent
     core = ov.Core()
@@ -115,7 +123,7 @@ def plan(config_path: Path, *, follow_symlinks: bool = False) -> ConversionPlan:
                 "'auto' is deprecated in OVMS; converted to dynamic dimensions (-1)",
                 "write -1 for dynamic dimensions",
             )
-        model = convert_model(core, entry, config_dir, problems, follow_symlinks)
+        model = convert_model(core, entry, config_dir, problems, follow_symlinks, max_input_bytes)
         if model is not None:
             converted[entry.name] = model
     planned = [
@@ -147,9 +155,12 @@ def convert(
     copy: bool = False,
     follow_symlinks: bool = False,
     planned: ConversionPlan | None = None,
+    max_input_bytes: int | None = None,
 ) -> ConversionSummary:
     """Write the repository for ``config_path`` into ``out_dir`` atomically (or raise, writing nothing)."""
-    result = planned if planned is not None else plan(config_path, follow_symlinks=follow_symlinks)
+    result = planned or plan(
+        config_path, follow_symlinks=follow_symlinks, max_input_bytes=max_input_bytes
+    )
     out_dir = Path(out_dir)
     check_target(out_dir, force, result.read_paths())
     write_repository(result.models, out_dir, force=force, copy=copy)

@@ -6,6 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
+from ovtriton.commands.serve import add_max_input_bytes
 from ovtriton.converter import convert, plan
 
 LOGGER = logging.getLogger(__name__)
@@ -45,12 +46,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="read files that symlinks inside a base_path lead to outside it (default: refuse)",
     )
+    add_max_input_bytes(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     if args.dry_run:
-        result = plan(args.config, follow_symlinks=args.follow_symlinks)
+        result = plan(
+            args.config,
+            follow_symlinks=args.follow_symlinks,
+            max_input_bytes=args.max_input_bytes,
+        )
         models, versions, ensembles = result.counts()
         print(
             f"would write {models} model(s) ({versions} version(s)) and {ensembles} "
@@ -63,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
         force=args.force,
         copy=args.copy,
         follow_symlinks=args.follow_symlinks,
+        max_input_bytes=args.max_input_bytes,
     )
     print(summary)
     return 0

@@ -117,6 +117,27 @@ def test_a_change_made_while_triton_loads_is_applied_at_the_next_poll(setup) -> 
     assert "second" in (watcher.repository / "pipe" / "config.pbtxt").read_text()
 
 
+def test_the_plan_is_made_from_the_bytes_fingerprinted(setup) -> None:
+    """A write landing between the read and the conversion is not mixed in: the bytes read
+    are planned and applied, the later write at the next poll."""
+    watcher, path, calls = setup
+    path.write_text(json.dumps(config("first")))
+    read = watcher._read
+
+    def read_then_overwritten() -> tuple[bytes, bytes]:
+        result = read()
+        path.write_text(json.dumps(config("second")))
+        return result
+
+    watcher._read = read_then_overwritten  # type: ignore[method-assign]
+    assert poll(watcher, calls) and calls.seen == ["load pipe"]
+    assert '"first"' in (watcher.repository / "pipe" / "config.pbtxt").read_text()
+    watcher._read = read  # type: ignore[method-assign]
+    assert poll(watcher, calls) and calls.seen == ["load pipe", "load pipe"]
+    assert '"second"' in (watcher.repository / "pipe" / "config.pbtxt").read_text()
+    assert not poll(watcher, calls)
+
+
 def test_a_write_error_keeps_the_old_repository_and_is_retried(
     setup, caplog: pytest.LogCaptureFixture
 ) -> None:
