@@ -56,3 +56,21 @@ def test_without_metric_families_the_counter_warns_once_and_counts_nothing(
     assert not counter.active
     warnings = [r.getMessage() for r in caplog.records]
     assert len(warnings) == 1 and "ovtriton_requests_rejected is not available" in warnings[0]
+
+
+def test_a_refused_request_keeps_no_reference_to_its_arrays(engine: Engine) -> None:
+    """The arrays are views of the stub's shared memory: a refused request must let them go
+    at once, not when Python's cyclic GC runs (an error's traceback holds the engine's frame,
+    which holds the results, which hold the error)."""
+    import gc
+    import sys
+
+    array = np.ones((1, 5), np.float32)
+    before = sys.getrefcount(array)
+    gc.disable()
+    try:
+        results = engine.run([{"INPUT/x:0": array}])
+        assert isinstance(results[0], RequestError) and results[0].__traceback__ is None
+        assert sys.getrefcount(array) == before
+    finally:
+        gc.enable()
