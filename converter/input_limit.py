@@ -7,8 +7,8 @@ whatever came. For those models the converter writes a limit:
 
 - the largest request the model's shape ranges allow (every input at its upper bounds, the
   batch dimension at ``max_batch_size``), when every dimension has an upper bound;
-- else ``DEFAULT_MAX_INPUT_BYTES`` (256 MiB): what the deployment's memory limits are sized for
-  (docs/notes/safety.md, "Memory of a large tensor");
+- else ``DEFAULT_MAX_INPUT_BYTES`` (256 MiB); requests that large cost a model instance ~3.6 GiB
+  (docs/notes/safety.md, "Memory of a large tensor"), so the manifests convert with 64 MiB;
 - ``ovtriton convert --max-input-bytes N`` (and ``serve --max-input-bytes``) writes N instead;
   0 writes no limit.
 
