@@ -138,6 +138,21 @@ def test_the_plan_is_made_from_the_bytes_fingerprinted(setup) -> None:
     assert not poll(watcher, calls)
 
 
+def test_serve_max_input_bytes_reaches_the_converted_models(tmp_path: Path) -> None:
+    from ovtriton.cli import build_parser
+
+    save(scale_model((-1, -1)), tmp_path / "models" / "scale" / "1")
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config()))
+    args = build_parser(["serve"]).parse_args(
+        ["serve", "--config", str(path), "--max-input-bytes", "1234"]
+    )
+    watcher = ConfigWatcher(path, tmp_path / "repository", max_input_bytes=args.max_input_bytes)
+    watcher.convert_initial()
+    written = (watcher.repository / "scale" / "config.pbtxt").read_text()
+    assert 'key: "MAX_INPUT_BYTES"' in written and 'string_value: "1234"' in written
+
+
 def test_a_write_error_keeps_the_old_repository_and_is_retried(
     setup, caplog: pytest.LogCaptureFixture
 ) -> None:
