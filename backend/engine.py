@@ -86,6 +86,18 @@ class Engine:
             group.members.append(i)
             group.sizes.append(batch)
         groups = [part for group in joined.values() for part in self._per_stream(group)]
+        if len(groups) == 1:  # one job: run it in this thread, no hand-off to OpenVINO's pool
+            if self._start(self._pool[0], groups[0], requests, alone=True):
+                self._collect(self._pool[0], groups[0])
+        else:
+            self._overlap(groups, requests)
+        self.inferences += len(groups)
+        for group in groups:
+            self._finish(group, results, wanted)
+        return [r if r is not None else BackendError("internal: no result") for r in results]
+
+    def _overlap(self, groups: list[_Group], requests: Sequence[Mapping[str, np.ndarray]]) -> None:
+        """Run the groups on the pool of infer requests, as many at once as it holds."""
         free = list(self._pool)
         running: list[tuple[ov.InferRequest, _Group]] = []
         for group in groups:
@@ -100,10 +112,6 @@ class Engine:
                 free.append(request)
         for request, group in running:
             self._collect(request, group)
-        self.inferences += len(groups)
-        for group in groups:
-            self._finish(group, results, wanted)
-        return [r if r is not None else BackendError("internal: no result") for r in results]
 
     def _per_stream(self, group: _Group) -> list[_Group]:
         parts = min(self.streams, self.nireq, len(group.members))
@@ -120,13 +128,20 @@ class Engine:
         return tuple((s.name, tensors[s.name].shape[1:]) for s in self.signature.inputs)
 
     def _start(
-        self, request: ov.InferRequest, group: _Group, requests: Sequence[Mapping[str, np.ndarray]]
+        self,
+        request: ov.InferRequest,
+        group: _Group,
+        requests: Sequence[Mapping[str, np.ndarray]],
+        alone: bool = False,
     ) -> bool:
         for index, spec in enumerate(self.signature.inputs):
             parts = [np.ascontiguousarray(requests[i][spec.name]) for i in group.members]
             group.inputs[index] = parts[0] if len(parts) == 1 else np.concatenate(parts)
         try:
-            request.start_async(group.inputs, share_inputs=True)
+            if alone:
+                request.infer(group.inputs, share_inputs=True)
+            else:
+                request.start_async(group.inputs, share_inputs=True)
             return True
         except Exception as exc:  # shape/type refused by OpenVINO when setting the tensors
             group.error = RequestError(f"OpenVINO refused the input: {first_line(exc)}")
@@ -155,11 +170,11 @@ class Engine:
             for i in group.members:
                 results[i] = error
             return
-        offsets = np.cumsum(group.sizes)[:-1]
-        split = {
-            index: (np.split(array, offsets) if len(group.members) > 1 else [array])
-            for index, array in group.outputs.items()
-        }
+        if len(group.members) == 1:
+            split = {index: [array] for index, array in group.outputs.items()}
+        else:
+            offsets = np.cumsum(group.sizes)[:-1]
+            split = {index: np.split(array, offsets) for index, array in group.outputs.items()}
         for position, i in enumerate(group.members):
             requested = wanted[i] if i < len(wanted) else None
             names = list(requested) if requested else list(self._output_index)

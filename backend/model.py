@@ -39,6 +39,8 @@ def _load_package() -> str:
 _package = _load_package()
 _errors = importlib.import_module(f"{_package}.errors")
 _instance = importlib.import_module(f"{_package}.instance")
+_pipeline_load = importlib.import_module(f"{_package}.pipeline_load")
+_pipeline_metrics = importlib.import_module(f"{_package}.pipeline_metrics")
 _rejections = importlib.import_module(f"{_package}.rejections")
 BackendError, ModelLoadError, RequestError = (
     _errors.BackendError,
@@ -103,13 +105,16 @@ class TritonPythonModel:
         _install_logging()
         self.name = args["model_name"]
         config = json.loads(args["model_config"])
+        model_dir, version = Path(args["model_repository"]), args["model_version"]
         try:
-            self.engine = _instance.load_engine(
-                Path(args["model_repository"]), args["model_version"], config
-            )
+            if _pipeline_load.is_pipeline(config):  # one OVMS pipeline, run whole
+                timing = _pipeline_metrics.NodeMetrics(pb_utils, self.name).record
+                self.engine = _pipeline_load.load_pipeline(model_dir, version, config, timing)
+            else:
+                self.engine = _instance.load_engine(model_dir, version, config)
         except ModelLoadError as exc:
             raise pb_utils.TritonModelException(f"model {self.name!r}: {exc}") from None
-        self.rejections = _rejections.RejectionCounter(pb_utils, self.name, args["model_version"])
+        self.rejections = _rejections.RejectionCounter(pb_utils, self.name, version)
 
     def execute(self, requests: list) -> list:
         tensors = [{t.name(): t.as_numpy() for t in request.inputs()} for request in requests]

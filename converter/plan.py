@@ -15,6 +15,8 @@ import openvino as ov
 from . import pbtxt
 from .ensembles import ensemble_config
 from .errors import Problem, Problems
+from .fused import fused_model
+from .fused_budget import apply_thread_budgets
 from .identity import IDENTITY_PREFIX, identity_model
 from .models import ConvertedModel, convert_model
 from .names import check_names
@@ -59,6 +61,8 @@ class ConversionPlan:
                 lines.append(f"  model    {model.name}: generated, copies a tensor to an output")
             elif model.kind == "ensemble":
                 lines.append(f"  ensemble {model.name}")
+            elif model.kind == "pipeline":
+                lines.append(f"  pipeline {model.name}: one openvino_py model runs the whole DAG")
             else:
                 versions = ", ".join(map(str, model.versions))
                 lines.append(
@@ -93,12 +97,18 @@ def plan(
     follow_symlinks: bool = False,
     data: bytes | None = None,
     max_input_bytes: int | None = None,
+    pipelines: str = "ensemble",
+    fuse: frozenset[str] = frozenset(),
+    cores: int = 0,
 ) -> ConversionPlan:
     """Validate ``config_path`` and read every model; ``ConfigError`` lists all problems.
 
     Symlinks inside a base path that lead out of it are refused unless ``follow_symlinks``.
     ``data``: the config's bytes as already read (the file is then not read again).
     ``max_input_bytes``: MAX_INPUT_BYTES for models with dynamic dims (None: derived).
+    Pipelines become ensembles, or pipeline models (``fused.py``) when ``pipelines`` is
+    ``"fused"`` or their name is in ``fuse``. With ``cores`` the models of ensembles get
+    thread budgets for that many cores (``fused_budget.py``).
     """
     config_path = Path(config_path)
     problems = Problems()
@@ -126,6 +136,9 @@ def plan(
         model = convert_model(core, entry, config_dir, problems, follow_symlinks, max_input_bytes)
         if model is not None:
             converted[entry.name] = model
+    ensembles = [p for p in config.pipelines if pipelines != "fused" and p.name not in fuse]
+    if cores > 0:
+        apply_thread_budgets(converted, ensembles, cores)
     planned = [
         PlannedModel(name, "model", pbtxt.to_text(m.config), m.versions, m.files)
         for name, m in converted.items()
@@ -136,6 +149,10 @@ def plan(
         wiring = check_pipeline(pipeline, converted, config.declared, problems)
         if wiring is not None and pipeline.name not in names:  # a clash is reported already
             names.add(pipeline.name)
+            if pipelines == "fused" or pipeline.name in fuse:
+                digests = {m.name: m.digest for m in planned}
+                planned.append(fused_model(wiring, digests))
+                continue
             ensemble, copies = ensemble_config(wiring)
             planned.append(
                 PlannedModel(pipeline.name, "ensemble", pbtxt.to_text(ensemble), (1,), ())
@@ -143,6 +160,12 @@ def plan(
             for copy in copies:
                 identities.setdefault(copy.model_name, identity_model(copy.datatype, copy.rank))
     planned.extend(identities[name] for name in sorted(identities))
+    for name in sorted(fuse - {p.name for p in config.pipelines}):
+        problems.add(
+            "$.pipeline_config_list",
+            f"--fuse {name}: no pipeline has that name",
+            f"the pipelines are {sorted(p.name for p in config.pipelines)}",
+        )
     problems.raise_if_any(str(config_path))
     return ConversionPlan(config_path, tuple(planned), tuple(problems.warnings), tuple(base_paths))
 
@@ -156,10 +179,18 @@ def convert(
     follow_symlinks: bool = False,
     planned: ConversionPlan | None = None,
     max_input_bytes: int | None = None,
+    pipelines: str = "ensemble",
+    fuse: frozenset[str] = frozenset(),
+    cores: int = 0,
 ) -> ConversionSummary:
     """Write the repository for ``config_path`` into ``out_dir`` atomically (or raise, writing nothing)."""
     result = planned or plan(
-        config_path, follow_symlinks=follow_symlinks, max_input_bytes=max_input_bytes
+        config_path,
+        follow_symlinks=follow_symlinks,
+        max_input_bytes=max_input_bytes,
+        pipelines=pipelines,
+        fuse=fuse,
+        cores=cores,
     )
     out_dir = Path(out_dir)
     check_target(out_dir, force, result.read_paths())

@@ -47,12 +47,20 @@ class Ensemble:
 
 
 class EnsembleShm:
-    """gRPC with the tensors in system shared memory; regions sized for ``sample``."""
+    """gRPC with the tensors in system shared memory; regions sized for ``sample``.
+
+    Registering a region is a control API: ``headers`` carry the server's admin key."""
 
     def __init__(
-        self, url: str, dag: Dag, sample: Mapping[str, np.ndarray], output_bytes: Mapping[str, int]
+        self,
+        url: str,
+        dag: Dag,
+        sample: Mapping[str, np.ndarray],
+        output_bytes: Mapping[str, int],
+        headers: Mapping[str, str],
     ) -> None:
         self.client = grpcclient.InferenceServerClient(url)
+        self.headers = dict(headers)
         self.dag = dag
         self.regions: list[tuple[str, Any]] = []
         self.inputs = []
@@ -73,7 +81,7 @@ class EnsembleShm:
         region = f"ovtriton_bench_{os.getpid()}_{next(_REGIONS)}"
         key = "/" + region
         handle = shm.create_shared_memory_region(region, key, size)
-        self.client.register_system_shared_memory(region, key, size)
+        self.client.register_system_shared_memory(region, key, size, headers=self.headers)
         self.regions.append((region, handle))
         return handle, region
 
@@ -93,7 +101,7 @@ class EnsembleShm:
     def close(self) -> None:
         for region, handle in self.regions:
             try:
-                self.client.unregister_system_shared_memory(region)
+                self.client.unregister_system_shared_memory(region, headers=self.headers)
             finally:
                 shm.destroy_shared_memory_region(handle)
         self.regions.clear()

@@ -198,7 +198,9 @@ def _factories(
 
     def shm(batch: int) -> Callable[[], Any]:
         sizes = {t.name: 64 + 8 * int(np.prod(t.shape(batch))) for t in dag.outputs}
-        return lambda: EnsembleShm(server.grpc_url, dag, dag.sample(batch), sizes)
+        return lambda: EnsembleShm(
+            server.grpc_url, dag, dag.sample(batch), sizes, server.admin_headers
+        )
 
     return {
         INPROCESS: lambda batch: local.session,

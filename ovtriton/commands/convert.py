@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 from pathlib import Path
 
 from ovtriton.commands.serve import add_max_input_bytes
@@ -46,8 +47,43 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="read files that symlinks inside a base_path lead to outside it (default: refuse)",
     )
+    parser.add_argument(
+        "--pipelines",
+        choices=("ensemble", "fused"),
+        default="ensemble",
+        help="each pipeline as a Triton ensemble (default) or as one openvino_py pipeline "
+        "model running the whole DAG in one instance (fused)",
+    )
+    parser.add_argument(
+        "--fuse",
+        action="append",
+        default=[],
+        metavar="PIPELINE",
+        help="make this pipeline a pipeline model (repeatable; the others follow --pipelines)",
+    )
+    parser.add_argument(
+        "--cores",
+        type=_cores,
+        default="auto",
+        metavar="N",
+        help="cores of the serving machine: each model of an ensemble gets N // (branches that "
+        "run side by side) OpenVINO threads unless its plugin_config sets them; auto = this "
+        "machine's (default), 0 = leave OpenVINO's default",
+    )
     add_max_input_bytes(parser)
     parser.set_defaults(run=run)
+
+
+def _cores(text: str) -> int:
+    if text == "auto":
+        return (
+            len(os.sched_getaffinity(0))
+            if hasattr(os, "sched_getaffinity")
+            else os.cpu_count() or 1
+        )
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of cores or auto")
+    return int(text)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -56,6 +92,9 @@ def run(args: argparse.Namespace) -> int:
             args.config,
             follow_symlinks=args.follow_symlinks,
             max_input_bytes=args.max_input_bytes,
+            pipelines=args.pipelines,
+            fuse=frozenset(args.fuse),
+            cores=args.cores,
         )
         models, versions, ensembles = result.counts()
         print(
@@ -70,6 +109,9 @@ def run(args: argparse.Namespace) -> int:
         copy=args.copy,
         follow_symlinks=args.follow_symlinks,
         max_input_bytes=args.max_input_bytes,
+        pipelines=args.pipelines,
+        fuse=frozenset(args.fuse),
+        cores=args.cores,
     )
     print(summary)
     return 0

@@ -66,8 +66,13 @@ def check_ports_free(host: str, ports: Iterable[tuple[str, int]]) -> None:
                     raise UserError(f"cannot use {what} port {port} on {host}: {exc.strerror}")
                 raise UserError(
                     f"{what} port {port} on {host} is already in use{holder(port)}; "
-                    f"stop that process or choose another port (--{what.lower()}-port)"
+                    f"stop that process or choose another port ({_flag(what)})"
                 ) from None
+
+
+def _flag(what: str) -> str:
+    """The option that moves the port called ``what`` (serve's own, or OVMS's spelling)."""
+    return {"OVMS gRPC": "--port", "OVMS REST": "--rest_port"}.get(what, f"--{what.lower()}-port")
 
 
 def holder(port: int) -> str:

@@ -13,18 +13,19 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Mapping, Optional, Sequence
 
 from ovtriton.errors import UserError
 from ovtriton.server import embedded, guard
 from ovtriton.server.admin import AdminAccess
+from ovtriton.server.embedded import MALLOC_TUNING
 from ovtriton.server.ports import Ports, client_host
 from ovtriton.server.stubs import StubWatchdog
 
 LOGGER = logging.getLogger(__name__)
 
 SHM_DIR = guard.SHM_DIR
-__all__ = ["EXPLICIT_MODE_ARGS", "SHM_DIR", "ModelState", "Ports", "TritonServer"]
+__all__ = ["EXPLICIT_MODE_ARGS", "MALLOC_TUNING", "SHM_DIR", "ModelState", "Ports", "TritonServer"]
 # Explicit model control lets the stub watchdog reload a model; `*` loads all at start.
 EXPLICIT_MODE_ARGS = ("--model-control-mode=explicit", "--load-model=*")
 # Seconds Triton drains on SIGTERM. Its default (30) is spent in full whenever a client keeps
@@ -51,6 +52,8 @@ class TritonServer:
     workdir: Optional[Path] = None
     log_path: Optional[Path] = None
     startup_timeout: float = 180.0
+    env: Mapping[str, str] = field(default_factory=dict)  # added to tritonserver's environment
+    malloc_tuning: bool = True  # MALLOC_TUNING unless the environment sets those variables
     # Reload a model whose stub process died (Triton 2.51 does not); needs explicit model
     # control, which is added unless extra_args choose a --model-control-mode themselves.
     revive_stubs: bool = True
@@ -151,7 +154,11 @@ class TritonServer:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
-                env=embedded.environment(installation),
+                env={
+                    **(MALLOC_TUNING if self.malloc_tuning else {}),
+                    **embedded.environment(installation),
+                    **self.env,
+                },
                 start_new_session=True,  # its own process group: the stubs go with it
                 # Dies with the thread that starts it: start from a long-lived thread.
                 preexec_fn=guard.die_with_parent,

@@ -1,0 +1,112 @@
+"""A pipeline converted with ``--pipelines fused`` loads in the backend and answers like OVMS."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from google.protobuf import json_format, text_format
+from tritonclient.grpc import model_config_pb2
+
+from ovtriton.backend import pipeline_load
+from ovtriton.backend.errors import ModelLoadError
+from ovtriton.backend.pipeline_run import PipelineRunner
+from ovtriton.converter import convert, plan
+from ovtriton.converter.errors import ConfigError
+from tests.unit.converter.golden_cases import pipelines
+
+
+def triton_config(model_dir: Path) -> dict[str, Any]:
+    """config.pbtxt as Triton hands it to ``initialize`` (JSON of the ModelConfig)."""
+    config = text_format.Parse(
+        (model_dir / "config.pbtxt").read_text(), model_config_pb2.ModelConfig()
+    )
+    return json.loads(json_format.MessageToJson(config, preserving_proto_field_name=True))
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("fused")
+    return convert(pipelines(root / "ovms"), root / "repo", pipelines="fused").out_dir
+
+
+def load(repo: Path, name: str) -> PipelineRunner:
+    return pipeline_load.load_pipeline(repo / name, "1", triton_config(repo / name))
+
+
+def test_fused_conversion_writes_pipeline_models_and_keeps_the_models(repo: Path) -> None:
+    assert sorted(p.name for p in repo.iterdir()) == ["add", "chain", "diamond", "sum"]
+    config = triton_config(repo / "diamond")
+    assert config["backend"] == "openvino_py"
+    assert pipeline_load.is_pipeline(config) and not pipeline_load.is_pipeline(
+        triton_config(repo / "add")
+    )
+    assert [t["name"] for t in config["input"]] == ["in"]
+    assert sorted(t["name"] for t in config["output"]) == ["left", "sum"]
+    described = json.loads((repo / "diamond" / "1" / "pipeline.json").read_text())
+    assert [(n["name"], n["model"], n["version"]) for n in described["nodes"]] == [
+        ("left", "add", 1),
+        ("right", "add", 2),
+        ("join", "sum", 1),
+    ]
+    # a node without a version runs the highest one, as in OVMS
+    chain = json.loads((repo / "chain" / "1" / "pipeline.json").read_text())
+    assert [n["version"] for n in chain["nodes"]] == [2, 2]
+
+
+def test_fused_pipeline_answers_like_the_dag(repo: Path) -> None:
+    x = np.arange(4, dtype=np.float32).reshape(1, 4)
+    [result] = load(repo, "diamond").run([{"in": x}])
+    assert not isinstance(result, Exception), result
+    np.testing.assert_array_equal(result["left"], x + 1)  # add version 1 adds 1
+    np.testing.assert_array_equal(result["sum"], (x + 1) + (x + 2))  # version 2 adds 2
+    [chained] = load(repo, "chain").run([{"in": x}])
+    assert not isinstance(chained, Exception), chained
+    np.testing.assert_array_equal(chained["out"], x + 4)
+
+
+def threads(runner: PipelineRunner) -> dict[str, int]:
+    return {
+        name: int(node.compiled.get_property("INFERENCE_NUM_THREADS"))  # type: ignore[attr-defined]
+        for name, node in runner.nodes.items()
+    }
+
+
+def test_the_thread_budget_splits_the_cores_between_parallel_branches(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pipeline_load, "available_cores", lambda: 2)  # OpenVINO caps at the real
+    diamond = load(repo, "diamond")  # width 2: two nodes can run side by side
+    assert diamond.spec.width() == 2
+    assert threads(diamond) == {"left": 1, "right": 1, "join": 1}
+    assert threads(load(repo, "chain")) == {"first": 2, "second": 2}  # width 1: all cores
+    config = triton_config(repo / "chain")
+    config["parameters"]["INFERENCE_NUM_THREADS"] = {"string_value": "1"}
+    shared = pipeline_load.load_pipeline(repo / "chain", "1", config)
+    assert threads(shared) == {"first": 1, "second": 1}
+
+
+def test_load_errors_name_the_file_or_the_node_model(repo: Path, tmp_path: Path) -> None:
+    config = triton_config(repo / "diamond")
+    with pytest.raises(ModelLoadError, match="cannot read the pipeline file .*missing.json"):
+        config["parameters"]["PIPELINE"] = {"string_value": "missing.json"}
+        pipeline_load.load_pipeline(repo / "diamond", "1", config)
+    described = json.loads((repo / "diamond" / "1" / "pipeline.json").read_text())
+    described["nodes"][0]["version"] = 7
+    (tmp_path / "diamond" / "1").mkdir(parents=True)
+    (tmp_path / "diamond" / "1" / "pipeline.json").write_text(json.dumps(described))
+    (tmp_path / "add").symlink_to(repo / "add")
+    (tmp_path / "sum").symlink_to(repo / "sum")
+    with pytest.raises(ModelLoadError, match="node model 'add' version 7: version folder"):
+        pipeline_load.load_pipeline(tmp_path / "diamond", "1", triton_config(repo / "diamond"))
+
+
+def test_fuse_names_one_pipeline_and_refuses_unknown_names(tmp_path: Path) -> None:
+    config = pipelines(tmp_path / "ovms")
+    kinds = {m.name: m.kind for m in plan(config, fuse=frozenset({"chain"})).models}
+    assert kinds == {"add": "model", "sum": "model", "diamond": "ensemble", "chain": "pipeline"}
+    with pytest.raises(ConfigError, match="--fuse ghost: no pipeline has that name"):
+        plan(config, fuse=frozenset({"ghost"}))
