@@ -118,7 +118,9 @@ def _shm_infer(server: TritonServer, model: str, x: np.ndarray) -> dict[str, np.
                 region,
                 shm.create_shared_memory_region(region, "/" + region, x.nbytes),
             )
-            client.register_system_shared_memory(region, "/" + region, x.nbytes)
+            client.register_system_shared_memory(
+                region, "/" + region, x.nbytes, headers=server.admin_headers
+            )
         shm.set_shared_memory_region(regions["in"][1], [x])
         item = grpcclient.InferInput("in", list(x.shape), np_to_triton_dtype(x.dtype))
         item.set_shared_memory(regions["in"][0], x.nbytes)
@@ -133,7 +135,7 @@ def _shm_infer(server: TritonServer, model: str, x: np.ndarray) -> dict[str, np.
         }
     finally:
         for region, handle in regions.values():
-            client.unregister_system_shared_memory(region)
+            client.unregister_system_shared_memory(region, headers=server.admin_headers)
             shm.destroy_shared_memory_region(handle)
         client.close()
 
