@@ -16,7 +16,7 @@ from typing import Callable, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
-from .errors import BackendError, RequestError
+from .errors import BackendError, RequestError, detached
 from .limits import RequestLimits
 from .pipeline_nodes import Call, Node
 from .pipeline_spec import REQUEST, PipelineSpec
@@ -78,7 +78,7 @@ class PipelineRunner:
             try:
                 self._check(tensors)
             except RequestError as exc:
-                results[index] = exc
+                results[index] = detached(exc)
                 continue
             waiting = {n.name: len(n.sources()) for n in self.spec.nodes}
             job = _Job(index, {(REQUEST, k): v for k, v in tensors.items()}, waiting)
@@ -128,7 +128,7 @@ class PipelineRunner:
                 else:
                     call = self.nodes[name].start(inputs, self._done.put)
             except BackendError as exc:
-                job.error = exc
+                job.error = detached(exc)
                 return
             job.calls.append(call)
             if alone:
@@ -146,7 +146,7 @@ class PipelineRunner:
         try:
             produced = call.outputs()
         except BackendError as exc:
-            job.error = exc
+            job.error = detached(exc)
             return
         for alias, item in self._node_specs[call.node].outputs.items():
             job.values[(call.node, alias)] = produced[item]

@@ -74,3 +74,25 @@ def test_a_refused_request_keeps_no_reference_to_its_arrays(engine: Engine) -> N
         assert sys.getrefcount(array) == before
     finally:
         gc.enable()
+
+
+@pytest.mark.parametrize("width", [3, "nan"])  # refused by the node 'left' / by the pipeline
+def test_a_refused_pipeline_request_keeps_no_reference_to_its_arrays(width: object) -> None:
+    import gc
+    import sys
+
+    from tests.unit.backend.test_pipeline_run import SIZE, runner
+
+    run = runner(limits=RequestLimits(allow_non_finite=False))
+    array = (
+        np.full((1, SIZE), np.nan, np.float32) if width == "nan" else np.ones((1, 3), np.float32)
+    )
+    before = sys.getrefcount(array)
+    gc.disable()
+    try:
+        results = run.run([{"in": array}])
+        assert isinstance(results[0], RequestError) and results[0].__traceback__ is None
+        del results
+        assert sys.getrefcount(array) == before
+    finally:
+        gc.enable()
