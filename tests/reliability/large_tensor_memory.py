@@ -6,7 +6,8 @@
 Model ``y = 2x`` with dims [-1, -1] twice: ``open`` (no limit) and ``limited``
 (MAX_INPUT_BYTES 64 MiB). After each request (one at a time) it prints tritonserver's RSS, the
 model's stub's RSS and the size of the stub's /dev/shm region (whose pages count in both RSS
-figures and once in the pod's memory).
+figures and once in the pod's memory). ``--no-malloc-tuning``: without the allocator settings
+``TritonServer`` (``ovtriton serve``) gives tritonserver, as the image's entrypoint runs it.
 """
 
 from __future__ import annotations
@@ -48,13 +49,21 @@ def main() -> None:
     parser.add_argument("model", choices=["open", "limited"])
     parser.add_argument("mib", type=int, help="request size in MiB")
     parser.add_argument("count", type=int, nargs="?", default=3)
+    parser.add_argument(
+        "--no-malloc-tuning",
+        action="store_true",
+        help="start tritonserver without MALLOC_TUNING (as the image's entrypoint does)",
+    )
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="ovtriton-memory-"))
     add_model(root / "repo", "open", scale_model((-1, -1), factor=2.0))
     limit = {"MAX_INPUT_BYTES": str(64 * MiB)}
     add_model(root / "repo", "limited", scale_model((-1, -1), factor=2.0), parameters=limit)
     x = np.ones((args.mib * MiB // 4 // 1024, 1024), np.float32)
-    with TritonServer(root / "repo", ports=Ports.free(), workdir=root / "work") as server:
+    tuning = not args.no_malloc_tuning
+    with TritonServer(
+        root / "repo", ports=Ports.free(), workdir=root / "work", malloc_tuning=tuning
+    ) as server:
         client = grpcclient.InferenceServerClient(f"127.0.0.1:{server.ports.grpc}")
         print(f"idle: {footprint(server, args.model)}", flush=True)
         tensor = grpcclient.InferInput("INPUT/x:0", list(x.shape), "FP32")
