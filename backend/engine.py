@@ -17,7 +17,7 @@ import numpy as np
 import openvino as ov
 
 from . import dtypes
-from .errors import BackendError, RequestError, first_line
+from .errors import BackendError, RequestError, detached, first_line
 from .limits import RequestLimits
 from .signature import Signature
 
@@ -77,7 +77,8 @@ class Engine:
                 batch = self.signature.check_request(tensors)
                 self.limits.check(tensors)
             except RequestError as exc:
-                results[i] = exc
+                # measured: each refused 256 MiB request kept 256 MiB more of /dev/shm
+                results[i] = detached(exc)
                 continue
             group = joined.setdefault(self._group_key(i, tensors), _Group([], []))
             group.members.append(i)
@@ -182,7 +183,8 @@ class Engine:
             if unknown:
                 results[i] = RequestError(
                     f"requested output(s) {unknown} do not exist; the model has "
-                    f"{sorted(self._output_index)}"
+                    f"{sorted(self._output_index)}",
+                    reason="unknown_output",
                 )
                 continue
             results[i] = {name: split[self._output_index[name]][position] for name in names}

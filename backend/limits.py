@@ -34,7 +34,8 @@ class RequestLimits:
                     f"request inputs total {total} bytes (largest: input {largest!r}, "
                     f"{tensors[largest].nbytes} bytes), above this model's limit "
                     f"MAX_INPUT_BYTES={self.max_input_bytes}; send smaller requests or raise "
-                    f"the parameter in config.pbtxt"
+                    f"the parameter in config.pbtxt",
+                    reason="too_large",
                 )
         if not self.allow_non_finite:
             for name, array in tensors.items():
@@ -52,5 +53,6 @@ def _check_finite(name: str, array: np.ndarray) -> None:
     raise RequestError(
         f"input {name!r}: contains {' and '.join(kinds)} ({bad.size} of {array.size} values, "
         f"first at index {list(first)}); send finite values, or set parameter ALLOW_NON_FINITE "
-        f'to "true" in config.pbtxt if the model expects them'
+        f'to "true" in config.pbtxt if the model expects them',
+        reason="non_finite",
     )

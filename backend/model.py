@@ -41,6 +41,7 @@ _errors = importlib.import_module(f"{_package}.errors")
 _instance = importlib.import_module(f"{_package}.instance")
 _pipeline_load = importlib.import_module(f"{_package}.pipeline_load")
 _pipeline_metrics = importlib.import_module(f"{_package}.pipeline_metrics")
+_rejections = importlib.import_module(f"{_package}.rejections")
 BackendError, ModelLoadError, RequestError = (
     _errors.BackendError,
     _errors.ModelLoadError,
@@ -113,6 +114,7 @@ class TritonPythonModel:
                 self.engine = _instance.load_engine(model_dir, version, config)
         except ModelLoadError as exc:
             raise pb_utils.TritonModelException(f"model {self.name!r}: {exc}") from None
+        self.rejections = _rejections.RejectionCounter(pb_utils, self.name, version)
 
     def execute(self, requests: list) -> list:
         tensors = [{t.name(): t.as_numpy() for t in request.inputs()} for request in requests]
@@ -120,6 +122,7 @@ class TritonPythonModel:
         responses = []
         for result in self.engine.run(tensors, wanted):
             if isinstance(result, BackendError):
+                self.rejections.count(result)
                 code = (
                     pb_utils.TritonError.INVALID_ARG
                     if isinstance(result, RequestError)
@@ -137,3 +140,4 @@ class TritonPythonModel:
         if close is not None:
             close()
         self.engine = None
+        self.rejections.close()

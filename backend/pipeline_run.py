@@ -21,7 +21,7 @@ from typing import Callable, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
-from .errors import BackendError, RequestError
+from .errors import BackendError, RequestError, detached
 from .limits import RequestLimits
 from .pipeline_nodes import Call, Node
 from .custom_node_executor import CustomNodeExecutor
@@ -92,7 +92,7 @@ class PipelineRunner:
                 self._check(tensors)
                 branches = self._entry(tensors)
             except BackendError as exc:
-                results[index] = exc
+                results[index] = detached(exc)
                 continue
             except ValueError as exc:  # e.g. string tensors, which cannot be demultiplexed
                 results[index] = RequestError(f"pipeline entry: {exc}")
@@ -167,7 +167,7 @@ class PipelineRunner:
                 else:
                     call = self.nodes[name].start(inputs, self._done.put)
             except BackendError as exc:
-                job.error = exc
+                job.error = detached(exc)
                 return
             job.calls.append(call)
             if alone:
@@ -210,7 +210,7 @@ class PipelineRunner:
                 outputs = demultiply(spec.name, aliased, spec.demultiply, branch)
                 job.shards[(spec.name, branch)] = len(outputs)
         except BackendError as exc:
-            job.error = exc
+            job.error = detached(exc)
             return
         except ValueError as exc:  # e.g. nothing or strings to demultiply
             job.error = BackendError(f"node {spec.name!r}: {exc}")

@@ -25,7 +25,7 @@ from ovtriton.backend.tensors import TensorSpec, describe
 from ovtriton.backend.settings import BackendSettings, parse_settings
 from tritonclient.grpc import model_config_pb2
 
-from . import pbtxt, shapes
+from . import input_limit, pbtxt, shapes
 from .errors import Problems
 from .ovms import ModelEntry
 from .repository import PlannedFile
@@ -62,13 +62,16 @@ def convert_model(
     config_dir: Path,
     problems: Problems,
     follow_symlinks: bool = False,
+    max_input_bytes: int | None = None,
 ) -> ConvertedModel | None:
+    """``max_input_bytes``: the MAX_INPUT_BYTES of a model with dynamic dims (None: derived,
+    see ``input_limit``)."""
     sources = find_versions(entry, config_dir, problems, follow_symlinks)
     if not sources:
         return None
     served = []
     for source in sources:
-        version = _read_version(core, entry, source, problems)
+        version = _read_version(core, entry, source, problems, max_input_bytes)
         if version is None:
             return None
         served.append(version)
@@ -105,7 +108,11 @@ class _Served:
 
 
 def _read_version(
-    core: ov.Core, entry: ModelEntry, source: VersionSource, problems: Problems
+    core: ov.Core,
+    entry: ModelEntry,
+    source: VersionSource,
+    problems: Problems,
+    max_input_bytes: int | None = None,
 ) -> _Served | None:
     where = f"{entry.path}.base_path"
     try:
@@ -155,6 +162,9 @@ def _read_version(
             bounds = {
                 p.get_any_name(): port_bounds(p) for p in [*prepared.inputs, *prepared.outputs]
             }
+            limit = input_limit.max_input_bytes(prepared, shaping.max_batch_size, max_input_bytes)
+            if limit:
+                parameters += ((input_limit.PARAMETER, str(limit)),)
             return _Served(shaping.max_batch_size, parameters, inputs, outputs, bounds)
         LOGGER.info(
             "%s: outputs are not batch-first; batch_size %s set by reshape instead",

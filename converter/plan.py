@@ -97,6 +97,8 @@ def plan(
     config_path: Path,
     *,
     follow_symlinks: bool = False,
+    data: bytes | None = None,
+    max_input_bytes: int | None = None,
     pipelines: str = "ensemble",
     fuse: frozenset[str] = frozenset(),
     cores: int = 0,
@@ -104,13 +106,15 @@ def plan(
     """Validate ``config_path`` and read every model; ``ConfigError`` lists all problems.
 
     Symlinks inside a base path that lead out of it are refused unless ``follow_symlinks``.
+    ``data``: the config's bytes as already read (the file is then not read again).
+    ``max_input_bytes``: MAX_INPUT_BYTES for models with dynamic dims (None: derived).
     Pipelines become ensembles, or pipeline models (``fused.py``) when ``pipelines`` is
     ``"fused"`` or their name is in ``fuse``. With ``cores`` the models of ensembles get
     thread budgets for that many cores (``fused_budget.py``).
     """
     config_path = Path(config_path)
     problems = Problems()
-    config = parse_config(load_document(config_path), problems)
+    config = parse_config(load_document(config_path, data), problems)
     check_names(config, problems)
     config_dir = config_path.resolve().parent
     core = ov.Core()
@@ -131,7 +135,7 @@ def plan(
                 "'auto' is deprecated in OVMS; converted to dynamic dimensions (-1)",
                 "write -1 for dynamic dimensions",
             )
-        model = convert_model(core, entry, config_dir, problems, follow_symlinks)
+        model = convert_model(core, entry, config_dir, problems, follow_symlinks, max_input_bytes)
         if model is not None:
             converted[entry.name] = model
     ensembles = [p for p in config.pipelines if pipelines != "fused" and p.name not in fuse]
@@ -185,13 +189,19 @@ def convert(
     copy: bool = False,
     follow_symlinks: bool = False,
     planned: ConversionPlan | None = None,
+    max_input_bytes: int | None = None,
     pipelines: str = "ensemble",
     fuse: frozenset[str] = frozenset(),
     cores: int = 0,
 ) -> ConversionSummary:
     """Write the repository for ``config_path`` into ``out_dir`` atomically (or raise, writing nothing)."""
     result = planned or plan(
-        config_path, follow_symlinks=follow_symlinks, pipelines=pipelines, fuse=fuse, cores=cores
+        config_path,
+        follow_symlinks=follow_symlinks,
+        max_input_bytes=max_input_bytes,
+        pipelines=pipelines,
+        fuse=fuse,
+        cores=cores,
     )
     out_dir = Path(out_dir)
     check_target(out_dir, force, result.read_paths())

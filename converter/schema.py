@@ -25,17 +25,19 @@ YAML_SUFFIXES = (".yaml", ".yml")
 MAX_CONFIG_BYTES = 16 << 20  # 16 MiB: real configs are a few KiB; this bounds memory and time
 
 
-def load_document(path: Path) -> Any:
+def load_document(path: Path, data: bytes | None = None) -> Any:
     """The parsed JSON (or, for .yaml/.yml, YAML) document; ``ConfigError`` when unreadable.
 
     YAML is read with PyYAML's safe loader only: tags such as ``!!python/object`` are errors,
-    never constructed. Files above ``MAX_CONFIG_BYTES`` are refused before parsing.
+    never constructed. Files above ``MAX_CONFIG_BYTES`` are refused before parsing. ``data``:
+    the file's bytes as already read (``serve --watch`` parses exactly what it fingerprinted);
+    ``path`` then only names the file and its format.
     """
 
     def fail(message: str, hint: str = "") -> ConfigError:
         return ConfigError(str(path), [Problem("(file)", message, hint)])
 
-    text = _read_text(path, fail)
+    text = _decode(_read_bytes(path, fail) if data is None else data, fail)
     try:
         if path.suffix.lower() in YAML_SUFFIXES:
             try:
@@ -57,8 +59,8 @@ def load_document(path: Path) -> Any:
         ) from None
 
 
-def _read_text(path: Path, fail: Callable[..., ConfigError]) -> str:
-    """The file as text: UTF-8 (a byte-order mark is allowed), at most ``MAX_CONFIG_BYTES``."""
+def _read_bytes(path: Path, fail: Callable[..., ConfigError]) -> bytes:
+    """The file's first ``MAX_CONFIG_BYTES`` + 1 bytes."""
     try:
         with path.open("rb") as stream:  # read with a bound: st_size is 0 for /dev/zero or pipes
             data = stream.read(MAX_CONFIG_BYTES + 1)
@@ -68,6 +70,11 @@ def _read_text(path: Path, fail: Callable[..., ConfigError]) -> str:
         raise fail("is a folder, not a config file", "name the config.json inside it") from None
     except OSError as exc:
         raise fail(f"cannot be read: {exc.strerror or exc}") from None
+    return data
+
+
+def _decode(data: bytes, fail: Callable[..., ConfigError]) -> str:
+    """The file as text: UTF-8 (a byte-order mark is allowed), at most ``MAX_CONFIG_BYTES``."""
     if len(data) > MAX_CONFIG_BYTES:
         raise fail(
             f"larger than {MAX_CONFIG_BYTES // (1 << 20)} MiB; not an OVMS config",

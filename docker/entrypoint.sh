@@ -29,6 +29,9 @@
 #                                  "triton-grpc-protocol-ovtriton-admin-key"). Unset: a random key
 #                                  per start, so nobody can use them. Kubernetes: from a Secret.
 #   OVTRITON_OPEN_CONTROL_APIS=1   UNSAFE: leave those APIs open to every client
+#   OVTRITON_MAX_INPUT_BYTES       MAX_INPUT_BYTES the conversion writes for models with dynamic
+#                                  dims (ovtriton convert --max-input-bytes; unset: derived from
+#                                  their shape ranges, else 256 MiB). Size it to the memory limit.
 #   A --http-restricted-api/--grpc-restricted-protocol flag among the arguments replaces ours.
 # Extra arguments are passed to tritonserver after the entrypoint's own flags (later flags win).
 set -eu
@@ -112,7 +115,9 @@ if [ -n "$config" ]; then
     [ -f "$config" ] || fail "OVMS config $config is not a file"
     log "converting OVMS config $config into $converted"
     mkdir -p "$(dirname "$converted")"
-    "$ovtriton" convert "$config" -o "$converted" --force || fail "conversion of $config failed (see above)"
+    "$ovtriton" convert "$config" -o "$converted" --force \
+        ${OVTRITON_MAX_INPUT_BYTES:+"--max-input-bytes=$OVTRITON_MAX_INPUT_BYTES"} \
+        || fail "conversion of $config failed (see above)"
     repository=$converted
 else
     case $repository in

@@ -7,6 +7,7 @@ import logging
 import os
 from pathlib import Path
 
+from ovtriton.commands.serve import add_max_input_bytes
 from ovtriton.converter import convert, plan
 
 LOGGER = logging.getLogger(__name__)
@@ -69,6 +70,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "run side by side) OpenVINO threads unless its plugin_config sets them; auto = this "
         "machine's (default), 0 = leave OpenVINO's default",
     )
+    add_max_input_bytes(parser)
     parser.set_defaults(run=run)
 
 
@@ -89,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
         result = plan(
             args.config,
             follow_symlinks=args.follow_symlinks,
+            max_input_bytes=args.max_input_bytes,
             pipelines=args.pipelines,
             fuse=frozenset(args.fuse),
             cores=args.cores,
@@ -105,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
         force=args.force,
         copy=args.copy,
         follow_symlinks=args.follow_symlinks,
+        max_input_bytes=args.max_input_bytes,
         pipelines=args.pipelines,
         fuse=frozenset(args.fuse),
         cores=args.cores,

@@ -51,6 +51,27 @@ def add_server_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_max_input_bytes(parser: argparse.ArgumentParser) -> None:
+    """``--max-input-bytes`` of ``convert`` and ``serve --config``."""
+
+    def size(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = -1
+        if value < 0:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a byte count (0 or more)")
+        return value
+
+    parser.add_argument(
+        "--max-input-bytes",
+        type=size,
+        metavar="N",
+        help="MAX_INPUT_BYTES written for models with dynamic input dims (default: the "
+        "largest request their shape ranges allow, else 268435456 = 256 MiB; 0: no limit)",
+    )
+
+
 def add_admin_options(parser: argparse.ArgumentParser) -> None:
     """Who may use Triton's control APIs."""
     admin = parser.add_mutually_exclusive_group()
@@ -113,6 +134,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="with --config: follow symlinks that lead out of a base path",
     )
+    add_max_input_bytes(parser)
     add_server_options(parser)
     add_admin_options(parser)
     add_ovms_arguments(parser, source)
@@ -173,6 +195,7 @@ def run(args: argparse.Namespace) -> int:
             workdir / "repository",
             copy=args.copy,
             follow_symlinks=args.follow_symlinks,
+            max_input_bytes=args.max_input_bytes,
         )
         watcher.convert_initial()
         server = server_from_args(args, watcher.repository)

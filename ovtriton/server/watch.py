@@ -23,6 +23,7 @@ import tritonclient.http as httpclient
 from tritonclient.utils import InferenceServerException
 
 from ovtriton.converter import ConfigError, ConversionPlan, convert, plan
+from ovtriton.converter.schema import MAX_CONFIG_BYTES
 from ovtriton.errors import UserError
 
 LOGGER = logging.getLogger(__name__)
@@ -36,18 +37,21 @@ class ConfigWatcher:
     repository: Path
     copy: bool = False
     follow_symlinks: bool = False
+    max_input_bytes: Optional[int] = None  # for models with dynamic dims; None: derived
     current: Optional[ConversionPlan] = field(default=None, init=False)
     _fingerprint: bytes = field(default=b"", init=False)
     _last_error: str = field(default="", init=False)
 
     def convert_initial(self) -> ConversionPlan:
         """First conversion; an invalid config here is the user's error (nothing to fall back on)."""
-        self.current = plan(self.config_path, follow_symlinks=self.follow_symlinks)
-        convert(self.config_path, self.repository, force=True, copy=self.copy, planned=self.current)
         try:
-            self._fingerprint = self._read()[1]
-        except OSError as exc:
-            raise UserError(f"cannot read {self.config_path}: {exc.strerror}") from None
+            data: Optional[bytes] = self._read()[0]
+        except OSError:
+            data = None  # the converter reads it and says what is wrong with it
+        self.current = self._plan(data)
+        convert(self.config_path, self.repository, force=True, copy=self.copy, planned=self.current)
+        if data is not None:  # else the next poll plans again
+            self._fingerprint = self._digest(data, self.current.base_paths)
         models, versions, ensembles = self.current.counts()
         LOGGER.info(
             "converted %s: %d model(s), %d version(s), %d ensemble(s) into %s",
@@ -76,17 +80,14 @@ class ConfigWatcher:
         if fingerprint == self._fingerprint:
             return False
         LOGGER.info("%s or its model folders changed; validating it", self.config_path)
-        try:
-            new = plan(self.config_path, follow_symlinks=self.follow_symlinks)
-        except (ConfigError, UserError) as exc:
-            if self._unchanged(data):  # these very bytes are invalid: wait for another change
-                self._complain(f"the new config is invalid; the previous one keeps serving:\n{exc}")
-                self._fingerprint = fingerprint
+        try:  # the very bytes fingerprinted: a change written from now on is seen next poll
+            new = self._plan(data)
+        except (ConfigError, UserError) as exc:  # these bytes are invalid: wait for a change
+            self._complain(f"the new config is invalid; the previous one keeps serving:\n{exc}")
+            self._fingerprint = fingerprint
             return False
         except (OSError, RuntimeError) as exc:  # a model file vanished mid-read, ...
             self._complain(f"cannot read the new config's models: {exc}; retrying")
-            return False
-        if not self._unchanged(data):
             return False
         # The new config's model folders, listed now: a change made from here on is seen at
         # the next poll, even while the loads below take long.
@@ -150,15 +151,13 @@ class ConfigWatcher:
             LOGGER.info("loading %s", name)
             load(name)
 
-    def _unchanged(self, data: bytes) -> bool:
-        """Whether the config still holds ``data`` (what was planned is what was fingerprinted)."""
-        try:
-            same = self.config_path.read_bytes() == data
-        except OSError:
-            same = False
-        if not same:
-            LOGGER.info("%s changed while it was read; reading it again", self.config_path)
-        return same
+    def _plan(self, data: Optional[bytes]) -> ConversionPlan:
+        return plan(
+            self.config_path,
+            follow_symlinks=self.follow_symlinks,
+            data=data,
+            max_input_bytes=self.max_input_bytes,
+        )
 
     def _complain(self, message: str) -> None:
         """Log ``message`` as an error once, not at every poll while it stays the same."""
@@ -168,7 +167,8 @@ class ConfigWatcher:
 
     def _read(self) -> tuple[bytes, bytes]:
         """The config's bytes and the fingerprint of those bytes with the model folders."""
-        data = self.config_path.read_bytes()
+        with self.config_path.open("rb") as stream:  # bounded: the converter refuses more
+            data = stream.read(MAX_CONFIG_BYTES + 1)
         return data, self._digest(data, self.current.base_paths if self.current else ())
 
     @staticmethod

@@ -84,6 +84,19 @@ def test_entrypoint_converts_the_config_named_in_the_environment(
     assert result.stdout.splitlines()[0].startswith(f"ovtriton convert {config} -o ")
 
 
+def test_entrypoint_converts_with_the_max_input_bytes_of_the_environment(
+    fakes: dict[str, str], tmp_path: Path
+) -> None:
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "config.json").write_text('{"model_config_list": []}')
+    env = {**fakes, "OVTRITON_MODEL_REPOSITORY": str(tmp_path / "models")}
+    result = run({**env, "OVTRITON_MAX_INPUT_BYTES": "67108864"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0].endswith(" --force --max-input-bytes=67108864")
+    unset = run(env)  # unset: the converter's own default
+    assert "--max-input-bytes" not in unset.stdout
+
+
 def test_entrypoint_passes_object_storage_to_tritonserver(fakes: dict[str, str]) -> None:
     result = run(
         {**fakes, "OVTRITON_MODEL_REPOSITORY": "s3://bucket/repo", "OVTRITON_HTTP_PORT": "8080"}

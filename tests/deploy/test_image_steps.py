@@ -33,6 +33,7 @@ from openvino import opset13 as ops
 
 from ovtriton.server import embedded
 from ovtriton.server.process import Ports
+from tests.deploy.build_context import copy_context
 from tests.deploy.test_dockerfile import healthcheck_command
 from tests.repository import write_config
 
@@ -98,8 +99,9 @@ def image(tmp_path_factory: pytest.TempPathFactory) -> Image:
     shutil.copy2(installation.stub, python_dir / "triton_python_backend_stub")
 
     openvino = f"openvino=={importlib.metadata.version('openvino')}"
+    context = copy_context(root / "context")  # what `docker build .` sends (.dockerignore)
     result = subprocess.run(
-        ["sh", str(ROOT / "docker" / "install.sh"), str(ROOT), openvino, "numpy<2"],
+        ["sh", str(context / "docker" / "install.sh"), str(context), openvino, "numpy<2"],
         env={
             **os.environ,
             "PYTHON": str(venv / "bin" / "python"),
@@ -120,6 +122,20 @@ def image(tmp_path_factory: pytest.TempPathFactory) -> Image:
         cwd=root,
     ).stdout
     assert located.startswith(str(venv)), f"ovtriton not installed in the scratch env: {located}"
+    seed = subprocess.run(  # the seed's repository ships as package data (demo, bench)
+        [
+            str(venv / "bin" / "python"),
+            "-I",
+            "-c",
+            "from importlib.resources import files; r = files('ovtriton.seed') / "
+            "'model_repository'; print(sorted(p.name for p in r.iterdir()))",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=root,
+    ).stdout
+    assert "'config.json'" in seed and "'image_classification_pipeline'" in seed, seed
     return Image(venv, backends, installation)
 
 

@@ -215,3 +215,37 @@ def test_the_ingress_routes_only_grpc_inference_health_and_metadata_with_a_body_
         assert path["backend"]["service"] == {"name": "ovtriton", "port": {"name": "grpc"}}
     service = documents(ROOT / "deploy" / "k8s" / "service.yaml")[0]
     assert "grpc" in {p["name"] for p in service["spec"]["ports"]}
+
+
+def quantity(text: str) -> int:
+    """Bytes of a Kubernetes quantity such as 4Gi or 16m (nginx's m = MiB)."""
+    units = {"Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30, "m": 1 << 20}
+    for unit, factor in units.items():
+        if text.endswith(unit):
+            return int(text[: -len(unit)]) * factor
+    return int(text)
+
+
+def test_memory_limits_fit_the_largest_request_the_deployment_lets_in() -> None:
+    """Measured (docs/notes/safety.md): one model instance ~170 MiB idle, ~16x its largest
+    request after it (tritonserver, stub, /dev/shm), and /dev/shm ~2x; the Ingress's body
+    limit stays within the converted models' MAX_INPUT_BYTES."""
+    (ingress,) = documents(ROOT / "deploy" / "k8s" / "ingress.yaml")
+    body_limit = quantity(
+        ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/proxy-body-size"]
+    )
+    pods = [documents(ROOT / "deploy" / "k8s" / "deployment.yaml")[0]["spec"]["template"]["spec"]]
+    pods.append(serving_runtime()["spec"])
+    for pod in pods:
+        (container,) = pod["containers"]
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        largest = int(env["OVTRITON_MAX_INPUT_BYTES"])
+        assert body_limit <= largest
+        memory = quantity(container["resources"]["limits"]["memory"])
+        assert memory == quantity(container["resources"]["requests"]["memory"])
+        assert memory >= (170 << 20) + 16 * largest, (memory, largest)
+        (shm,) = [v for v in pod["volumes"] if v["name"] == "dshm"]
+        assert shm["emptyDir"]["medium"] == "Memory"
+        assert 2 * largest <= quantity(shm["emptyDir"]["sizeLimit"]) <= memory
+        mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+        assert mounts["/dev/shm"] == "dshm"

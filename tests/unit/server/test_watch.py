@@ -117,6 +117,42 @@ def test_a_change_made_while_triton_loads_is_applied_at_the_next_poll(setup) -> 
     assert "second" in (watcher.repository / "pipe" / "config.pbtxt").read_text()
 
 
+def test_the_plan_is_made_from_the_bytes_fingerprinted(setup) -> None:
+    """A write landing between the read and the conversion is not mixed in: the bytes read
+    are planned and applied, the later write at the next poll."""
+    watcher, path, calls = setup
+    path.write_text(json.dumps(config("first")))
+    read = watcher._read
+
+    def read_then_overwritten() -> tuple[bytes, bytes]:
+        result = read()
+        path.write_text(json.dumps(config("second")))
+        return result
+
+    watcher._read = read_then_overwritten  # type: ignore[method-assign]
+    assert poll(watcher, calls) and calls.seen == ["load pipe"]
+    assert '"first"' in (watcher.repository / "pipe" / "config.pbtxt").read_text()
+    watcher._read = read  # type: ignore[method-assign]
+    assert poll(watcher, calls) and calls.seen == ["load pipe", "load pipe"]
+    assert '"second"' in (watcher.repository / "pipe" / "config.pbtxt").read_text()
+    assert not poll(watcher, calls)
+
+
+def test_serve_max_input_bytes_reaches_the_converted_models(tmp_path: Path) -> None:
+    from ovtriton.cli import build_parser
+
+    save(scale_model((-1, -1)), tmp_path / "models" / "scale" / "1")
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config()))
+    args = build_parser(["serve"]).parse_args(
+        ["serve", "--config", str(path), "--max-input-bytes", "1234"]
+    )
+    watcher = ConfigWatcher(path, tmp_path / "repository", max_input_bytes=args.max_input_bytes)
+    watcher.convert_initial()
+    written = (watcher.repository / "scale" / "config.pbtxt").read_text()
+    assert 'key: "MAX_INPUT_BYTES"' in written and 'string_value: "1234"' in written
+
+
 def test_a_write_error_keeps_the_old_repository_and_is_retried(
     setup, caplog: pytest.LogCaptureFixture
 ) -> None:
