@@ -1,8 +1,10 @@
 """Per-node timing of a pipeline model, as Triton custom metrics on its metrics endpoint.
 
 ``ovtriton_pipeline_node_duration_us`` (total microseconds) and
-``ovtriton_pipeline_node_executions`` (count), both labelled ``pipeline`` and ``node``: their
-ratio is a node's mean time, the per-step figure an ensemble's statistics would show. Each
+``ovtriton_pipeline_node_executions`` (count), both labelled ``pipeline``, ``node`` and
+``stub_pid`` (two stubs of one model — a reload, or two instances — must not share a Triton
+metric object: the first one unloaded would free it under the other): their ratio is a node's
+mean time, the per-step figure an ensemble's statistics would show. Each
 update of a Triton metric is a message from the stub to the server, so timings are summed
 here and sent at most once per ``flush_seconds``.
 
@@ -12,6 +14,7 @@ Triton's utilities module is passed in: only ``model.py`` imports it.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from typing import Any
 
@@ -51,7 +54,7 @@ class NodeMetrics:
         self._last_flush = time.perf_counter()
         for node, (micros, count) in self._pending.items():
             if node not in self._metrics:
-                labels = {"pipeline": self.pipeline, "node": node}
+                labels = {"pipeline": self.pipeline, "node": node, "stub_pid": str(os.getpid())}
                 self._metrics[node] = tuple(f.Metric(labels=labels) for f in self._families)
             duration, executions = self._metrics[node]
             duration.increment(micros)

@@ -100,7 +100,9 @@ def _node_metrics(server: TritonServer, pipeline: str, name: str) -> tuple[float
     text = urllib.request.urlopen(server.metrics_url, timeout=10).read().decode()
     values = []
     for metric in ("ovtriton_pipeline_node_duration_us", "ovtriton_pipeline_node_executions"):
-        found = re.search(rf'{metric}{{node="{name}",pipeline="{pipeline}"}} (\S+)', text)
+        found = re.search(
+            rf'{metric}{{node="{name}",pipeline="{pipeline}",stub_pid="\d+"}} (\S+)', text
+        )
         values.append(float(found.group(1)) if found else 0.0)
     return values[0], values[1]
 

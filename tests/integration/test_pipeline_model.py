@@ -159,12 +159,16 @@ def test_per_node_timings_reach_the_metrics_endpoint(server: TritonServer) -> No
     counts = {
         m.group(1): float(m.group(2))
         for m in re.finditer(
-            r'ovtriton_pipeline_node_executions\{node="(\w+)",pipeline="chain_fused"\} (\S+)', text
+            r'ovtriton_pipeline_node_executions\{node="(\w+)",pipeline="chain_fused",stub_pid="\d+"\} '
+            r"(\S+)",
+            text,
         )
     }
     assert set(counts) == {"first", "second"} and min(counts.values()) >= 1, text[-2000:]
     assert re.search(
-        r'ovtriton_pipeline_node_duration_us\{node="first",pipeline="chain_fused"\} [1-9]', text
+        r'ovtriton_pipeline_node_duration_us\{node="first",pipeline="chain_fused",stub_pid="\d+"\} '
+        r"[1-9]",
+        text,
     )
 
 
