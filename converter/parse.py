@@ -14,7 +14,13 @@ from .ovms import (
     OvmsConfig,
     VersionPolicy,
 )
-from .parse_features import MEDIAPIPE_KEYS, TOP_UNSUPPORTED, model_features, top_features
+from .parse_features import (
+    MEDIAPIPE_KEYS,
+    TOP_UNSUPPORTED,
+    metrics_list,
+    model_features,
+    top_features,
+)
 from .parse_pipelines import parse_libraries, parse_pipeline
 from .schema import Reader
 from .sources import MAX_VERSION
@@ -110,10 +116,7 @@ def _monitoring(read: Reader, value: Any, problems: Problems) -> None:
     if metrics is None:
         return
     read.boolean(metrics.get("enable", False), ["monitoring", "metrics", "enable"])
-    for i, name in enumerate(
-        read.array(metrics.get("metrics_list", []), ["monitoring", "metrics", "metrics_list"]) or []
-    ):
-        read.string(name, ["monitoring", "metrics", "metrics_list", i])
+    metrics_list(read, metrics.get("metrics_list", []), ["monitoring", "metrics", "metrics_list"])
     problems.warn(
         "monitoring",
         "not converted: Triton always serves Prometheus metrics",

@@ -22,6 +22,25 @@ LOADERS = (
     "custom model loaders are not supported; decrypt or fetch the model files before converting"
 )
 MEDIAPIPE_KEYS = ("graph_path", "subconfig")
+# OVMS's metric families (src/metrics/metric_config.hpp: the default and additional ones);
+# a metrics_list naming anything else is refused with INVALID_METRICS_FAMILY_NAME
+METRIC_FAMILIES = (
+    "ovms_current_requests",
+    "ovms_requests_success",
+    "ovms_requests_fail",
+    "ovms_request_time_us",
+    "ovms_streams",
+    "ovms_inference_time_us",
+    "ovms_wait_for_infer_req_time_us",
+    "ovms_current_graphs",
+    "ovms_requests_accepted",
+    "ovms_requests_rejected",
+    "ovms_graph_error",
+    "ovms_graph_processing_time_us",
+    "ovms_responses",
+    "ovms_infer_req_queue_size",
+    "ovms_infer_req_active",
+)
 
 TOP_UNSUPPORTED = {
     "custom_loader_config_list": LOADERS,
@@ -38,6 +57,31 @@ def top_features(read: Reader, top: Mapping[str, Any]) -> None:
         read.add([key], f"{key!r} is not supported by ovtriton yet", hint)
         for index, item in enumerate(read.array(value, [key]) or []):
             _entry(read, key, item, [key, index])
+
+
+def metrics_list(read: Reader, value: Any, parts: list[PathPart]) -> None:
+    """``monitoring.metrics.metrics_list``: OVMS refuses the config when a name is not one of
+    its metric families, or names one twice (its family set then does not grow)."""
+    seen: set[str] = set()
+    for index, item in enumerate(read.array(value, parts) or []):
+        name = read.string(item, [*parts, index])
+        if name is None:
+            continue
+        if name not in METRIC_FAMILIES:
+            read.add(
+                [*parts, index],
+                f"{name!r} is not an OVMS metric family (OVMS: Invalid name in metrics_list, "
+                "INVALID_METRICS_FAMILY_NAME)",
+                f"use one of {', '.join(METRIC_FAMILIES)}",
+            )
+        elif name in seen:
+            read.add(
+                [*parts, index],
+                f"{name!r} is listed twice (OVMS: Invalid name in metrics_list, "
+                "INVALID_METRICS_FAMILY_NAME)",
+                "list each metric family once",
+            )
+        seen.add(name)
 
 
 def _entry(read: Reader, key: str, item: Any, parts: list[PathPart]) -> None:

@@ -115,6 +115,35 @@ def test_monitoring_is_accepted_with_a_warning_only() -> None:
     assert [w.path for w in problems.warnings] == ["monitoring"]
 
 
+def test_metrics_list_takes_ovms_metric_families_only() -> None:
+    problems = Problems()
+    metrics = {
+        "enable": True,
+        "metrics_list": ["ovms_requests_success", "ovms_infer_req_active", "ovms_requests_fial"],
+    }
+    parse_config({"model_config_list": [], "monitoring": {"metrics": metrics}}, problems)
+    (problem,) = problems.items
+    assert problem.path == "monitoring.metrics.metrics_list[2]"
+    assert problem.message == (
+        "'ovms_requests_fial' is not an OVMS metric family (OVMS: Invalid name in "
+        "metrics_list, INVALID_METRICS_FAMILY_NAME)"
+    )
+    assert problem.hint.startswith("use one of ovms_current_requests, ovms_requests_success, ")
+
+
+def test_metrics_list_naming_a_family_twice_is_refused_as_ovms_does() -> None:
+    problems = Problems()
+    metrics = {"enable": True, "metrics_list": ["ovms_streams", "ovms_streams"]}
+    parse_config({"model_config_list": [], "monitoring": {"metrics": metrics}}, problems)
+    assert [(p.path, p.message) for p in problems.items] == [
+        (
+            "monitoring.metrics.metrics_list[1]",
+            "'ovms_streams' is listed twice (OVMS: Invalid name in metrics_list, "
+            "INVALID_METRICS_FAMILY_NAME)",
+        )
+    ]
+
+
 def test_pipeline_entries_that_cannot_be_read_are_left_out_and_filed_unread() -> None:
     problems = Problems()
     config = parse_config(
