@@ -13,20 +13,18 @@ from pathlib import Path
 import openvino as ov
 
 from . import pbtxt
-from .custom_nodes import Libraries
-from .dag import dag_model
 from .ensembles import ensemble_config
 from .errors import Problem, Problems
-from .fused import fused_model
-from .fused_budget import apply_thread_budgets
 from .identity import IDENTITY_PREFIX, identity_model
 from .models import ConvertedModel, convert_model
 from .names import check_names
 from .parse import parse_config
+from .pipeline_check import Libraries, check_pipeline
+from .pipeline_model import MODEL, pipeline_form, pipeline_model
 from .repository import PlannedModel, check_target, write_repository
 from .schema import load_document
 from .sources import find_versions, resolve_base_path
-from .validate import check_pipeline
+from .thread_budgets import apply_thread_budgets
 
 LOGGER = logging.getLogger(__name__)
 
@@ -108,11 +106,13 @@ def plan(
     Symlinks inside a base path that lead out of it are refused unless ``follow_symlinks``.
     ``data``: the config's bytes as already read (the file is then not read again).
     ``max_input_bytes``: MAX_INPUT_BYTES for models with dynamic dims (None: derived).
-    Pipelines become ensembles, or pipeline models (``fused.py``) when ``pipelines`` is
-    ``"fused"`` or their name is in ``fuse``. With ``cores`` the models of ensembles get
-    thread budgets for that many cores (``fused_budget.py``).
+    Pipelines become ensembles, or pipeline models (``pipeline_model.py``) when ``pipelines`` is
+    ``"model"`` (``"fused"``: deprecated) or their name is in ``fuse`` (``--pipeline-model``).
+    With ``cores`` the models of ensembles get thread budgets for that many cores
+    (``thread_budgets.py``).
     """
     config_path = Path(config_path)
+    pipelines = pipeline_form(pipelines)
     problems = Problems()
     config = parse_config(load_document(config_path, data), problems)
     check_names(config, problems)
@@ -138,7 +138,7 @@ def plan(
         model = convert_model(core, entry, config_dir, problems, follow_symlinks, max_input_bytes)
         if model is not None:
             converted[entry.name] = model
-    ensembles = [p for p in config.pipelines if pipelines != "fused" and p.name not in fuse]
+    ensembles = [p for p in config.pipelines if pipelines != MODEL and p.name not in fuse]
     if cores > 0:
         apply_thread_budgets(converted, ensembles, cores)
     planned = [
@@ -150,21 +150,14 @@ def plan(
     libraries = Libraries(config.libraries, config_dir, problems)
     base_paths.extend(path for path in libraries.paths.values() if path is not None)
     for pipeline in config.pipelines:
-        if pipeline.needs_dag:  # custom nodes, demultiplexing: only a pipeline model runs it
-            digests = {m.name: m.digest for m in planned}
-            dag = dag_model(pipeline, converted, libraries, config.declared, problems, digests)
-            if dag is not None and pipeline.name not in names:
-                names.add(pipeline.name)
-                planned.append(dag)
-            continue
-        wiring = check_pipeline(pipeline, converted, config.declared, problems)
-        if wiring is not None and pipeline.name not in names:  # a clash is reported already
+        checked = check_pipeline(pipeline, converted, config.declared, problems, libraries)
+        if checked is not None and pipeline.name not in names:  # a clash is reported already
             names.add(pipeline.name)
-            if pipelines == "fused" or pipeline.name in fuse:
+            if checked.needs_pipeline_model or pipelines == MODEL or pipeline.name in fuse:
                 digests = {m.name: m.digest for m in planned}
-                planned.append(fused_model(wiring, digests))
+                planned.append(pipeline_model(checked, digests))
                 continue
-            ensemble, copies = ensemble_config(wiring)
+            ensemble, copies = ensemble_config(checked)
             planned.append(
                 PlannedModel(pipeline.name, "ensemble", pbtxt.to_text(ensemble), (1,), ())
             )
@@ -174,7 +167,7 @@ def plan(
     for name in sorted(fuse - {p.name for p in config.pipelines}):
         problems.add(
             "$.pipeline_config_list",
-            f"--fuse {name}: no pipeline has that name",
+            f"--pipeline-model {name}: no pipeline has that name",
             f"the pipelines are {sorted(p.name for p in config.pipelines)}",
         )
     problems.raise_if_any(str(config_path))

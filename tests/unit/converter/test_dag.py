@@ -102,8 +102,8 @@ CASES: dict[str, tuple[Callable[[dict], Any], str, str]] = {
             or node(d, "chain", 1)["outputs"][0].update(data_item="score")
         ),
         f"{P}[{INDEX['chain']}].nodes[1].inputs[0]",
-        "Shape mismatch between: dependent node: dbl; input: tile; shape: [1, -1, -1] vs "
-        "dependency node: first; output: out; shape: [-1, 3]",
+        "shape mismatch: node 'dbl' input 'tile' takes [1,-1,-1], node 'first' output 'out' "
+        "gives [-1,3]; no shape fits both",
     ),
     "precisions of a connection": (
         lambda d: (
@@ -111,7 +111,8 @@ CASES: dict[str, tuple[Callable[[dict], Any], str, str]] = {
             or node(d, "scores", 0)["outputs"].append({"data_item": "offsets", "alias": "offsets"})
         ),
         f"{P}[{INDEX['scores']}].nodes[1].inputs[0]",
-        "split:offsets is TYPE_INT32, input 'tile' of node 'score' takes TYPE_FP32",
+        "data type mismatch: node 'score' input 'tile' takes FP32, node 'split' output "
+        "'offsets' gives INT32",
     ),
     "gather from a node that does not demultiplex": (
         lambda d: node(d, "chain", 2).update(gather_from_node="dbl"),
@@ -148,7 +149,7 @@ CASES: dict[str, tuple[Callable[[dict], Any], str, str]] = {
                 ],
             }
         ),
-        f"{P}[{len(INDEX)}].inputs",
+        f"{P}[{len(INDEX)}].nodes[1].inputs[0]",
         "PIPELINE_INPUTS_AMBIGUOUS_METADATA",
     ),
     "a node that does not lead to the response": (

@@ -6,7 +6,7 @@ from typing import Any
 
 from ovtriton.backend.tensors import TensorSpec
 from ovtriton.converter.errors import Problems
-from ovtriton.converter.graph import Consumer, check_graph, merge_inputs
+from ovtriton.converter.pipeline_check.graph import Consumer, check_graph, merge_inputs
 from ovtriton.converter.ovms import Pipeline
 from ovtriton.converter.parse import parse_config
 

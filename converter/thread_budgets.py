@@ -6,7 +6,7 @@ independent branches run side by side: two models that each take every core figh
 ``cores // width`` threads, ``width`` being how many nodes of its pipeline can run at once
 (the smallest share when several pipelines use it). The model's own ``plugin_config`` (OVMS)
 wins: a model that sets its threads there is left alone, and so is a model not on CPU. A
-pipeline model (``fused.py``) does the same split itself when it loads.
+pipeline model (``pipeline_model.py``) does the same split itself when it loads.
 """
 
 from __future__ import annotations

@@ -1,5 +1,10 @@
 """The connections of one pipeline: node inputs, pipeline outputs and the sources they read.
 
+One set of rules for every pipeline, whatever its nodes run (a model or a custom node
+library, ``nodes.py``): names, types, strings, and the shape ranges of every node-to-node
+connection (OVMS's INVALID_SHAPE), with a demultiplexer's outputs seen without their dim 0
+and a gathering node's inputs without the gathered dim, as the nodes after them see them.
+
 ``PipelineCheck`` knows what the parser could not read of the pipeline (from the problems
 already reported, ``Problems.clean``/``readable``), so it reports no echo of those.
 """
@@ -12,10 +17,10 @@ from ovtriton.backend.dtypes import short_name
 from ovtriton.backend.signature import Bound, bounds_text, overlap
 from ovtriton.backend.tensors import TensorSpec
 
-from .errors import Problems
+from ..errors import Problems
+from ..ovms import Node, Pipeline, Source
 from .graph import Consumer
-from .models import ConvertedModel
-from .ovms import Node, Pipeline, Source
+from .nodes import ANY, NodeIO
 
 PSEUDO_NODES = ("request", "response")
 Wire = tuple[str, str]  # (node name, model output name); ("request", pipeline input) for inputs
@@ -80,7 +85,7 @@ class PipelineCheck:
         return nodes
 
     def node_inputs(
-        self, nodes: Mapping[str, Node], resolved: Mapping[str, ConvertedModel]
+        self, nodes: Mapping[str, Node], resolved: Mapping[str, NodeIO]
     ) -> tuple[dict[str, set[str]], dict[str, list[Consumer]]]:
         """Check every node input; returns the dependencies between nodes and, for each
         pipeline input, the model inputs it feeds (path, spec, bounds)."""
@@ -94,7 +99,7 @@ class PipelineCheck:
                 if model and target is None:
                     self.problems.add(
                         item.path,
-                        f"model {model.entry.name!r} has no input {item.input_name!r}",
+                        f"{model.label} has no input {item.input_name!r}",
                         f"its inputs are {[s.name for s in model.inputs]}",
                     )
                 if item.input_name in connected:
@@ -108,21 +113,26 @@ class PipelineCheck:
                 source = self.source(item.source, nodes, resolved)
                 if item.source.node_name in nodes:
                     depends[node.name].add(item.source.node_name)
-                if source is None or target is None:
+                if source is None or target is None or model is None:
                     continue
+                taken = _taken(node, model, target)
                 if item.source.node_name == "request":
-                    use = (item.path, target, _bounds(model, target))
+                    use = (item.path, target, taken)
                     consumers.setdefault(item.source.data_item, []).append(use)
-                elif self.exact:  # else shapes may change (demultiplexing): types only
-                    producer = item.source.node_name
+                elif self.exact:  # else the shapes read may be wrong: types only
+                    producer = nodes[item.source.node_name]
+                    given = _given(producer, resolved[producer.name], source)
                     _check_edge(
                         item.path,
-                        (node.name, target, _bounds(model, target)),
-                        (producer, source, _bounds(resolved.get(producer), source)),
+                        (node.name, target, taken),
+                        (producer.name, source, given),
                         self.problems,
                     )
                 else:
-                    _check_types(item.path, target, source, self.problems)
+                    producer_name = item.source.node_name
+                    _check_types(
+                        item.path, (node.name, target), (producer_name, source), self.problems
+                    )
             if model and node.path not in self.partial:  # else reported as unreadable already
                 missing = [s.name for s in model.inputs if s.name not in connected]
                 if missing:
@@ -136,7 +146,7 @@ class PipelineCheck:
     def outputs(
         self,
         nodes: Mapping[str, Node],
-        resolved: Mapping[str, ConvertedModel],
+        resolved: Mapping[str, NodeIO],
         input_names: set[str],
     ) -> tuple[list[TensorSpec], list[Wire]]:
         """Each pipeline output and its wire; a wire may feed several outputs (OVMS allows it)."""
@@ -169,7 +179,7 @@ class PipelineCheck:
         return outputs, output_wires
 
     def source(
-        self, source: Source, nodes: Mapping[str, Node], resolved: Mapping[str, ConvertedModel]
+        self, source: Source, nodes: Mapping[str, Node], resolved: Mapping[str, NodeIO]
     ) -> TensorSpec | None:
         """The tensor a source refers to (a placeholder for pipeline inputs), or None."""
         pipeline, problems = self.pipeline, self.problems
@@ -211,21 +221,35 @@ class PipelineCheck:
         return model.output(out.data_item) if model else None
 
 
-def _bounds(model: ConvertedModel | None, spec: TensorSpec) -> tuple[Bound, ...]:
-    """The (min, max) of each dimension of a model's tensor; from its shape when not known."""
-    known = model.bounds.get(spec.name) if model else None
-    return known or tuple((0, None) if d == -1 else (d, d) for d in spec.shape)
+def _taken(node: Node, io: NodeIO, spec: TensorSpec) -> tuple[Bound, ...]:
+    """What a node input takes of each sub-request: a gathering node's inputs hold the
+    gathered shards in front (dim 0), the rest is one shard."""
+    bounds = io.bounds_of(spec)
+    return bounds[1:] if node.gather_from_node is not None else bounds
 
 
-def _check_types(path: str, target: TensorSpec, source: TensorSpec, problems: Problems) -> bool:
-    if target.datatype == source.datatype:
+def _given(node: Node, io: NodeIO, spec: TensorSpec) -> tuple[Bound, ...]:
+    """What a node output gives the nodes after it: one shard (without dim 0) when the node
+    demultiplexes."""
+    bounds = io.bounds_of(spec)
+    return bounds[1:] if node.demultiply_count is not None else bounds
+
+
+def _check_types(
+    path: str, target: tuple[str, TensorSpec], source: tuple[str, TensorSpec], problems: Problems
+) -> bool:
+    (node, target_spec), (producer, source_spec) = target, source
+    if target_spec.datatype == source_spec.datatype or ANY in (
+        target_spec.datatype,
+        source_spec.datatype,
+    ):
         return True
     problems.add(
         path,
-        f"data type mismatch: input {target.name!r} takes "
-        f"{short_name(target.datatype)}, output {source.name!r} gives "
-        f"{short_name(source.datatype)}",
-        "connect tensors of the same type",
+        f"data type mismatch: node {node!r} input {target_spec.name!r} takes "
+        f"{short_name(target_spec.datatype)}, node {producer!r} output {source_spec.name!r} "
+        f"gives {short_name(source_spec.datatype)}",
+        "connect tensors of the same type (OVMS refuses this pipeline too: Precision mismatch)",
     )
     return False
 
@@ -234,7 +258,7 @@ def _check_edge(path: str, target: End, source: End, problems: Problems) -> None
     """Types must match, and shapes meet: same rank, each dimension's ranges overlapping
     (OVMS's INVALID_SHAPE: ``30:40`` feeding ``41:60`` can never carry a request)."""
     (node, target_spec, target_bounds), (producer, source_spec, source_bounds) = target, source
-    if not _check_types(path, target_spec, source_spec, problems):
+    if not _check_types(path, (node, target_spec), (producer, source_spec), problems):
         return
     if target_spec.datatype == "TYPE_STRING":
         problems.add(

@@ -1,36 +1,23 @@
-"""``custom_node_library_config_list`` and the tensors of each node of a DAG pipeline.
+"""``custom_node_library_config_list`` and the tensors of each custom node.
 
 A custom node's inputs and outputs are what its library says (``getInputsInfo`` /
 ``getOutputsInfo`` with the node's ``params``, after ``initialize``, as OVMS asks at load), so
-the converter loads every library once per node through the backend's ctypes runtime. A model
-node's tensors are those of its converted model.
+the converter loads every library once per node through the backend's ctypes runtime.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
 from ovtriton.backend.custom_node import CustomNodeLibrary, CustomNodeLoadError, TensorInfo
 from ovtriton.backend.dtypes import triton_from_numpy
 
-from .errors import Problems
-from .models import ConvertedModel
-from .ovms import CustomLibrary, Node
+from ovtriton.backend.tensors import TensorSpec
 
-Tensor = tuple[Optional[str], tuple[int, ...]]  # Triton datatype (None: any), dims
-
-
-@dataclass(frozen=True)
-class NodeTensors:
-    """What one node takes and gives, by (mapped) tensor name."""
-
-    inputs: Mapping[str, Tensor]
-    outputs: Mapping[str, Tensor]
-    model: ConvertedModel | None = None  # a model node's model
-    library: Path | None = None  # a custom node's .so
+from ..errors import Problems
+from ..ovms import CustomLibrary, Node
+from .nodes import ANY, NodeIO
 
 
 class Libraries:
@@ -69,7 +56,7 @@ class Libraries:
             return None
         return path
 
-    def node_tensors(self, node: Node) -> NodeTensors | None:
+    def node_io(self, node: Node) -> NodeIO | None:
         """The custom node's tensors from its library, or None after reporting why not."""
         name = node.library_name or ""
         if name not in self.entries:
@@ -94,19 +81,12 @@ class Libraries:
                 "fix the library or the node's params (OVMS loads it the same way)",
             )
             return None
-        return NodeTensors(_tensors(inputs), _tensors(outputs), library=path)
+        label = f"library {name!r} of node {node.name!r}"
+        return NodeIO(label, _tensors(inputs), _tensors(outputs), library=path)
 
 
-def model_tensors(model: ConvertedModel) -> NodeTensors:
-    return NodeTensors(
-        {spec.name: (spec.datatype, spec.shape) for spec in model.inputs},
-        {spec.name: (spec.datatype, spec.shape) for spec in model.outputs},
-        model=model,
-    )
-
-
-def _tensors(infos: Mapping[str, TensorInfo]) -> dict[str, Tensor]:
-    return {
-        name: (None if info.dtype is None else triton_from_numpy(info.dtype), info.dims)
+def _tensors(infos: Mapping[str, TensorInfo]) -> tuple[TensorSpec, ...]:
+    return tuple(
+        TensorSpec(name, ANY if info.dtype is None else triton_from_numpy(info.dtype), info.dims)
         for name, info in infos.items()
-    }
+    )

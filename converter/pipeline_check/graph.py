@@ -1,32 +1,41 @@
-"""Pipeline graph rules: cycles, reachability of the response, and merging input shapes."""
+"""Pipeline graph rules: cycles, reachability of the response, the nodes in running order,
+and merging what the consumers of each pipeline input take."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
 
 from ovtriton.backend.dtypes import short_name
 from ovtriton.backend.signature import Bound, bounds_text, dims_of, intersect
 from ovtriton.backend.tensors import TensorSpec
 
-from .errors import Problems
-from .ovms import Node, Pipeline
+from ..errors import Problems
+from ..ovms import Node, Pipeline
+from .nodes import ANY
 
 Consumer = tuple[str, TensorSpec, tuple[Bound, ...]]  # JSON path, model input, its sizes
 PASSTHROUGH_DEFAULT = ("TYPE_FP32", (-1,))  # an input only the response reads: any FP32 vector
 
 
-def merge_shapes(a: Sequence[int], b: Sequence[int]) -> tuple[int, ...] | None:
-    """Dim-wise intersection, -1 matching anything; None when they cannot meet (DAG pipelines,
-    whose node shapes are compared with ranges seen as -1)."""
-    if len(a) != len(b):
-        return None
-    merged = []
-    for x, y in zip(a, b):
-        if x != -1 and y != -1 and x != y:
-            return None
-        merged.append(y if x == -1 else x)
-    return tuple(merged)
+def in_order(nodes: tuple[Node, ...]) -> list[Node]:
+    """The nodes with every node after the nodes it reads (the config may list them anyhow)."""
+    by_name = {node.name: node for node in nodes}
+    ordered: list[Node] = []
+    placed: set[str] = set()
+
+    def place(node: Node) -> None:
+        if node.name in placed:
+            return
+        placed.add(node.name)
+        for item in node.inputs:
+            if item.source.node_name in by_name:
+                place(by_name[item.source.node_name])
+        ordered.append(node)
+
+    for node in nodes:
+        place(node)
+    return ordered
 
 
 def check_graph(
@@ -121,9 +130,14 @@ def merge_inputs(
             continue
         first_path, first, first_bounds = uses[0]
         bounds: tuple[Bound, ...] | None = first_bounds
+        datatype = first.datatype
         for path, spec, spec_bounds in uses[1:]:
             merged = intersect(bounds, spec_bounds) if bounds is not None else None
-            if spec.datatype != first.datatype or (merged is None and shapes):
+            if (
+                ANY not in (spec.datatype, datatype)
+                and spec.datatype != datatype
+                or (merged is None and shapes)
+            ):
                 problems.add(
                     path,
                     f"pipeline input {name!r} feeds {first_path} with "
@@ -134,6 +148,14 @@ def merge_inputs(
                 )
                 break
             bounds = merged
-        if bounds is not None:
-            specs.append(TensorSpec(name, first.datatype, dims_of(bounds)))
+            datatype = datatype or spec.datatype
+        if bounds is not None and datatype == ANY:
+            problems.add(
+                f"{pipeline.path}.inputs",
+                f"input {name!r}: no node gives it a precision",
+                "connect it to a model, or to a library input with a precision (OVMS takes "
+                "it from getInputsInfo or from a connected model)",
+            )
+        elif bounds is not None:
+            specs.append(TensorSpec(name, datatype, dims_of(bounds)))
     return tuple(specs)

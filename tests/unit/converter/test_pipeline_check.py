@@ -11,7 +11,7 @@ from ovtriton.converter.errors import Problems
 from ovtriton.converter.models import ConvertedModel
 from ovtriton.converter.ovms import ModelEntry, OvmsConfig
 from ovtriton.converter.parse import parse_config
-from ovtriton.converter.validate import check_pipeline
+from ovtriton.converter.pipeline_check import check_pipeline
 from tritonclient.grpc import model_config_pb2
 
 P = "pipeline_config_list[0]"
@@ -93,8 +93,9 @@ def test_types_must_match_between_nodes() -> None:
     models = {"m": model("m"), "i": model("i", datatype="TYPE_INT32")}
     assert check_pipeline(config.pipelines[0], models, config.declared, problems) is None
     assert [str(p) for p in problems.items] == [
-        f"{P}.nodes[1].inputs[0]: data type mismatch: input 'x' takes INT32, output 'y' gives "
-        "FP32\n    hint: connect tensors of the same type"
+        f"{P}.nodes[1].inputs[0]: data type mismatch: node 'b' input 'x' takes INT32, node 'a' "
+        "output 'y' gives FP32\n    hint: connect tensors of the same type (OVMS refuses this "
+        "pipeline too: Precision mismatch)"
     ]
 
 
