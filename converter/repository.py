@@ -46,7 +46,7 @@ class PlannedModel:
     """One folder of the repository: config.pbtxt, version folders and their files."""
 
     name: str
-    kind: str  # "model" or "ensemble"
+    kind: str  # "model", "ensemble" or "pipeline" (a pipeline model)
     config_text: str
     versions: tuple[int, ...]
     files: tuple[PlannedFile, ...]

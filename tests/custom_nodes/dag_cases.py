@@ -9,6 +9,8 @@ one ``config.json`` with these pipelines (every one compared with ``reference.py
   gives 4 resp. 4 tiles for a count of 3 (OVMS's wrong-dimension error on every request);
 - ``scores``: a dynamic demultiplexer gathered by the response (``[-1, 1]``);
 - ``entry``: pipeline-level ``demultiply_count: -1`` around custom node -> model;
+- ``entry_gather``: the entry demultiplexing (-1), a model per shard, then a custom node with
+  ``gather_from_node: "request"`` (OVMS's DemultiplyThenDummyThenChooseMaximum test config);
 - ``chain``: custom node -> model -> custom node;
 - ``nested``: a static demultiplexer inside another (OVMS nests only static ones), the inner
   one gathered at a custom node, the outer one by the response;
@@ -119,6 +121,17 @@ def pipelines() -> list[dict]:
                 _node("dbl", {"x": ("add", "added")}, {"y": "doubled"}, model_name="double"),
             ],
             "outputs": [{"y": _src("dbl", "doubled")}],
+        },
+        {
+            "name": "entry_gather",
+            "inputs": ["image"],
+            "demultiply_count": -1,
+            "nodes": [
+                _node("score", {"tile": ("request", "image")}, {"score": "s"}, model_name="tile_score"),
+                _node("best", {"scores": ("score", "s")}, {"max": "max", "index": "index"},
+                      library_name="pick", gather_from_node="request"),
+            ],
+            "outputs": [{"max": _src("best", "max")}, {"index": _src("best", "index")}],
         },
         {
             "name": "chain",

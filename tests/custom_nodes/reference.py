@@ -3,8 +3,9 @@
 It runs one pipeline of an OVMS config (``pipeline_config_list`` entry) sequentially and simply:
 model nodes through callables (e.g. OpenVINO compiled models), custom nodes through
 ``CustomNodeLibrary`` (initialized per node with the node's params, as OVMS does), pipeline-level
-and node-level ``demultiply_count``, ``gather_from_node`` and the response's implicit gathering
-through ``backend/demultiplex.py``. No concurrency, no batching: the plain meaning of the config.
+and node-level ``demultiply_count``, ``gather_from_node`` and the response's implicit gathering,
+written here with plain NumPy (slicing dim 0, ``np.stack``), independently of the backend's
+``demultiplex.py`` it checks. No concurrency, no batching: the plain meaning of the config.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from typing import Any
 import numpy as np
 
 from ovtriton.backend.custom_node import CustomNodeLibrary
-from ovtriton.backend.demultiplex import Branch, demultiply, gather, gather_all
 
+Level = tuple[str, int, int]  # (demultiplexer, shard index, shard count)
+Branch = tuple[Level, ...]  # the demultiplexers a sub-request went through, outermost first
 Model = Callable[[dict[str, np.ndarray]], Mapping[str, np.ndarray]]
 Results = list[tuple[Branch, dict[str, np.ndarray]]]  # per branch: alias -> tensor
 
@@ -33,14 +35,17 @@ def run_pipeline(
     produced: dict[str, Results] = {"request": [((), dict(request))]}
     entry_count = pipeline.get("demultiply_count")
     if entry_count is not None:
-        produced["request"] = demultiply("request", dict(request), _count(entry_count))
+        produced["request"] = _demultiply("request", dict(request), _count(entry_count), ())
     pending = list(pipeline["nodes"])
     while pending:
         node = next(n for n in pending if _sources(n) <= produced.keys())
         pending.remove(node)
         produced[node["name"]] = _run_node(node, produced, models, libraries)
     wiring = {name: _source(spec) for item in pipeline["outputs"] for name, spec in item.items()}
-    return gather_all(_join(wiring, produced))
+    results = _join(wiring, produced)
+    while results[0][0]:  # the response gathers every demultiplexer still open
+        results = _gather(results, results[0][0][-1][0])
+    return results[0][1]
 
 
 def _run_node(
@@ -52,7 +57,7 @@ def _run_node(
     wiring = {name: _source(spec) for item in node["inputs"] for name, spec in item.items()}
     joined = _join(wiring, produced)
     if "gather_from_node" in node:
-        joined = gather(joined, [node["gather_from_node"]])
+        joined = _gather(joined, node["gather_from_node"])
     aliases = {item["data_item"]: item["alias"] for item in node["outputs"]}
     results: Results = []
     run = _runner(node, models, libraries)
@@ -61,7 +66,7 @@ def _run_node(
             outputs = dict(run(inputs))
             if "demultiply_count" in node:
                 count = _count(node["demultiply_count"])
-                shards = demultiply(node["name"], outputs, count, branch)
+                shards = _demultiply(node["name"], outputs, count, branch)
             else:
                 shards = [(branch, outputs)]
             for sub_branch, tensors in shards:
@@ -73,6 +78,39 @@ def _run_node(
         if closer is not None:
             closer()
     return results
+
+
+def _demultiply(node: str, outputs: dict[str, np.ndarray], count: int, branch: Branch) -> Results:
+    """One sub-request per slice of dim 0 (OVMS's demultiply_count; -1: as many as there are)."""
+    shards = next(iter(outputs.values())).shape[0]
+    for name, tensor in outputs.items():
+        where = f"node {node!r} output {name!r} of shape {list(tensor.shape)}"
+        if tensor.ndim < 3:
+            raise ValueError(f"PIPELINE_WRONG_NUMBER_OF_DIMENSIONS_TO_DEMULTIPLY: {where}")
+        wanted = shards if count == -1 else count
+        if tensor.shape[0] != wanted:
+            raise ValueError(
+                f"PIPELINE_WRONG_DIMENSION_SIZE_TO_DEMULTIPLY: {where}: dim 0 must be {wanted}"
+            )
+    return [
+        (branch + ((node, i, shards),), {name: t[i] for name, t in outputs.items()})
+        for i in range(shards)
+    ]
+
+
+def _gather(results: Results, node: str) -> Results:
+    """Join the sub-requests of demultiplexer ``node``, which must be the innermost one of each
+    branch: per outer branch, every tensor's shards stacked in shard order (a new dim 0)."""
+    groups: dict[Branch, list[tuple[int, dict[str, np.ndarray]]]] = {}
+    for branch, tensors in results:
+        if not branch or branch[-1][0] != node:
+            raise ValueError(f"gathering {node!r}, but the innermost demultiplexer is {branch}")
+        groups.setdefault(branch[:-1], []).append((branch[-1][1], tensors))
+    joined: Results = []
+    for outer in sorted(groups, key=lambda b: [level[1] for level in b]):
+        shards = [tensors for _, tensors in sorted(groups[outer], key=lambda s: s[0])]
+        joined.append((outer, {k: np.stack([s[k] for s in shards]) for k in shards[0]}))
+    return joined
 
 
 class _CustomRunner:
@@ -103,7 +141,7 @@ def _join(wiring: Mapping[str, tuple[str, str]], produced: Mapping[str, Results]
     levels = set()
     for name, (node, alias) in wiring.items():
         for branch, tensors in produced[node]:
-            levels.add(tuple(level.node for level in branch))
+            levels.add(tuple(level[0] for level in branch))
             by_branch.setdefault(branch, {})[name] = tensors[alias]
     if len(levels) > 1:
         raise ValueError(f"inputs from different demultiplexing levels: {sorted(levels)}")

@@ -32,6 +32,7 @@ REQUESTS = {
         {"image": RNG.random((1, 10), np.float32)},
     ],
     "entry": [{"x": RNG.random((n, 2, 3), np.float32)} for n in (1, 3)],
+    "entry_gather": [{"image": RNG.random((n, 1, 2, 4), np.float32)} for n in (1, 4)],
     "chain": [{"x": RNG.random((4, 3), np.float32)}],
     "nested": [{"image": RNG.random((2, 8), np.float32)}],
 }

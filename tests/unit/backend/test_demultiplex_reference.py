@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ovtriton.backend.demultiplex import DemultiplexError
 from tests.custom_nodes.build import compile_library
 from tests.custom_nodes.reference import run_pipeline
 from tests.unit.backend.test_demultiplex_with_custom_nodes import tile_scorer
@@ -101,10 +100,12 @@ def test_nested_static_demultiplexers_gathered_at_response() -> None:
 
 def test_static_count_that_does_not_match_fails_as_ovms() -> None:
     models = {"fan": lambda t: {"y": np.stack([t["x"]] * 3)}, "square": lambda t: t}
-    with pytest.raises(DemultiplexError) as error:
+    with pytest.raises(ValueError) as error:
         run_pipeline(nested_pipeline(2, 3), {"x": np.zeros((1, 1, 2), np.float32)}, models, {})
-    assert error.value.status == "PIPELINE_WRONG_DIMENSION_SIZE_TO_DEMULTIPLY"
-    assert "node 'A' output 'y' of shape [3, 1, 1, 2]: dim 0 must be 2" in str(error.value)
+    assert str(error.value) == (
+        "PIPELINE_WRONG_DIMENSION_SIZE_TO_DEMULTIPLY: node 'A' output 'y' of shape "
+        "[3, 1, 1, 2]: dim 0 must be 2"
+    )
 
 
 def test_inputs_from_different_demultiplexing_levels_are_refused() -> None:
@@ -115,3 +116,26 @@ def test_inputs_from_different_demultiplexing_levels_are_refused() -> None:
         ValueError, match=r"different demultiplexing levels: \[\(\), \('A', 'B'\)\]"
     ):
         run_pipeline(pipeline, {"x": np.zeros((1, 1, 2), np.float32)}, models, {})
+
+
+def test_gathering_from_the_entry_joins_the_request_shards() -> None:
+    """OVMS's gather_from_node "request" after the pipeline's demultiply_count."""
+    pipeline = {
+        "name": "p", "inputs": ["x"], "demultiply_count": -1,
+        "nodes": [
+            {"name": "A", "type": "DL model", "model_name": "square",
+             "inputs": [{"x": src("request", "x")}], "outputs": [{"data_item": "y", "alias": "a"}]},
+            {"name": "B", "type": "DL model", "model_name": "total", "gather_from_node": "request",
+             "inputs": [{"x": src("A", "a")}], "outputs": [{"data_item": "y", "alias": "b"}]},
+        ],
+        "outputs": [{"z": src("B", "b")}],
+    }  # fmt: skip
+    seen = []
+    models = {
+        "square": lambda t: {"y": t["x"] * t["x"]},
+        "total": lambda t: seen.append(t["x"].shape) or {"y": t["x"].sum(axis=0)},
+    }
+    x = np.arange(12, dtype=np.float32).reshape(3, 2, 2)
+    response = run_pipeline(pipeline, {"x": x}, models, {})
+    assert seen == [(3, 2, 2)]  # B ran once, on the 3 shards stacked
+    np.testing.assert_array_equal(response["z"], (x * x).sum(axis=0))

@@ -26,6 +26,7 @@ REQUESTS = {
     "crop_static": {"image": RNG.random((3, 8), np.float32)},
     "scores": {"image": RNG.random((2, 6), np.float32)},
     "entry": {"x": RNG.random((3, 2, 3), np.float32)},
+    "entry_gather": {"image": RNG.random((3, 1, 2, 4), np.float32)},
     "chain": {"x": RNG.random((5, 3), np.float32)},
     "nested": {"image": RNG.random((4, 16), np.float32)},
 }
@@ -34,6 +35,7 @@ DECLARED = {
     "crop_classify": {"image": [-1, -1], "max": [1], "index": [1]},
     "scores": {"image": [-1, -1], "scores": [-1, 1]},
     "entry": {"x": [-1, -1, 3], "y": [-1, -1, -1]},
+    "entry_gather": {"image": [-1, 1, -1, -1], "max": [1], "index": [1]},
     "chain": {"x": [-1, 3], "out": [-1, 3]},
     "nested": {"image": [-1, -1], "max": [2, 1], "index": [2, 1]},
 }
@@ -124,12 +126,13 @@ def test_a_library_failing_init_fails_the_load_and_the_conversion(
     with pytest.raises(CustomNodeLoadError, match=r"libfailing\.so.*initialize.* 3"):
         load(tmp_path, "failing")
     config = json.loads((ovms / "config.json").read_text())
-    failing = next(p for p in config["pipeline_config_list"] if p["name"] == "failing")
+    index = next(i for i, p in enumerate(config["pipeline_config_list"]) if p["name"] == "failing")
+    failing = config["pipeline_config_list"][index]
     failing["nodes"][0]["params"] = {"fail_init": "1"}
     (ovms / "broken.json").write_text(json.dumps(config))
     with pytest.raises(ConfigError) as caught:
         convert(ovms / "broken.json", tmp_path / "repo")
-    assert caught.value.paths == ["pipeline_config_list[8].nodes[0].library_name"]
+    assert caught.value.paths == [f"pipeline_config_list[{index}].nodes[0].library_name"]
     assert "libfailing.so" in str(caught.value)
 
 
