@@ -1,6 +1,6 @@
 """The DAG a pipeline model runs: nodes, the tensors they read, and what the response reads.
 
-``ovtriton convert --pipelines fused`` writes it as ``<version>/pipeline.json`` next to the
+``ovtriton convert --pipelines model`` writes it as ``<version>/pipeline.json`` next to the
 pipeline model's config.pbtxt (parameter ``PIPELINE`` names the file). The backend never
 imports the converter: this module is the whole contract between the two.
 
@@ -89,7 +89,7 @@ def parse_spec(document: Any, where: str) -> PipelineSpec:
     def fail(path: str, problem: str) -> ModelLoadError:
         return ModelLoadError(
             f"{where}: {path}: {problem}; the file is written by `ovtriton convert "
-            f"--pipelines fused`, convert the OVMS config again"
+            f"--pipelines model`, convert the OVMS config again"
         )
 
     if not isinstance(document, dict) or document.get("format") != FORMAT:

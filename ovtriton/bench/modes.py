@@ -2,7 +2,7 @@
 
 A mode is a way to run the pipeline: in this process with OpenVINO in one of the searched
 configurations (the best of them is "the limit"), the Triton ensemble over three transports,
-the pipeline model (``convert --pipelines fused``) over two, Triton's floor (zero-compute
+the pipeline model (``convert --pipelines model``) over two, Triton's floor (zero-compute
 models with the same tensors) and client-side chaining. A factory takes the batch size and
 returns a callable making one client thread's session.
 """
@@ -87,8 +87,8 @@ def factories(
             "ensemble_grpc": remote(dag.name, "grpc"),
             "ensemble_http": remote(dag.name, "http"),
             "ensemble_shm": shm,
-            "pipeline_grpc": remote(workload.fused, "grpc"),
-            "pipeline_http": remote(workload.fused, "http"),
+            "pipeline_grpc": remote(workload.pipeline_model, "grpc"),
+            "pipeline_http": remote(workload.pipeline_model, "http"),
             "floor_grpc": remote(dag.name + FLOOR, "grpc"),
             "floor_http": remote(dag.name + FLOOR, "http"),
             "floor_openvino_grpc": remote(dag.name + FLOOR_OPENVINO, "grpc"),

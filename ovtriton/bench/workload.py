@@ -8,8 +8,8 @@ with ``ovtriton convert``'s own library, so every mode serves exactly what a use
   reshape to a dynamic batch, so batch B needs no other IR);
 - the pipeline's models are copied as ``<model>__1t`` with ``INFERENCE_NUM_THREADS: 1`` and the
   pipeline as ``<pipeline>__1t`` (the one-thread check), served by the same server;
-- the pipeline is copied as ``<pipeline>__fused``, converted as a pipeline model
-  (``convert --pipelines fused`` for that one), next to the ensemble.
+- the pipeline is copied as ``<pipeline>__model``, converted as a pipeline model
+  (``convert --pipeline-model`` for that one), next to the ensemble.
 
 It is converted with thread budgets for this machine's cores, as ``ovtriton convert`` does.
 
@@ -39,7 +39,7 @@ from ovtriton.errors import UserError
 LOGGER = logging.getLogger(__name__)
 
 ONE_THREAD = "__1t"
-FUSED = "__fused"
+PIPELINE_MODEL = "__model"
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,7 @@ class Workload:
     repository: Path  # converted Triton repository
     dag: Dag  # the pipeline
     dag_1t: Dag | None  # the pipeline on one-thread copies of its models
-    fused: str  # the pipeline model's name (same inputs and outputs as ``dag``)
+    pipeline_model: str  # the pipeline model's name (same inputs and outputs as ``dag``)
     max_batch: int  # largest batch every model accepts (1 = no batching)
     configs: dict[str, dict[str, Any]]  # model name -> config as Triton hands it to the backend
 
@@ -137,9 +137,9 @@ def bench_document(
     single_pipe["name"] = pipeline + ONE_THREAD
     for raw_node, node in zip(single_pipe["nodes"], chosen.nodes):
         raw_node["model_name"] = f"{node.model_name}{ONE_THREAD}"
-    fused = copy.deepcopy(original)
-    fused["name"] = pipeline + FUSED
-    doc["pipeline_config_list"] = [original, single_pipe, fused]
+    as_model = copy.deepcopy(original)
+    as_model["name"] = pipeline + PIPELINE_MODEL
+    doc["pipeline_config_list"] = [original, single_pipe, as_model]
     return doc
 
 
@@ -163,7 +163,7 @@ def prepare(config: Path, pipeline: str, work: Path, batch: int) -> Workload:
                 path,
                 work / "triton",
                 force=True,
-                fuse=frozenset({pipeline + FUSED}),
+                fuse=frozenset({pipeline + PIPELINE_MODEL}),
                 cores=len(os.sched_getaffinity(0)),
             )
             break
@@ -187,7 +187,7 @@ def prepare(config: Path, pipeline: str, work: Path, batch: int) -> Workload:
         summary.out_dir,
         dag,
         dag_of(configs, single) if single in configs else None,
-        pipeline + FUSED,
+        pipeline + PIPELINE_MODEL,
         max_batch,
         configs,
     )

@@ -37,7 +37,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Convert the OVMS config, start tritonserver and measure, interleaved in one "
         "run: (a) the pipeline in process with OpenVINO in several thread configurations (the "
         "best is the limit), (b) the Triton ensemble over gRPC, HTTP and gRPC + system shared "
-        "memory, the pipeline model (convert --pipelines fused) over gRPC and HTTP, Triton's "
+        "memory, the pipeline model (convert --pipelines model) over gRPC and HTTP, Triton's "
         "floor (a zero-compute model and a zero-compute ensemble with the same tensors), (c) "
         "client-side chaining. Every mode must answer the same outputs. Also: each branch on one "
         "OpenVINO thread, and the converter's speed on 200 models + 100 pipelines. Prints "

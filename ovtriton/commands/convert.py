@@ -49,17 +49,27 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--pipelines",
-        choices=("ensemble", "fused"),
+        choices=("ensemble", "model", "fused"),
         default="ensemble",
-        help="each pipeline as a Triton ensemble (default) or as one openvino_py pipeline "
-        "model running the whole DAG in one instance (fused)",
+        help="each pipeline as a Triton ensemble (default) or as a pipeline model: one "
+        "openvino_py model running the whole DAG in one instance (model; 'fused' is its "
+        "deprecated spelling). Pipelines with custom nodes or demultiplexing are always "
+        "pipeline models",
+    )
+    parser.add_argument(
+        "--pipeline-model",
+        action="append",
+        default=[],
+        dest="fuse",
+        metavar="PIPELINE",
+        help="make this pipeline a pipeline model (repeatable; the others follow --pipelines)",
     )
     parser.add_argument(
         "--fuse",
-        action="append",
-        default=[],
+        action=DeprecatedAppend,
+        dest="fuse",
         metavar="PIPELINE",
-        help="make this pipeline a pipeline model (repeatable; the others follow --pipelines)",
+        help="deprecated spelling of --pipeline-model",
     )
     parser.add_argument(
         "--cores",
@@ -72,6 +82,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     add_max_input_bytes(parser)
     parser.set_defaults(run=run)
+
+
+class DeprecatedAppend(argparse._AppendAction):
+    """An old flag name kept for users' scripts: appends as its new name does, with a warning."""
+
+    def __call__(self, parser, namespace, values, option_string=None):  # type: ignore[no-untyped-def]
+        LOGGER.warning("%s is deprecated; write --pipeline-model %s", option_string, values)
+        super().__call__(parser, namespace, values, option_string)
 
 
 def _cores(text: str) -> int:

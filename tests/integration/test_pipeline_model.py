@@ -1,4 +1,5 @@
-"""Pipeline models (``--fuse``) served by the real tritonserver answer exactly as their ensembles."""
+"""Pipeline models (``--pipeline-model``) served by the real tritonserver answer exactly as
+their ensembles."""
 
 from __future__ import annotations
 
@@ -24,8 +25,8 @@ from tests.unit.converter.seed_models import run_seed_in_process, write_seed
 
 pytestmark = pytest.mark.integration
 
-FUSED = {"diamond": "diamond_fused", "chain": "chain_fused"}
-SEED, SEED_FUSED = "image_classification_pipeline", "image_classification_pipeline_fused"
+AS_MODEL = {"diamond": "diamond_model", "chain": "chain_model"}
+SEED, SEED_MODEL = "image_classification_pipeline", "image_classification_pipeline_model"
 
 
 @pytest.fixture(scope="module")
@@ -40,17 +41,17 @@ def server(root: Path) -> Iterator[TritonServer]:
     config_path = pipelines(root / "ovms")
     config = json.loads(config_path.read_text())
     config["pipeline_config_list"] += [
-        {**p, "name": FUSED[p["name"]]} for p in config["pipeline_config_list"]
+        {**p, "name": AS_MODEL[p["name"]]} for p in config["pipeline_config_list"]
     ]
     config_path.write_text(json.dumps(config))
-    repo = convert(config_path, root / "repo", fuse=frozenset(FUSED.values())).out_dir
-    assert (repo / "diamond_fused" / "1" / "pipeline.json").is_file()
+    repo = convert(config_path, root / "repo", fuse=frozenset(AS_MODEL.values())).out_dir
+    assert (repo / "diamond_model" / "1" / "pipeline.json").is_file()
     assert "ensemble" in (repo / "diamond" / "config.pbtxt").read_text()
     seed_config = write_seed(root / "seed")  # the OVMS example's config, stand-in models
     seed = json.loads(seed_config.read_text())
-    seed["pipeline_config_list"].append({**seed["pipeline_config_list"][0], "name": SEED_FUSED})
+    seed["pipeline_config_list"].append({**seed["pipeline_config_list"][0], "name": SEED_MODEL})
     seed_config.write_text(json.dumps(seed))
-    seed_repo = convert(seed_config, root / "seed_repo", fuse=frozenset({SEED_FUSED})).out_dir
+    seed_repo = convert(seed_config, root / "seed_repo", fuse=frozenset({SEED_MODEL})).out_dir
     with TritonServer(
         repo,
         ports=Ports.free(),
@@ -67,7 +68,7 @@ def samples(seed: int) -> list[np.ndarray]:
 
 def test_every_model_is_ready(server: TritonServer) -> None:
     states = {m.name: (m.state, m.reason) for m in server.models()}
-    expected = {"add", "sum", *FUSED, *FUSED.values(), SEED, SEED_FUSED}
+    expected = {"add", "sum", *AS_MODEL, *AS_MODEL.values(), SEED, SEED_MODEL}
     assert expected <= set(states), states
     assert all(states[name][0] == "READY" for name in expected), f"{states}\n{server.log_tail()}"
 
@@ -77,25 +78,25 @@ def test_pipeline_model_answers_exactly_as_its_ensemble(
     server: TritonServer, protocol: str
 ) -> None:
     client = Client(server, protocol, timeout=30)
-    for ensemble, fused in FUSED.items():
+    for ensemble, as_model in AS_MODEL.items():
         for x in samples(len(ensemble)):
             want = client.infer(ensemble, {"in": x})
-            got = client.infer(fused, {"in": x})
+            got = client.infer(as_model, {"in": x})
             assert sorted(got) == sorted(want)
             for name in want:
                 assert got[name].dtype == want[name].dtype
-                np.testing.assert_array_equal(got[name], want[name], err_msg=f"{fused}.{name}")
+                np.testing.assert_array_equal(got[name], want[name], err_msg=f"{as_model}.{name}")
     x = samples(0)[0]
     np.testing.assert_array_equal(
-        client.infer("diamond_fused", {"in": x})["sum"], (x + 1) + (x + 2)
+        client.infer("diamond_model", {"in": x})["sum"], (x + 1) + (x + 2)
     )
-    only = client.infer("diamond_fused", {"in": x}, outputs=["left"])
+    only = client.infer("diamond_model", {"in": x}, outputs=["left"])
     assert list(only) == ["left"]
     np.testing.assert_array_equal(only["left"], x + 1)
 
 
 @pytest.mark.parametrize("protocol", ["grpc", "http"])
-def test_the_seed_pipeline_fused_answers_as_its_ensemble_and_in_process(
+def test_the_seed_pipeline_model_answers_as_its_ensemble_and_in_process(
     server: TritonServer, root: Path, protocol: str
 ) -> None:
     client = Client(server, protocol, timeout=60)
@@ -103,7 +104,7 @@ def test_the_seed_pipeline_fused_answers_as_its_ensemble_and_in_process(
     for _ in range(3):
         image = rng.random((1, 3, 224, 224), dtype=np.float32) * 255
         want = client.infer(SEED, {"image": image})["label"]
-        np.testing.assert_array_equal(client.infer(SEED_FUSED, {"image": image})["label"], want)
+        np.testing.assert_array_equal(client.infer(SEED_MODEL, {"image": image})["label"], want)
         np.testing.assert_array_equal(want, run_seed_in_process(root / "seed", image))
 
 
@@ -143,7 +144,7 @@ def _shm_infer(server: TritonServer, model: str, x: np.ndarray) -> dict[str, np.
 def test_pipeline_model_over_system_shared_memory(server: TritonServer) -> None:
     for x in samples(7)[:2]:
         want = _shm_infer(server, "diamond", x)
-        got = _shm_infer(server, "diamond_fused", x)
+        got = _shm_infer(server, "diamond_model", x)
         for name in want:
             np.testing.assert_array_equal(got[name], want[name])
         np.testing.assert_array_equal(want["sum"], (x + 1) + (x + 2))
@@ -152,21 +153,21 @@ def test_pipeline_model_over_system_shared_memory(server: TritonServer) -> None:
 def test_per_node_timings_reach_the_metrics_endpoint(server: TritonServer) -> None:
     client = Client(server, "grpc", timeout=30)
     x = samples(3)[0]
-    client.infer("chain_fused", {"in": x})
+    client.infer("chain_model", {"in": x})
     time.sleep(1.1)  # sums are sent at most once a second
-    client.infer("chain_fused", {"in": x})
+    client.infer("chain_model", {"in": x})
     text = urllib.request.urlopen(server.metrics_url, timeout=10).read().decode()
     counts = {
         m.group(1): float(m.group(2))
         for m in re.finditer(
-            r'ovtriton_pipeline_node_executions\{node="(\w+)",pipeline="chain_fused",stub_pid="\d+"\} '
+            r'ovtriton_pipeline_node_executions\{node="(\w+)",pipeline="chain_model",stub_pid="\d+"\} '
             r"(\S+)",
             text,
         )
     }
     assert set(counts) == {"first", "second"} and min(counts.values()) >= 1, text[-2000:]
     assert re.search(
-        r'ovtriton_pipeline_node_duration_us\{node="first",pipeline="chain_fused",stub_pid="\d+"\} '
+        r'ovtriton_pipeline_node_duration_us\{node="first",pipeline="chain_model",stub_pid="\d+"\} '
         r"[1-9]",
         text,
     )

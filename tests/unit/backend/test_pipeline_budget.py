@@ -1,4 +1,4 @@
-"""Thread budgets the converter gives the models of ensembles (``converter/fused_budget.py``)."""
+"""Thread budgets the converter gives the models of ensembles (``converter/thread_budgets.py``)."""
 
 from __future__ import annotations
 
@@ -29,9 +29,9 @@ def test_models_get_cores_divided_by_the_branches_running_side_by_side(tmp_path:
     assert threads(config) == {"add": None, "sum": None}  # the library's default: no budget
     assert threads(config, cores=4) == {"add": "2", "sum": "2"}  # the tightest pipeline wins
     assert threads(config, cores=1) == {"add": "1", "sum": "1"}
-    # a fused pipeline splits its budget itself when it loads: only chain's models here
+    # a pipeline model splits its budget itself when it loads: only chain's models here
     assert threads(config, cores=4, fuse=frozenset({"diamond"})) == {"add": "4", "sum": None}
-    assert threads(config, cores=4, pipelines="fused") == {"add": None, "sum": None}
+    assert threads(config, cores=4, pipelines="model") == {"add": None, "sum": None}
 
 
 def test_plugin_config_and_other_devices_keep_their_own_setting(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""A pipeline converted with ``--pipelines fused`` loads in the backend and answers like OVMS."""
+"""A pipeline converted with ``--pipelines model`` loads in the backend and answers like OVMS."""
 
 from __future__ import annotations
 
@@ -29,15 +29,15 @@ def triton_config(model_dir: Path) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("fused")
-    return convert(pipelines(root / "ovms"), root / "repo", pipelines="fused").out_dir
+    root = tmp_path_factory.mktemp("pipeline_model")
+    return convert(pipelines(root / "ovms"), root / "repo", pipelines="model").out_dir
 
 
 def load(repo: Path, name: str) -> PipelineRunner:
     return pipeline_load.load_pipeline(repo / name, "1", triton_config(repo / name))
 
 
-def test_fused_conversion_writes_pipeline_models_and_keeps_the_models(repo: Path) -> None:
+def test_model_conversion_writes_pipeline_models_and_keeps_the_models(repo: Path) -> None:
     assert sorted(p.name for p in repo.iterdir()) == ["add", "chain", "diamond", "sum"]
     config = triton_config(repo / "diamond")
     assert config["backend"] == "openvino_py"
@@ -57,7 +57,7 @@ def test_fused_conversion_writes_pipeline_models_and_keeps_the_models(repo: Path
     assert [n["version"] for n in chain["nodes"]] == [2, 2]
 
 
-def test_fused_pipeline_answers_like_the_dag(repo: Path) -> None:
+def test_pipeline_model_answers_like_the_dag(repo: Path) -> None:
     x = np.arange(4, dtype=np.float32).reshape(1, 4)
     [result] = load(repo, "diamond").run([{"in": x}])
     assert not isinstance(result, Exception), result
@@ -108,5 +108,5 @@ def test_fuse_names_one_pipeline_and_refuses_unknown_names(tmp_path: Path) -> No
     config = pipelines(tmp_path / "ovms")
     kinds = {m.name: m.kind for m in plan(config, fuse=frozenset({"chain"})).models}
     assert kinds == {"add": "model", "sum": "model", "diamond": "ensemble", "chain": "pipeline"}
-    with pytest.raises(ConfigError, match="--fuse ghost: no pipeline has that name"):
+    with pytest.raises(ConfigError, match="--pipeline-model ghost: no pipeline has that name"):
         plan(config, fuse=frozenset({"ghost"}))

@@ -9,7 +9,15 @@ import numpy as np
 import pytest
 
 from ovtriton.bench.walker import StepFailed, walk
-from ovtriton.bench.workload import FUSED, ONE_THREAD, Dag, Step, Tensor, bench_document, prepare
+from ovtriton.bench.workload import (
+    PIPELINE_MODEL,
+    ONE_THREAD,
+    Dag,
+    Step,
+    Tensor,
+    bench_document,
+    prepare,
+)
 from ovtriton.converter import read_config
 from ovtriton.converter.ovms import OvmsConfig
 from ovtriton.errors import UserError
@@ -49,7 +57,7 @@ def test_bench_document_adds_batch_ranges_and_one_thread_copies(tmp_path: Path) 
     assert entries["a" + ONE_THREAD]["plugin_config"] == {"INFERENCE_NUM_THREADS": 1}
     assert "unused" + ONE_THREAD not in entries
     names = [p["name"] for p in doc["pipeline_config_list"]]
-    assert names == ["pipe", "pipe" + ONE_THREAD, "pipe" + FUSED]
+    assert names == ["pipe", "pipe" + ONE_THREAD, "pipe" + PIPELINE_MODEL]
     assert [n["model_name"] for n in doc["pipeline_config_list"][1]["nodes"]] == ["a__1t", "b__1t"]
     assert "batch_size" not in DOC["model_config_list"][0]["config"]  # the input is not changed
 

@@ -152,3 +152,35 @@ def test_plan_warns_and_drops_unused_pipeline_inputs(seed: Path) -> None:
     assert "Prometheus" in messages["monitoring"]
     ensemble = next(m for m in result.models if m.name == "image_classification_pipeline")
     assert '"unused"' not in ensemble.config_text
+
+
+@pytest.mark.parametrize(
+    "flags, deprecated",
+    [
+        (["--pipelines", "model"], None),
+        (["--pipeline-model", "image_classification_pipeline"], None),
+        (["--pipelines", "fused"], "--pipelines fused is deprecated; write --pipelines model"),
+        (
+            ["--fuse", "image_classification_pipeline"],
+            "--fuse is deprecated; write --pipeline-model image_classification_pipeline",
+        ),
+    ],
+)
+def test_pipeline_model_flags_and_their_deprecated_spellings(
+    seed: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture, flags: list, deprecated: str
+) -> None:
+    caplog.set_level("WARNING")
+    assert main(["convert", str(seed), "-o", str(tmp_path / "repo"), *flags]) == 0
+    pipeline = tmp_path / "repo" / "image_classification_pipeline"
+    assert (pipeline / "1" / "pipeline.json").is_file()
+    assert 'backend: "openvino_py"' in (pipeline / "config.pbtxt").read_text()
+    warned = [r.getMessage() for r in caplog.records if "deprecated" in r.getMessage()]
+    assert warned == ([deprecated] if deprecated else [])
+
+
+def test_pipeline_model_naming_no_pipeline_is_refused(seed: Path, tmp_path: Path) -> None:
+    with pytest.raises(UserError) as info:
+        plan(seed, fuse=frozenset({"nope"}))
+    assert "$.pipeline_config_list: --pipeline-model nope: no pipeline has that name" in str(
+        info.value
+    )
