@@ -1,5 +1,6 @@
 """OVMS config.json (or YAML) -> Triton model repository: models for the openvino_py backend,
-pipelines as ensembles. Entry points: ``plan`` (validate, dry run) and ``convert`` (write)."""
+pipelines as ensembles or pipeline models. Entry points: ``plan`` (validate, dry run) and
+``convert`` (write)."""
 
 from __future__ import annotations
 

@@ -85,7 +85,7 @@ class Node:
     gather_from_node: str | None = None
 
     @property
-    def needs_dag(self) -> bool:
+    def needs_pipeline_model(self) -> bool:
         """A custom node, a demultiplexer or a gather: only a pipeline model runs it."""
         return (
             self.library_name is not None
@@ -114,9 +114,9 @@ class Pipeline:
     demultiply_count: int | None = None  # the entry's demultiplexing (-1 = dynamic)
 
     @property
-    def needs_dag(self) -> bool:
+    def needs_pipeline_model(self) -> bool:
         """Runs only as a pipeline model (custom nodes, demultiplexing, gathering)."""
-        return self.demultiply_count is not None or any(n.needs_dag for n in self.nodes)
+        return self.demultiply_count is not None or any(n.needs_pipeline_model for n in self.nodes)
 
 
 @dataclass(frozen=True)

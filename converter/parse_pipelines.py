@@ -1,7 +1,7 @@
 """``pipeline_config_list`` -> ``Pipeline`` dataclasses, custom node libraries included.
 
 Custom nodes, ``demultiply_count`` and ``gather_from_node`` are read here; such pipelines are
-converted to pipeline models (``dag.py``), as Triton's ensembles cannot run them.
+converted to pipeline models (``pipeline_model.py``), as Triton's ensembles cannot run them.
 """
 
 from __future__ import annotations

@@ -48,7 +48,7 @@ class CheckedPipeline:
     @property
     def needs_pipeline_model(self) -> bool:
         """Custom nodes or demultiplexing: Triton's ensembles run neither."""
-        return self.pipeline.needs_dag
+        return self.pipeline.needs_pipeline_model
 
 
 def check_pipeline(
