@@ -62,7 +62,9 @@ class ConversionPlan:
             elif model.kind == "ensemble":
                 lines.append(f"  ensemble {model.name}")
             elif model.kind == "pipeline":
-                lines.append(f"  pipeline {model.name}: one openvino_py model runs the whole DAG")
+                lines.append(
+                    f"  pipeline model {model.name}: one openvino_py model runs the pipeline"
+                )
             else:
                 versions = ", ".join(map(str, model.versions))
                 lines.append(
