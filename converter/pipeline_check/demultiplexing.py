@@ -15,10 +15,11 @@ from collections.abc import Mapping
 
 from ovtriton.backend.demultiplex import gathered_dims
 from ovtriton.backend.pipeline_spec import REQUEST, NodeSpec, node_levels
+from ovtriton.backend.signature import bounds_text
 from ovtriton.backend.tensors import TensorSpec
 
 from ..errors import Problems
-from ..ovms import Pipeline
+from ..ovms import Node, Pipeline
 from .nodes import NodeIO
 
 STRINGS = "TYPE_STRING"
@@ -102,6 +103,36 @@ def check_demultiplexers(
                     "make them equal, or use -1 for a count known only at run time",
                 )
                 break  # one problem per node
+    for node in pipeline.nodes:  # after every demultiplexer's own problems are known
+        _check_gathered_count(pipeline, node, nodes.get(node.name), problems)
+
+
+def _check_gathered_count(
+    pipeline: Pipeline, node: Node, io: NodeIO | None, problems: Problems
+) -> None:
+    """A gathering node's inputs from other nodes hold the shards in dim 0: a fixed dim 0 must
+    be the gathered demultiplexer's static count (OVMS checks only node-to-node inputs)."""
+    counts = {n.name: (n.demultiply_count, n.path) for n in pipeline.nodes}
+    counts[REQUEST] = (pipeline.demultiply_count, pipeline.path)
+    count, where = counts.get(node.gather_from_node or "", (None, ""))
+    if io is None or count is None or count == -1:
+        return
+    if not problems.clean(f"{where}.demultiply_count"):
+        return  # the demultiplexer's problem is reported: its shards are unknown
+    for item in node.inputs:
+        spec = io.input(item.input_name)
+        if spec is None or item.source.node_name == REQUEST or not spec.shape:
+            continue
+        bounds = io.bounds_of(spec)
+        low, high = bounds[0]
+        if not low <= count <= (count if high is None else high):
+            problems.add(
+                item.path,
+                f"input {item.input_name!r} of node {node.name!r} takes {bounds_text(bounds)}, "
+                f"whose dim 0 cannot hold the {count} shards of {node.gather_from_node!r} "
+                "gathered there (OVMS: PIPELINE_DEMULTIPLY_COUNT_DOES_NOT_MATCH_TENSOR_SHARD_COUNT)",
+                "make dim 0 of the input the demultiply_count, or -1",
+            )
 
 
 def levels(pipeline: Pipeline, order: list[str], problems: Problems) -> dict | None:

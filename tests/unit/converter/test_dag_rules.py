@@ -142,3 +142,23 @@ def test_a_demultiplexer_taking_strings_is_refused(tmp_path: Path) -> None:
     # its output [-1, 1] has rank 2 as well: OVMS's next load-time rule, reported too
     assert found[1].startswith(f"{P}.nodes[0].demultiply_count: output 'y' of node 's' has 2 ")
     assert len(found) == 2
+
+
+def test_a_gathering_input_whose_dim_0_cannot_hold_the_shards_is_refused(tmp_path: Path) -> None:
+    pipeline = {
+        "name": "pipe",
+        "inputs": ["in"],
+        "nodes": [
+            _node("a", "split", ("request", "in"), demultiply_count=2),
+            _node("b", "joined", ("a", "y"), gather_from_node="a"),
+        ],
+        "outputs": [{"out": _src("b", "y")}],
+    }
+    found = _problems(tmp_path, pipeline, split="(2,1,-1)", joined="(3,1,-1)")
+    assert found == [
+        f"{P}.nodes[1].inputs[0]: input 'x' of node 'b' takes [3,1,-1], whose dim 0 cannot "
+        "hold the 2 shards of 'a' gathered there (OVMS: "
+        "PIPELINE_DEMULTIPLY_COUNT_DOES_NOT_MATCH_TENSOR_SHARD_COUNT)\n    hint: make dim 0 of "
+        "the input the demultiply_count, or -1"
+    ]
+    assert _plan(tmp_path, pipeline, split="(2,1,-1)", joined="(2,1,-1)") is not None
