@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ovtriton.converter import convert
+from ovtriton.converter import ConversionOptions, convert
 from ovtriton.server.process import Ports, TritonServer
 from tests.custom_nodes.dag_cases import SLEEP_MS, SLOW_TILES, reference, write_dag_config
 from tests.integration.clients import Client
@@ -45,7 +45,9 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(root: Path) -> Iterator[TritonServer]:
-    repo = convert(write_dag_config(root / "ovms"), root / "repo", copy=True).out_dir
+    repo = convert(
+        write_dag_config(root / "ovms"), root / "repo", options=ConversionOptions(copy=True)
+    ).out_dir
     shutil.copytree(repo / "failing", repo / BROKEN)
     config = repo / BROKEN / "config.pbtxt"
     config.write_text(config.read_text().replace('name: "failing"', f'name: "{BROKEN}"'))

@@ -16,7 +16,7 @@ import tritonclient.grpc as grpcclient
 import tritonclient.utils.shared_memory as shm
 from tritonclient.utils import np_to_triton_dtype
 
-from ovtriton.converter import convert
+from ovtriton.converter import ConversionOptions, convert
 from ovtriton.server.process import MALLOC_TUNING, Ports, TritonServer
 from tests.integration.clients import Client
 from tests.unit.converter.golden_cases import pipelines
@@ -43,14 +43,22 @@ def server(root: Path) -> Iterator[TritonServer]:
         {**p, "name": FUSED[p["name"]]} for p in config["pipeline_config_list"]
     ]
     config_path.write_text(json.dumps(config))
-    repo = convert(config_path, root / "repo", fuse=frozenset(FUSED.values())).out_dir
+    repo = convert(
+        config_path,
+        root / "repo",
+        options=ConversionOptions(pipeline_models=frozenset(FUSED.values())),
+    ).out_dir
     assert (repo / "diamond_fused" / "1" / "pipeline.json").is_file()
     assert "ensemble" in (repo / "diamond" / "config.pbtxt").read_text()
     seed_config = write_seed(root / "seed")  # the OVMS example's config, stand-in models
     seed = json.loads(seed_config.read_text())
     seed["pipeline_config_list"].append({**seed["pipeline_config_list"][0], "name": SEED_FUSED})
     seed_config.write_text(json.dumps(seed))
-    seed_repo = convert(seed_config, root / "seed_repo", fuse=frozenset({SEED_FUSED})).out_dir
+    seed_repo = convert(
+        seed_config,
+        root / "seed_repo",
+        options=ConversionOptions(pipeline_models=frozenset({SEED_FUSED})),
+    ).out_dir
     with TritonServer(
         repo,
         ports=Ports.free(),

@@ -14,7 +14,7 @@ from tritonclient.grpc import model_config_pb2
 from ovtriton.backend import pipeline_load
 from ovtriton.backend.errors import ModelLoadError
 from ovtriton.backend.pipeline_run import PipelineRunner
-from ovtriton.converter import convert, plan
+from ovtriton.converter import ConversionOptions, convert, plan
 from ovtriton.converter.errors import ConfigError
 from tests.unit.converter.golden_cases import pipelines
 
@@ -30,7 +30,9 @@ def triton_config(model_dir: Path) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("fused")
-    return convert(pipelines(root / "ovms"), root / "repo", pipelines="fused").out_dir
+    return convert(
+        pipelines(root / "ovms"), root / "repo", options=ConversionOptions(pipeline_form="fused")
+    ).out_dir
 
 
 def load(repo: Path, name: str) -> PipelineRunner:
@@ -106,7 +108,12 @@ def test_load_errors_name_the_file_or_the_node_model(repo: Path, tmp_path: Path)
 
 def test_fuse_names_one_pipeline_and_refuses_unknown_names(tmp_path: Path) -> None:
     config = pipelines(tmp_path / "ovms")
-    kinds = {m.name: m.kind for m in plan(config, fuse=frozenset({"chain"})).models}
+    kinds = {
+        m.name: m.kind
+        for m in plan(
+            config, options=ConversionOptions(pipeline_models=frozenset({"chain"}))
+        ).models
+    }
     assert kinds == {"add": "model", "sum": "model", "diamond": "ensemble", "chain": "pipeline"}
     with pytest.raises(ConfigError, match="--fuse ghost: no pipeline has that name"):
-        plan(config, fuse=frozenset({"ghost"}))
+        plan(config, options=ConversionOptions(pipeline_models=frozenset({"ghost"})))

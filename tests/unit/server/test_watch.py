@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from ovtriton.commands.conversion import conversion_options
 from ovtriton.server.watch import ConfigWatcher
 from tests.models import save, scale_model
 
@@ -147,7 +148,7 @@ def test_serve_max_input_bytes_reaches_the_converted_models(tmp_path: Path) -> N
     args = build_parser(["serve"]).parse_args(
         ["serve", "--config", str(path), "--max-input-bytes", "1234"]
     )
-    watcher = ConfigWatcher(path, tmp_path / "repository", max_input_bytes=args.max_input_bytes)
+    watcher = ConfigWatcher(path, tmp_path / "repository", conversion_options(args))
     watcher.convert_initial()
     written = (watcher.repository / "scale" / "config.pbtxt").read_text()
     assert 'key: "MAX_INPUT_BYTES"' in written and 'string_value: "1234"' in written
