@@ -162,7 +162,6 @@ def run(args: argparse.Namespace) -> int:
         args.host, Ports(args.http_port, args.grpc_port, args.metrics_port).named() + ovms_ports
     )
     from ovtriton.server.process import EXPLICIT_MODE_ARGS
-    from ovtriton.server.watch import ConfigWatcher
 
     if args.config is None:
         return _serve(
@@ -171,14 +170,21 @@ def run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix=guard.temp_prefix("serve-")) as scratch:
         workdir = args.workdir.resolve() if args.workdir else Path(scratch)
         args.workdir = workdir
-        watcher = ConfigWatcher(
-            args.config.resolve(), workdir / "repository", conversion_options(args)
-        )
-        watcher.convert_initial()
+        watcher = managed_repository(args, workdir)
         server = server_from_args(args, watcher.repository)
         if args.watch:
             server.extra_args = (*EXPLICIT_MODE_ARGS, *server.extra_args)
         return _serve(server, watcher, args.poll_seconds if args.watch else 0, args)
+
+
+def managed_repository(args: argparse.Namespace, workdir: Path) -> ConfigWatcher:
+    """Convert ``args.config`` into ``workdir/repository`` with the conversion flags given,
+    exactly as ``convert`` would (the watcher keeps it in step when ``--watch``)."""
+    from ovtriton.server.watch import ConfigWatcher
+
+    watcher = ConfigWatcher(args.config.resolve(), workdir / "repository", conversion_options(args))
+    watcher.convert_initial()
+    return watcher
 
 
 def _serve(
