@@ -18,6 +18,7 @@ from .custom_node import CustomNodeLibrary
 
 LOGGER = logging.getLogger(__name__)
 
+
 class CustomNodeExecutor:
     """A pool of ``workers`` threads running ``CustomNodeLibrary.execute``."""
 
