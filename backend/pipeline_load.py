@@ -9,7 +9,8 @@ Thread budget: the nodes share the instance's cores. Unless said otherwise, ever
 ``cores // width`` OpenVINO threads and one stream, ``width`` being how many nodes can run side
 by side, so parallel branches do not fight over the same cores. The pipeline's own
 ``INFERENCE_NUM_THREADS`` / ``NUM_STREAMS`` / ``PERFORMANCE_HINT`` set every node; a node
-model's ``PLUGIN_CONFIG`` wins over both (as for a standalone model).
+model's ``PLUGIN_CONFIG`` wins over both (as for a standalone model). Each node model is loaded
+as a standalone one is (``model_loader``): its ``CACHE_DIR`` fills its own folder's cache.
 """
 
 from __future__ import annotations
@@ -24,15 +25,13 @@ from typing import Any, Mapping, Optional
 import openvino as ov
 
 from .errors import ModelLoadError
-from .instance import _check_device, _compile
 from .limits import RequestLimits
-from .model_files import find_model_file, read_mapping
+from .model_loader import load_model
 from .custom_node_executor import CustomNodeExecutor
 from .custom_node_kind import CustomNode
 from .pipeline_nodes import ModelNode, Node
 from .pipeline_run import PipelineRunner, Timing
 from .pipeline_spec import PipelineSpec, parse_spec
-from .prepare import prepare_model, read_model
 from .settings import BackendSettings, parse_settings
 from .signature import Signature
 
@@ -131,15 +130,8 @@ def _load_node_model(
     except ModelLoadError as exc:
         raise ModelLoadError(f"node model {folder.name!r}: {exc}") from None
     settings = node_settings(own, shared, threads)
-    max_batch_size = int(config.get("max_batch_size") or 0)
-    version_dir = folder / str(version)
     try:
-        _check_device(core, settings.target_device)
-        model_file = find_model_file(version_dir, config.get("default_model_filename") or "")
-        model = read_model(core, model_file)
-        model = prepare_model(model, settings, max_batch_size, read_mapping(version_dir))
-        signature = Signature.of(model, max_batch_size)
-        signature.check_config(config)
-        return _compile(core, model, settings), signature
+        loaded = load_model(core, folder, version, config, settings)
     except ModelLoadError as exc:
         raise ModelLoadError(f"node model {folder.name!r} version {version}: {exc}") from None
+    return loaded.compiled, loaded.signature
