@@ -12,7 +12,8 @@ import grpc
 
 from ovtriton.tfs import protos
 from ovtriton.tfs.errors import TfsError, from_triton
-from ovtriton.tfs.images import decode, wants_images
+from ovtriton.tfs.images import ImageDecoder
+from ovtriton.tfs.model_info import ModelInfoCache
 from ovtriton.tfs.reload import ConfigReload
 from ovtriton.tfs.tensors import from_triton as tensor_from_triton
 from ovtriton.tfs.tensors import optional_version, tf_number, to_triton
@@ -47,9 +48,18 @@ def _version_number(version: str) -> int:
 class TfsService:
     """TensorFlow Serving's PredictionService and ModelService, answered by Triton."""
 
-    def __init__(self, triton: TritonLink, reload: Optional[ConfigReload] = None) -> None:
+    def __init__(
+        self,
+        triton: TritonLink,
+        reload: Optional[ConfigReload] = None,
+        images: Optional[ImageDecoder] = None,
+    ) -> None:
         self.triton = triton
         self.reload = reload  # knows the models removed from serve's config (END in OVMS)
+        self.models = ModelInfoCache(triton)
+        self.images = images or ImageDecoder()
+        if reload is not None:
+            reload.on_change(self.models.drop)
 
     async def predict(self, request: Any) -> Any:
         model = _model_name(request.model_spec)
@@ -62,6 +72,7 @@ class TfsService:
                 model, version, inputs, list(request.output_filter)
             )
         except grpc.RpcError as error:
+            self.models.drop(model)  # the model may have changed under the cached metadata
             raise from_triton(error, model) from None
         response = protos.PredictResponse()
         response.model_spec.name = model
@@ -74,19 +85,15 @@ class TfsService:
 
     async def _inputs(self, model: str, version: Optional[int], request: Any) -> list[Tensor]:
         """The request's tensors for Triton; strings for an image input are decoded images."""
-        targets: dict[str, tuple[str, list[int]]] = {}
+        info = None
         if any(tensor.dtype == _DT_STRING for tensor in request.inputs.values()):
-            try:
-                meta = await self.triton.metadata(model, version)
-            except grpc.RpcError as error:
-                raise from_triton(error, model) from None
-            targets = {t.name: (t.datatype, [int(s) for s in t.shape]) for t in meta.inputs}
+            info = await self.models.get(model, version)
         inputs = []
         for name, tensor in request.inputs.items():
-            target = targets.get(name)
-            if tensor.dtype == _DT_STRING and target and wants_images(*target):
-                shape, raw = decode(name, list(tensor.string_val), *target)
-                inputs.append(Tensor(name, target[0], shape, raw))
+            target = info.image_input(name) if info is not None else None
+            if tensor.dtype == _DT_STRING and target is not None:
+                shape, raw = await self.images.decode(target, list(tensor.string_val))
+                inputs.append(Tensor(name, target.datatype, shape, raw))
             else:
                 inputs.append(Tensor(name, *to_triton(name, tensor)))
         return inputs
