@@ -74,6 +74,8 @@ def _jpeg(blob: bytes) -> Optional[ImageHeader]:
                 ">BHHB", blob[offset + 4 : offset + 10]
             )
             # IMREAD_UNCHANGED: 1 component stays grey, 3 (YCbCr) and 4 (CMYK) become BGR.
-            return ImageHeader(width, height, 1 if components == 1 else 3, 2 if precision > 8 else 1)
+            return ImageHeader(
+                width, height, 1 if components == 1 else 3, 2 if precision > 8 else 1
+            )
         offset += 2 + length
     return None

@@ -144,7 +144,8 @@ def _imdecode(cv2: Any, name: str, index: int, blob: bytes) -> np.ndarray:
         reason = "not a format OpenCV decodes (JPEG, PNG, BMP, TIFF, WebP, …)"
     if image is None:
         raise TfsError(
-            _BAD, f"Image parsing failed: input {name!r}, image {index} ({len(blob)} bytes): {reason}"
+            _BAD,
+            f"Image parsing failed: input {name!r}, image {index} ({len(blob)} bytes): {reason}",
         )
     return np.asarray(image)
 

@@ -158,7 +158,9 @@ def _length_prefixed(chunk: bytes) -> Optional[list[bytes]]:
 
 
 def _flat(data: list[Any]) -> list[Any]:
-    return [leaf for value in data for leaf in (_flat(value) if isinstance(value, list) else [value])]
+    return [
+        leaf for value in data for leaf in (_flat(value) if isinstance(value, list) else [value])
+    ]
 
 
 def _value(name: Any, value: Any) -> bytes:

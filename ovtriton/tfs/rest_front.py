@@ -193,7 +193,7 @@ class RestFront:
             if request.method == "POST" and "/repository/" in request.path:
                 self.service.models.drop()  # a load or unload may have changed any model
             out = {k: v for k, v in answer.headers.items() if k.lower() not in _HOP_HEADERS}
-            if answer.status == 400 and _JSON_PARSE_ERROR in body:  # OVMS: 412, its text
+            if answer.status >= 400 and _JSON_PARSE_ERROR in body:  # OVMS: 412, its text
                 return _json({"error": not_json(_triton_error(body)).message}, 412)
             return web.Response(body=body, status=answer.status, headers=out)
 
