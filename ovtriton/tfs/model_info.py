@@ -1,14 +1,16 @@
 """What the front needs to know of a model, asked of Triton once per model version and cached.
 
 Requests with strings (binary images) and TFS REST bodies (JSON numbers take the model's
-types) need the model's inputs; image inputs also need the model's byte limit. Both come
-from Triton (``ModelMetadata``, ``ModelConfig``'s ``MAX_INPUT_BYTES``) and are kept per
+types) need the model's inputs; image inputs also need the model's byte limit, and TFS scalars
+the tensors that are 0-d in the model (Triton 2.51 carries them as [1]). All come from Triton
+(``ModelMetadata``, ``ModelConfig``'s ``MAX_INPUT_BYTES`` and ``SCALARS``) and are kept per
 (model, version asked for) until the models change: a config reload, a repository call passed
 through the front, or an error from Triton for that model drop them.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 from dataclasses import dataclass
 from typing import Any, Optional
@@ -20,6 +22,7 @@ from ovtriton.tfs.images import DEFAULT_LIMIT, ImageInput, wants_images
 from ovtriton.tfs.triton import TritonLink
 
 LIMIT_PARAMETER = "MAX_INPUT_BYTES"
+SCALARS_PARAMETER = "SCALARS"  # tensors 0-d in the model, [1] in Triton (the converter's)
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,7 @@ class ModelInfo:
 
     metadata: Any
     limit: int
+    scalars: frozenset[str] = frozenset()
 
     @property
     def input_types(self) -> dict[str, str]:
@@ -61,7 +65,7 @@ class ModelInfoCache:
             config = await self.triton.config(model, version)
         except grpc.RpcError as error:
             raise from_triton(error, model) from None
-        info = ModelInfo(metadata, _limit(config))
+        info = ModelInfo(metadata, _limit(config), _scalars(config))
         with self._lock:
             self._entries[key] = info
         return info
@@ -81,3 +85,14 @@ def _limit(config: Any) -> int:
     if parameter is not None and parameter.string_value.isdigit():
         return int(parameter.string_value) or DEFAULT_LIMIT
     return DEFAULT_LIMIT
+
+
+def _scalars(config: Any) -> frozenset[str]:
+    parameter = config.config.parameters.get(SCALARS_PARAMETER)
+    if parameter is None:
+        return frozenset()
+    try:
+        names = json.loads(parameter.string_value)
+    except ValueError:
+        return frozenset()
+    return frozenset(str(n) for n in names) if isinstance(names, list) else frozenset()

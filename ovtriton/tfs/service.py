@@ -13,7 +13,7 @@ import grpc
 from ovtriton.tfs import protos
 from ovtriton.tfs.errors import TfsError, from_triton
 from ovtriton.tfs.images import ImageDecoder
-from ovtriton.tfs.model_info import ModelInfoCache
+from ovtriton.tfs.model_info import ModelInfo, ModelInfoCache
 from ovtriton.tfs.reload import ConfigReload
 from ovtriton.tfs.tensors import from_triton as tensor_from_triton
 from ovtriton.tfs.tensors import optional_version, tf_number, to_triton
@@ -66,7 +66,8 @@ class TfsService:
         version = optional_version(request.model_spec)
         if not request.inputs:
             raise TfsError(grpc.StatusCode.INVALID_ARGUMENT, "the request has no inputs")
-        inputs = await self._inputs(model, version, request)
+        info = await self.models.get(model, version)
+        inputs = await self._inputs(info, request)
         try:
             answered, outputs = await self.triton.infer(
                 model, version, inputs, list(request.output_filter)
@@ -78,24 +79,24 @@ class TfsService:
         response.model_spec.name = model
         response.model_spec.version.value = _version_number(answered)
         for out in outputs:
-            response.outputs[out.name].CopyFrom(
-                tensor_from_triton(out.datatype, out.shape, out.raw)
-            )
+            shape = [] if out.name in info.scalars and out.shape == [1] else out.shape
+            response.outputs[out.name].CopyFrom(tensor_from_triton(out.datatype, shape, out.raw))
         return response
 
-    async def _inputs(self, model: str, version: Optional[int], request: Any) -> list[Tensor]:
-        """The request's tensors for Triton; strings for an image input are decoded images."""
-        info = None
-        if any(tensor.dtype == _DT_STRING for tensor in request.inputs.values()):
-            info = await self.models.get(model, version)
+    async def _inputs(self, info: ModelInfo, request: Any) -> list[Tensor]:
+        """The request's tensors for Triton: strings for an image input are decoded images,
+        a 0-d tensor for a model scalar is Triton's ``[1]`` (Triton 2.51 has no 0-d tensors)."""
         inputs = []
         for name, tensor in request.inputs.items():
-            target = info.image_input(name) if info is not None else None
-            if tensor.dtype == _DT_STRING and target is not None:
+            target = info.image_input(name) if tensor.dtype == _DT_STRING else None
+            if target is not None:
                 shape, raw = await self.images.decode(target, list(tensor.string_val))
                 inputs.append(Tensor(name, target.datatype, shape, raw))
-            else:
-                inputs.append(Tensor(name, *to_triton(name, tensor)))
+                continue
+            datatype, shape, raw = to_triton(name, tensor)
+            if not shape and name in info.scalars:
+                shape = [1]
+            inputs.append(Tensor(name, datatype, shape, raw))
         return inputs
 
     async def metadata(self, request: Any) -> Any:
@@ -107,19 +108,19 @@ class TfsService:
                 f"metadata_field {fields} is not supported; ask for {SIGNATURE_DEF_KEY!r}",
             )
         version = optional_version(request.model_spec)
-        try:
-            meta = await self.triton.metadata(model, version)
-        except grpc.RpcError as error:
-            raise from_triton(error, model) from None
+        info = await self.models.get(model, version)
+        meta = info.metadata
         signature = protos.SignatureDef(method_name="")
         for tensors, target in ((meta.inputs, signature.inputs), (meta.outputs, signature.outputs)):
             for tensor in tensors:
-                info = target[tensor.name]
-                info.name = tensor.name
-                info.dtype = tf_number(tensor.datatype)
-                info.tensor_shape.dim.extend(
-                    protos.TensorShapeProto.Dim(size=int(s)) for s in tensor.shape
-                )
+                entry = target[tensor.name]
+                entry.name = tensor.name
+                entry.dtype = tf_number(tensor.datatype)
+                entry.tensor_shape.SetInParent()
+                if tensor.name not in info.scalars:  # a model scalar: shape [] as in OVMS
+                    entry.tensor_shape.dim.extend(
+                        protos.TensorShapeProto.Dim(size=int(s)) for s in tensor.shape
+                    )
         signatures = protos.SignatureDefMap()
         signatures.signature_def[SIGNATURE].CopyFrom(signature)
         response = protos.GetModelMetadataResponse()

@@ -1,4 +1,6 @@
-"""Binary images on OVMS's ports, compared with OVMS's preprocessing written here with OpenCV.
+"""The front as OVMS answers: binary images, HTTP manners (gzip, malformed JSON), TFS scalars.
+
+Binary images on OVMS's ports are compared with OVMS's preprocessing written here with OpenCV.
 
 The reference follows OVMS's tensor_conversion step by step (``cv2.imdecode`` with
 ``IMREAD_UNCHANGED``, the input's precision, ``cv2.resize`` bilinear to a static H x W, NHWC),
@@ -46,6 +48,14 @@ MODELS = {
 PROTOCOLS = ["tfs_grpc", "tfs_rest", "kserve_grpc", "kserve_rest", "kserve_json"]
 
 
+def doubler() -> ov.Model:
+    """A true scalar model: x [] -> y = 2x []."""
+    x = ops.parameter([], np.float32, name="x")
+    y = ops.multiply(x, ops.constant(np.float32(2)))
+    y.output(0).get_tensor().set_names({"y"})
+    return ov.Model([y], [x], "doubler")
+
+
 def identity(shape: list[int], dtype: Any) -> ov.Model:
     image = ops.parameter(shape, dtype, name="image")
     out = ops.add(image, ops.constant(np.zeros((), dtype)))
@@ -64,12 +74,14 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     folder = tmp_path_factory.mktemp("images")
     for name, (shape, dtype) in MODELS.items():
         save(identity(shape, dtype), folder / "models" / name / "1")
+    save(doubler(), folder / "models" / "doubler" / "1")
+    names = [*MODELS, "doubler"]
     config = folder / "config.json"
     config.write_text(
         json.dumps(
             {
                 "model_config_list": [
-                    {"config": {"name": n, "base_path": f"models/{n}"}} for n in MODELS
+                    {"config": {"name": n, "base_path": f"models/{n}"}} for n in names
                 ]
             }
         )
@@ -273,3 +285,19 @@ def test_malformed_json_gets_ovms_status_and_text(served: Served, path: str) -> 
         status, answer, _ = post(served, path, body, {"Content-Type": "application/json"})
         assert status == 412, answer
         assert json.loads(answer)["error"].startswith("The file is not valid json")
+
+
+def test_tfs_scalars_are_sent_and_answered_as_scalars(served: Served) -> None:
+    """Triton 2.51 has no 0-d tensors: the front sends a TFS scalar as [1], answers it as []."""
+    for make, url in (
+        (ovmsclient.make_grpc_client, served.grpc),
+        (ovmsclient.make_http_client, served.rest),
+    ):
+        client = make(url)
+        answer = np.asarray(client.predict({"x": np.float32(3.5)}, "doubler"))
+        assert answer.shape == () and float(answer) == 7.0
+        assert client.get_model_metadata("doubler")["inputs"] == {
+            "x": {"shape": [], "dtype": "DT_FLOAT"}
+        }
+    status, body, _ = post(served, "/v1/models/doubler:predict", b'{"inputs": {"x": 1.25}}')
+    assert status == 200 and json.loads(body) == {"outputs": 2.5}
