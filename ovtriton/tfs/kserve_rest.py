@@ -115,7 +115,7 @@ def _binary_chunks(inputs: list[dict[str, Any]], binary: bytes) -> list[Optional
             raise TfsError(
                 _BAD,
                 f"binary_data_size parameter is invalid and cannot be parsed: input "
-                f"{tensor.get('name')!r} has {size!r}; give the byte count of its data",
+                f"{tensor.get('name')!r} has {json.dumps(size)}; give the byte count of its data",
             )
         if offset + size > len(binary):
             raise TfsError(

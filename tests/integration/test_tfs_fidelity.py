@@ -301,3 +301,36 @@ def test_tfs_scalars_are_sent_and_answered_as_scalars(served: Served) -> None:
         }
     status, body, _ = post(served, "/v1/models/doubler:predict", b'{"inputs": {"x": 1.25}}')
     assert status == 200 and json.loads(body) == {"outputs": 2.5}
+
+
+def test_kserve_rest_binary_body_as_curl_sends_it(served: Served) -> None:
+    """OVMS's docs: one input may omit binary_data_size; the whole binary part is its image."""
+    blob = encode(picture(20, 9, 3, 16), ".jpg")
+    head = json.dumps({"inputs": [{"name": "image", "shape": [1], "datatype": "BYTES"}]}).encode()
+    length = {"Inference-Header-Content-Length": str(len(head))}
+    status, body, _ = post(served, "/v2/models/rgb/infer", head + blob, length)
+    assert status == 200, body
+    out = json.loads(body)["outputs"][0]
+    got = np.array(out["data"], np.float32).reshape(out["shape"])
+    np.testing.assert_allclose(got, reference([blob], *MODELS["rgb"]), rtol=0, atol=1e-6)
+    for header, message in (
+        ({"Inference-Header-Content-Length": "many"}, "couldn't be parsed"),
+        ({"Inference-Header-Content-Length": str(len(head) + len(blob) + 1)}, "exceeds"),
+    ):
+        status, body, _ = post(served, "/v2/models/rgb/infer", head + blob, header)
+        assert status == 400 and message in json.loads(body)["error"], body
+    sized = json.dumps(
+        {
+            "inputs": [
+                {
+                    "name": "image",
+                    "shape": [1],
+                    "datatype": "BYTES",
+                    "parameters": {"binary_data_size": len(blob) + 10},
+                }
+            ]
+        }
+    ).encode()
+    length = {"Inference-Header-Content-Length": str(len(sized))}
+    status, body, _ = post(served, "/v2/models/rgb/infer", sized + blob, length)
+    assert status == 400 and "smaller than binary_data_size" in json.loads(body)["error"]
