@@ -61,7 +61,7 @@ async def decode_rest_images(
         target = info.image_input(str(tensor.get("name")))
         if tensor.get("datatype") != "BYTES" or target is None:
             continue
-        blobs = _blobs(tensor, chunks[index], len(inputs))
+        blobs = _blobs(tensor, chunks[index])
         shape, raw = await service.images.decode(target, blobs)
         inputs[index] = {
             "name": target.name,
@@ -131,7 +131,7 @@ def _binary_chunks(inputs: list[dict[str, Any]], binary: bytes) -> list[Optional
     return chunks
 
 
-def _blobs(tensor: dict[str, Any], chunk: Optional[bytes], count: int) -> list[bytes]:
+def _blobs(tensor: dict[str, Any], chunk: Optional[bytes]) -> list[bytes]:
     name = tensor.get("name")
     if chunk is not None:
         blobs = _length_prefixed(chunk)

@@ -203,7 +203,7 @@ class RestFront:
         """``data`` with binary images decoded for the model (``headers`` updated to match)."""
         if request.method != "POST" or not request.path.endswith("/infer"):
             return data
-        rewritten = await decode_rest_images(request.path, headers, data, self.service)
+        rewritten = await decode_rest_images(request.path, request.headers, data, self.service)
         if rewritten is None:
             return data
         body, extra = rewritten
