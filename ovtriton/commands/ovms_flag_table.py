@@ -54,9 +54,11 @@ _TASK = "a generative task option (with --task), which ovtriton does not serve"
 FLAGS: tuple[OvmsFlag, ...] = (
     OvmsFlag("help", "mapped", "serve's -h/--help", "none"),
     OvmsFlag("version", "mapped", "prints ovtriton's version and exits", "none"),
-    OvmsFlag("port", "mapped", "gRPC port of the TFS + KServe front (Triton keeps its own)"),
+    OvmsFlag("port", "mapped", "gRPC port of the TFS + KServe front (Triton keeps its own; "
+             "0: none, as OVMS)"),
     OvmsFlag("grpc_bind_address", "mapped", "--host (one address; same as rest_bind_address)"),
-    OvmsFlag("rest_port", "mapped", "REST port of the TFS + KServe front (and /metrics)"),
+    OvmsFlag("rest_port", "mapped", "REST port of the TFS + KServe front and /metrics (0: "
+             "none, as OVMS)"),
     OvmsFlag("rest_bind_address", "mapped", "--host (one address; same as grpc_bind_address)"),
     OvmsFlag("grpc_workers", "warned", _THREADS),
     OvmsFlag("grpc_max_threads", "warned", _THREADS),
@@ -141,3 +143,7 @@ def markdown() -> str:
     rows = ["| OVMS flag | ovtriton serve | what |", "| --- | --- | --- |"]
     rows += [f"| `{f.option}` | {f.action} | {f.what} |" for f in FLAGS]
     return "\n".join(rows) + "\n"
+
+
+if __name__ == "__main__":  # paste between the ovms-flags markers of docs/migration.md
+    print(markdown(), end="")

@@ -40,7 +40,7 @@ def root_logger() -> Iterator[None]:
 def test_the_doc_shows_the_table_the_parser_uses() -> None:
     text = DOC.read_text(encoding="utf-8")
     shown = text.split("<!-- ovms-flags:start -->\n")[1].split("<!-- ovms-flags:end -->")[0]
-    assert shown == markdown()
+    assert shown == markdown(), "regenerate: python -m ovtriton.commands.ovms_flag_table"
 
 
 def test_the_table_names_each_flag_once() -> None:
@@ -153,6 +153,11 @@ def test_every_mapped_flag_has_a_check() -> None:
 @pytest.mark.parametrize("name", sorted(MAPPED))
 def test_mapped_flags_set_what_the_table_says(name: str, tmp_path: Path) -> None:
     MAPPED[name](tmp_path)
+
+
+def test_port_0_starts_no_server_as_in_ovms() -> None:
+    args = parse("--config_path", "c.json", "--port", "0", "--rest_port", "9101")
+    assert args.port is None and args.rest_port == 9101
 
 
 def test_two_bind_addresses_are_refused() -> None:
