@@ -482,7 +482,7 @@ def test_one_model_mode_serves_on_ovms_ports(tmp_path: Path) -> None:
         process.wait(timeout=60)
 
 
-def test_kserve_bytes_images_are_decoded_on_ovms_grpc_port_only(served: Served) -> None:
+def test_kserve_bytes_images_are_decoded_on_ovms_port_not_tritons(served: Served) -> None:
     from tritonclient.grpc import service_pb2, service_pb2_grpc
     from tritonclient.utils import InferenceServerException
 
