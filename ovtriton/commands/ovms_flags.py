@@ -108,9 +108,9 @@ def apply_ovms_arguments(args: argparse.Namespace) -> None:
         LOGGER.warning("%s is accepted and changes nothing here: %s", flag.option, flag.what)
     _apply_logging(args)
     _apply_bind_address(args)
-    for flag in ("port", "rest_port"):  # OVMS: 0 (its default) = that server is not started
-        if getattr(args, flag) == 0:
-            setattr(args, flag, None)
+    for name in ("port", "rest_port"):  # OVMS: 0 (its default) = that server is not started
+        if getattr(args, name) == 0:
+            setattr(args, name, None)
     model_flags = {f: getattr(args, f) for f in _MODEL_FLAGS if getattr(args, f) is not None}
     if args.model_path is not None:
         if not args.model_name:
