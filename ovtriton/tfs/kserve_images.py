@@ -9,7 +9,7 @@ as the bytes it came as.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Optional
 
 import grpc
 import numpy as np
@@ -57,13 +57,28 @@ async def decode_images(request: bytes, service: "TfsService") -> bytes:
         if target is None:
             continue
         if message.raw_input_contents:
-            blobs = deserialize_bytes(message.raw_input_contents[index])
+            blobs = split_bytes(message.raw_input_contents[index])
+            if blobs is None:
+                raise TfsError(
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                    f"Image parsing failed: raw_input_contents of input {tensor.name!r} is not "
+                    "Triton's BYTES layout (each image: 4-byte little-endian length, then bytes)",
+                )
         else:
             blobs = list(tensor.contents.bytes_contents)
         shape, raw = await service.images.decode(target, blobs)
         _replace(message, index, target.datatype, shape, raw)
         changed = True
     return bytes(message.SerializeToString()) if changed else request
+
+
+def split_bytes(raw: bytes) -> Optional[list[bytes]]:
+    """Triton's BYTES layout (4-byte little-endian length, then the bytes) split; None if ``raw``
+    is not in it (a length running past the end)."""
+    offset = 0
+    while offset + 4 <= len(raw):
+        offset += 4 + int.from_bytes(raw[offset : offset + 4], "little")
+    return deserialize_bytes(raw) if offset == len(raw) else None
 
 
 def _replace(message: Any, index: int, datatype: str, shape: list[int], raw: bytes) -> None:

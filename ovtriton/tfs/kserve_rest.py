@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Optional
 import grpc
 
 from ovtriton.tfs.errors import TfsError
-from ovtriton.tfs.tensors import deserialize_bytes
+from ovtriton.tfs.kserve_images import split_bytes
 
 if TYPE_CHECKING:
     from ovtriton.tfs.service import TfsService
@@ -134,7 +134,7 @@ def _binary_chunks(inputs: list[dict[str, Any]], binary: bytes) -> list[Optional
 def _blobs(tensor: dict[str, Any], chunk: Optional[bytes]) -> list[bytes]:
     name = tensor.get("name")
     if chunk is not None:
-        blobs = _length_prefixed(chunk)
+        blobs = split_bytes(chunk)
         return blobs if blobs is not None else [chunk]
     data = tensor.get("data")
     if not isinstance(data, list):
@@ -144,17 +144,6 @@ def _blobs(tensor: dict[str, Any], chunk: Optional[bytes]) -> list[bytes]:
             "be sent in binary form (binary_data_size)",
         )
     return [_value(name, value) for value in _flat(data)]
-
-
-def _length_prefixed(chunk: bytes) -> Optional[list[bytes]]:
-    """Triton's BYTES layout (4-byte little-endian length, then the bytes), if ``chunk`` is one."""
-    offset = 0
-    while offset + 4 <= len(chunk):
-        length = int.from_bytes(chunk[offset : offset + 4], "little")
-        offset += 4 + length
-    if offset != len(chunk):
-        return None
-    return deserialize_bytes(chunk)
 
 
 def _flat(data: list[Any]) -> list[Any]:

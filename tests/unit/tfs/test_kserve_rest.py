@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from ovtriton.tfs.errors import TfsError
-from ovtriton.tfs.kserve_rest import _binary_chunks, _blobs, _header_length, _length_prefixed
+from ovtriton.tfs.kserve_images import split_bytes
+from ovtriton.tfs.kserve_rest import _binary_chunks, _blobs, _header_length
 from ovtriton.tfs.tensors import serialize_bytes
 
 
@@ -30,8 +31,9 @@ def test_bad_sizes_are_refused_with_ovms_text(size: object, message: str) -> Non
 
 def test_length_prefixed_images_and_a_raw_one() -> None:
     packed = serialize_bytes([b"one", b"three"])
-    assert _length_prefixed(packed) == [b"one", b"three"]
-    assert _length_prefixed(b"\xff\xd8\xff\xe0 a raw jpeg") is None
+    assert split_bytes(packed) == [b"one", b"three"]
+    assert split_bytes(b"\xff\xd8\xff\xe0 a raw jpeg") is None
+    assert split_bytes(packed[:-1]) is None and split_bytes(packed + b"\0") is None
     assert _blobs({"name": "i"}, b"\xff\xd8\xff\xe0 raw") == [b"\xff\xd8\xff\xe0 raw"]
     assert _blobs({"name": "i", "data": [["x"], [{"b64": "eQ=="}]]}, None) == [b"x", b"y"]
 
