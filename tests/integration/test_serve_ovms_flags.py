@@ -88,3 +88,32 @@ def test_serve_with_the_refused_flags_exits_1_naming_each(tmp_path: Path) -> Non
     for flag in refused:
         assert f"{flag.option}: {flag.what}" in done.stderr
     assert "tritonserver" not in done.stderr  # refused before anything started
+
+
+def test_one_model_mode_with_every_model_flag_serves(tmp_path: Path) -> None:
+    from tests.integration.test_tfs_fidelity import encode, identity, picture, reference
+
+    save(identity([1, 6, 5, 3], np.float32), tmp_path / "m" / "1")
+    triton, ovms = Ports.free(), Ports.free()
+    flags = {
+        "batch_size": "1", "shape": "(1,6,5,3)", "layout": "NHWC", "nireq": "2",
+        "model_version_policy": '{"latest": {"num_versions": 1}}', "target_device": "CPU",
+        "plugin_config": '{"NUM_STREAMS": "1"}',
+    }  # fmt: skip
+    assert set(flags) == ONE_MODEL_ONLY
+    command = [
+        sys.executable, "-m", "ovtriton", "serve", "--model_path", str(tmp_path / "m"),
+        "--model_name", "m", "--port", str(ovms.grpc),
+        *[a for name, value in flags.items() for a in (f"--{name}", value)],
+        *triton.flags(), "--workdir", str(tmp_path / "work"),
+    ]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        read_until(process, "Press Ctrl-C to stop")
+        blob = encode(picture(12, 10, 3, 1), ".jpg")
+        client = ovmsclient.make_grpc_client(f"127.0.0.1:{ovms.grpc}")
+        got = np.asarray(client.predict({"image": blob}, "m"))
+        np.testing.assert_allclose(got, reference([blob], [1, 6, 5, 3], np.float32), atol=1e-6)
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
