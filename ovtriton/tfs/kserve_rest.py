@@ -28,11 +28,27 @@ INFER = re.compile(r"^/v2/models/(?P<model>[^/]+)(?:/versions/(?P<version>[0-9]+
 HEADER_LENGTH = "Inference-Header-Content-Length"
 _BAD = grpc.StatusCode.INVALID_ARGUMENT
 _SIZE = "binary_data_size"
+_TRITON_NOT_JSON = b"failed to parse the request JSON buffer"
 
 
 def not_json(details: str) -> TfsError:
     """OVMS's answer to a body that is not JSON: 412 "The file is not valid json"."""
     return TfsError(grpc.StatusCode.FAILED_PRECONDITION, f"The file is not valid json - {details}")
+
+
+def as_ovms_error(status: int, body: bytes) -> Optional[TfsError]:
+    """The error OVMS answers instead of Triton's ``status``/``body``; None: Triton's stands.
+
+    Triton answers a KServe REST body that is not JSON with 400 or 500 "failed to parse the
+    request JSON buffer"; OVMS with 412 "The file is not valid json".
+    """
+    if status < 400 or _TRITON_NOT_JSON not in body:
+        return None
+    try:
+        details = str(json.loads(body).get("error", ""))
+    except (ValueError, AttributeError):
+        details = body.decode("utf-8", "replace")
+    return not_json(details)
 
 
 async def decode_rest_images(

@@ -19,7 +19,7 @@ from google.protobuf import json_format
 
 from ovtriton.tfs import protos
 from ovtriton.tfs.errors import TfsError
-from ovtriton.tfs.kserve_rest import HEADER_LENGTH, decode_rest_images, not_json
+from ovtriton.tfs.kserve_rest import HEADER_LENGTH, as_ovms_error, decode_rest_images, not_json
 from ovtriton.tfs.metrics import FrontMetrics
 from ovtriton.tfs.rest_json import predict_request, predict_response
 from ovtriton.tfs.service import TfsService
@@ -27,7 +27,6 @@ from ovtriton.tfs.service import TfsService
 LOGGER = logging.getLogger(__name__)
 _MODEL = "/v1/models/{model:[^/:]+}"
 _VERSION = _MODEL + "/versions/{version:[0-9]+}"
-_JSON_PARSE_ERROR = b"failed to parse the request JSON buffer"
 _HOP_HEADERS = {"host", "content-length", "transfer-encoding", "connection", "keep-alive"}
 
 
@@ -35,13 +34,6 @@ def _json(body: Any, status: int = 200) -> web.Response:
     return web.Response(
         text=json.dumps(body, indent=4), status=status, content_type="application/json"
     )
-
-
-def _triton_error(body: bytes) -> str:
-    try:
-        return str(json.loads(body).get("error", ""))
-    except (ValueError, AttributeError):
-        return body.decode("utf-8", "replace")
 
 
 def _status_dict(response: Any) -> dict[str, Any]:
@@ -193,8 +185,9 @@ class RestFront:
             if request.method == "POST" and "/repository/" in request.path:
                 self.service.models.drop()  # a load or unload may have changed any model
             out = {k: v for k, v in answer.headers.items() if k.lower() not in _HOP_HEADERS}
-            if answer.status >= 400 and _JSON_PARSE_ERROR in body:  # OVMS: 412, its text
-                return _json({"error": not_json(_triton_error(body)).message}, 412)
+            ovms = as_ovms_error(answer.status, body)  # OVMS's 412 for a body that is not JSON
+            if ovms is not None:
+                return _json({"error": ovms.message}, ovms.http_status)
             return web.Response(body=body, status=answer.status, headers=out)
 
     async def _kserve_images(
