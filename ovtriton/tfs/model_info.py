@@ -11,6 +11,7 @@ through the front, or an error from Triton for that model drop them.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from dataclasses import dataclass
 from typing import Any, Optional
@@ -21,6 +22,7 @@ from ovtriton.tfs.errors import from_triton
 from ovtriton.tfs.images import DEFAULT_LIMIT, ImageInput, wants_images
 from ovtriton.tfs.triton import TritonLink
 
+LOGGER = logging.getLogger(__name__)
 LIMIT_PARAMETER = "MAX_INPUT_BYTES"
 SCALARS_PARAMETER = "SCALARS"  # tensors 0-d in the model, [1] in Triton (the converter's)
 
@@ -62,10 +64,20 @@ class ModelInfoCache:
             return info
         try:
             metadata = await self.triton.metadata(model, version)
-            config = await self.triton.config(model, version)
         except grpc.RpcError as error:
             raise from_triton(error, model) from None
-        info = ModelInfo(metadata, _limit(config), _scalars(config))
+        try:
+            config = await self.triton.config(model, version)
+        except grpc.RpcError as error:  # e.g. model-config restricted: the defaults stand
+            LOGGER.warning(
+                "the config of model %s is not readable (%s): image inputs get the "
+                "default limit, no tensor is a scalar",
+                model,
+                error.code() if hasattr(error, "code") else error,
+            )
+            info = ModelInfo(metadata, DEFAULT_LIMIT)
+        else:
+            info = ModelInfo(metadata, _limit(config), _scalars(config))
         with self._lock:
             self._entries[key] = info
         return info

@@ -158,3 +158,14 @@ def test_a_config_reload_that_changed_models_drops_the_cache() -> None:
     reload.poll()
     reload.reload()
     assert dropped == ["all", "all"]
+
+
+def test_an_unreadable_config_leaves_the_defaults() -> None:
+    import grpc
+
+    class Restricted(FakeTriton):
+        async def config(self, model: str, version: Optional[int]) -> Any:
+            raise grpc.RpcError("model-config is restricted")
+
+    info = asyncio.run(ModelInfoCache(Restricted()).get("m", None))  # type: ignore[arg-type]
+    assert info.limit == DEFAULT_LIMIT and info.scalars == frozenset()
