@@ -20,6 +20,7 @@ import sys
 import urllib.error
 import urllib.request
 import zlib
+from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
 
 import cv2
@@ -334,3 +335,36 @@ def test_kserve_rest_binary_body_as_curl_sends_it(served: Served) -> None:
     length = {"Inference-Header-Content-Length": str(len(sized))}
     status, body, _ = post(served, "/v2/models/rgb/infer", sized + blob, length)
     assert status == 400 and "smaller than binary_data_size" in json.loads(body)["error"]
+
+
+def test_a_reload_that_changes_a_model_changes_how_images_are_decoded(tmp_path: Path) -> None:
+    """The front's model info is dropped on reload: the new H x W resizes the next image."""
+    save(identity([1, 6, 5, 3], np.float32), tmp_path / "a" / "1")
+    save(identity([1, 4, 7, 3], np.float32), tmp_path / "b" / "1")
+    config = tmp_path / "config.json"
+
+    def point_to(folder: str) -> None:
+        body = {"model_config_list": [{"config": {"name": "pix", "base_path": folder}}]}
+        config.write_text(json.dumps(body))
+
+    point_to("a")
+    triton, ovms = Ports.free(), Ports.free()
+    command = [
+        sys.executable, "-m", "ovtriton", "serve", "--config_path", str(config),
+        "--file_system_poll_wait_seconds", "0", "--port", str(ovms.grpc),
+        "--rest_port", str(ovms.http), *triton.flags(), "--workdir", str(tmp_path / "work"),
+    ]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        read_until(process, "Press Ctrl-C to stop")
+        here = Served(ovms)
+        blob = encode(picture(9, 9, 3, 17), ".png")
+        assert call(here, "tfs_grpc", "pix", [blob]).shape == (1, 6, 5, 3)
+        point_to("b")
+        status, body, _ = post(here, "/v1/config/reload", b"")
+        assert status == 201, body
+        got = call(here, "kserve_grpc", "pix", [blob])
+        np.testing.assert_allclose(got, reference([blob], [1, 4, 7, 3], np.float32), atol=1e-6)
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
