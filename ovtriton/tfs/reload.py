@@ -83,6 +83,15 @@ class ConfigReload:
         for listener in self._listeners:
             listener()
 
+    def busy(self) -> bool:
+        """Whether a poll is applying a config now (the repository may be half reloaded)."""
+        return self._lock.locked()
+
+    def wait_idle(self, timeout: float = 120.0) -> None:
+        """Return once no poll runs (or after ``timeout`` seconds)."""
+        if self._lock.acquire(timeout=timeout):
+            self._lock.release()
+
     def retired(self, name: str) -> tuple[int, ...]:
         """The versions a model removed from the config served (empty: not removed)."""
         return self._retired.get(name, ())

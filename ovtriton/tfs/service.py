@@ -6,6 +6,7 @@ return the TFS protobuf messages and raise :class:`TfsError` with the code OVMS 
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Optional
 
 import grpc
@@ -135,6 +136,10 @@ class TfsService:
         model = _model_name(request.model_spec)
         version = optional_version(request.model_spec)
         rows = await self._versions(model)
+        if not rows and self.reload is not None and self.reload.busy():
+            # The repository is rewritten before Triton unloads: ask again once it settled.
+            await asyncio.get_running_loop().run_in_executor(None, self.reload.wait_idle)
+            rows = await self._versions(model)
         if not rows and self.reload is not None:  # removed from the config: END, as OVMS
             rows = [VersionState(model, str(v), "END", "") for v in self.reload.retired(model)]
         if not rows:

@@ -169,3 +169,28 @@ def test_an_unreadable_config_leaves_the_defaults() -> None:
 
     info = asyncio.run(ModelInfoCache(Restricted()).get("m", None))  # type: ignore[arg-type]
     assert info.limit == DEFAULT_LIMIT and info.scalars == frozenset()
+
+
+def test_wait_idle_returns_once_the_poll_ends() -> None:
+    import threading
+
+    from ovtriton.tfs.reload import ConfigReload
+
+    entered, release = threading.Event(), threading.Event()
+
+    class Watcher:
+        last_error = ""
+
+        def poll(self, load: Any, unload: Any) -> bool:
+            entered.set()
+            release.wait(30)
+            return False
+
+    reload = ConfigReload(Watcher(), control=None, triton_http="")  # type: ignore[arg-type]
+    poller = threading.Thread(target=reload.poll)
+    poller.start()
+    assert entered.wait(30) and reload.busy()
+    release.set()
+    reload.wait_idle(30)
+    assert not reload.busy()
+    poller.join(30)
