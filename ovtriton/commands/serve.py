@@ -24,7 +24,7 @@ from ovtriton.server.ports import Ports
 if TYPE_CHECKING:  # imported when serving: a busy port is reported before OpenVINO loads
     from ovtriton.server.process import ModelState, TritonServer
     from ovtriton.server.watch import ConfigWatcher
-from ovtriton.tfs.ovms_flags import add_ovms_arguments, apply_ovms_arguments
+from ovtriton.commands.ovms_flags import add_ovms_arguments, apply_ovms_arguments
 
 LOGGER = logging.getLogger(__name__)
 
@@ -193,7 +193,7 @@ def _serve(
     poll: float,
     args: Optional[argparse.Namespace] = None,
 ) -> int:
-    from ovtriton.tfs.ovms_flags import start_front
+    from ovtriton.commands.ovms_flags import start_front
     from ovtriton.tfs.reload import config_reload
 
     with _stop_on_sigterm():
