@@ -11,7 +11,7 @@ BIN    := $(VENV)/bin
 $(BIN)/ovtriton: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[server,test,models,deploy]"
+	$(BIN)/pip install --quiet -e ".[server,test,models,deploy,cluster]"
 	touch $@
 
 install: $(BIN)/ovtriton
