@@ -76,7 +76,7 @@ class Replica:
             raise UserError(f"{self.name} is already running (pid {self.pid})")
         self.server_id = f"ovtriton-cluster-{self.index}-{secrets.token_hex(4)}"
         self.workdir.mkdir(parents=True, exist_ok=True)
-        guard.check_ports_free("127.0.0.1", self.ports.named())
+        self._wait_ports_free()
         log = open(self.workdir / "serve.log", "ab")
         try:
             self._process = subprocess.Popen(
@@ -90,6 +90,19 @@ class Replica:
         finally:
             log.close()
         return self
+
+    def _wait_ports_free(self, timeout: float = 30.0) -> None:
+        """A killed replica's tritonserver may hold the ports a moment longer (it dies with
+        serve through PDEATHSIG): wait for them, then fail naming the holder."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                guard.check_ports_free("127.0.0.1", self.ports.named())
+                return
+            except UserError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
 
     def wait_ready(self, timeout: float = 180.0) -> float:
         """Seconds until our server answers ready (its models loaded from the bucket)."""
