@@ -28,7 +28,10 @@ from ovtriton.server.ports import Ports
 LOGGER = logging.getLogger(__name__)
 
 FAIL_TIMEOUT = 5  # seconds a failed replica is left out (passive health)
-LOG_FORMAT = '$msec $server_port $status "$upstream_addr" "$upstream_status"'
+LOG_FORMAT = (
+    '$msec $server_port $status "$upstream_addr" "$upstream_status" $request_time'
+    ' "$upstream_response_time"'
+)
 
 TEMPLATE = """# written by ovtriton cluster
 {user}worker_processes 1;
@@ -103,6 +106,11 @@ class Balancer:
     @property
     def grpc_url(self) -> str:
         return f"{self.host}:{self.ports.grpc}"
+
+    @property
+    def pid(self) -> int:
+        """nginx master's pid (0 when not running)."""
+        return self._process.pid if self._process is not None else 0
 
     @property
     def access_log(self) -> Path:

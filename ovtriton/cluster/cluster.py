@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -56,9 +55,8 @@ def converted_repository(workdir: Path, versions: int) -> Path:
     entry = {"name": MODEL, "base_path": str(models)}
     config.write_text(json.dumps({"model_config_list": [{"config": entry}]}), encoding="utf-8")
     out = workdir / f"triton-v{versions}"
-    if out.exists():
-        shutil.rmtree(out)
-    convert(config, out, copy=True)
+    if not out.exists():  # the same versions always convert to the same repository
+        convert(config, out, copy=True)
     return out
 
 
@@ -108,6 +106,13 @@ class Cluster:
             self.stop()
             raise
         return self
+
+    def pids(self) -> list[int]:
+        """Every process of the cluster now running (S3 server, nginx, replicas)."""
+        found = [self.s3.pid] if self.s3.running else []
+        if self.balancer is not None and self.balancer.pid:
+            found.append(self.balancer.pid)
+        return found + [r.pid for r in self.replicas if r.running]
 
     def restart_s3(self) -> None:
         """Start the S3 server again on its port; its objects were in memory: upload again."""

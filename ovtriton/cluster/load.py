@@ -29,6 +29,7 @@ class Outcome:
     ok: bool
     factor: Optional[float] = None
     error: str = ""
+    seconds: float = 0.0  # latency seen by the client
 
 
 @dataclass
@@ -64,8 +65,8 @@ class Load:
         if protocol == "http":
             import tritonclient.http as module
 
-            client = module.InferenceServerClient(self.http_url, connection_timeout=10,
-                                                  network_timeout=10)
+            client = module.InferenceServerClient(self.http_url, connection_timeout=30,
+                                                  network_timeout=30)
         else:
             import tritonclient.grpc as module  # type: ignore[no-redef]
 
@@ -74,7 +75,7 @@ class Load:
         def infer(x: np.ndarray) -> np.ndarray:
             tensor = module.InferInput(INPUT, list(x.shape), "FP32")
             tensor.set_data_from_numpy(x)
-            kwargs = {"client_timeout": 10} if protocol == "grpc" else {}
+            kwargs = {"client_timeout": 30} if protocol == "grpc" else {}
             return client.infer(MODEL, [tensor], **kwargs).as_numpy(OUTPUT)
 
         return infer
@@ -85,6 +86,7 @@ class Load:
         rng = np.random.default_rng()
         while not self._stop.is_set() and time.monotonic() < deadline:
             x = rng.uniform(-4, 4, (1, 4)).astype(np.float32)
+            sent = time.monotonic()
             try:
                 y = infer(x)
                 factor = next((f for f in self.factors if np.allclose(y, x * f)), None)
@@ -92,6 +94,7 @@ class Load:
                                   "" if factor is not None else f"wrong answer {y.tolist()}")
             except Exception as exc:  # every failure is counted, none stops the load
                 outcome = Outcome(time.monotonic(), protocol, False, error=str(exc)[:200])
+            outcome.seconds = outcome.at - sent
             with self._lock:
                 self.outcomes.append(outcome)
             self._stop.wait(self.interval)
@@ -110,4 +113,5 @@ class Load:
             "answers_by_factor": {str(k): v for k, v in Counter(o.factor for o in outcomes
                                                                  if o.ok).items()},
             "errors": sorted({o.error for o in failed})[:5],
+            "max_latency_s": round(max((o.seconds for o in outcomes), default=0.0), 3),
         }
