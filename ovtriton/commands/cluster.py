@@ -44,6 +44,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--clients", type=int, default=2, help="load clients per protocol (default 2)"
     )
     parser.add_argument(
+        "--cold-start",
+        type=Path,
+        metavar="REPOSITORY",
+        help="instead: time tritonserver's start on this Triton repository from the folder and "
+        "from the S3 server, alternating (--runs each); report medians and spread",
+    )
+    parser.add_argument("--runs", type=int, default=5, help="with --cold-start (default 5)")
+    parser.add_argument(
         "--workdir", type=Path, help="logs, configs, the converted repository (default: temp)"
     )
     parser.set_defaults(run=run)
@@ -54,6 +62,13 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--replicas {args.replicas}: choose 1 to 8 (one machine)")
     if args.clients < 1:
         raise UserError("--clients must be 1 or more")
+    if args.cold_start is not None:
+        from ovtriton.cluster.coldstart import cold_start
+
+        if args.runs < 1:
+            raise UserError("--runs must be 1 or more")
+        _write(args, cold_start(args.cold_start, args.runs))
+        return 0
     with tempfile.TemporaryDirectory(prefix="ovtriton-cluster-") as scratch:
         workdir = (args.workdir or Path(scratch)).resolve()
         return _run(args, workdir)
@@ -81,10 +96,16 @@ def _run(args: argparse.Namespace, workdir: Path) -> int:
             return 0
         names = None if "all" in args.scenario else args.scenario
         report = run_scenarios(cluster, names, args.clients, args.outage_seconds)
+    _write(args, report)
+    for name, result in report["scenarios"].items():
+        LOGGER.info("%-22s %5d requests, %d failed", name, result["requests"], result["failed"])
+    return 0
+
+
+def _write(args: argparse.Namespace, report: dict) -> None:
     text = json.dumps(report, indent=2)
     if args.json:
         args.json.write_text(text + "\n", encoding="utf-8")
         LOGGER.info("report written to %s", args.json)
-    for name, result in report["scenarios"].items():
-        LOGGER.info("%-22s %5d requests, %d failed", name, result["requests"], result["failed"])
-    return 0
+    else:
+        print(text)
