@@ -163,8 +163,9 @@ class Balancer:
                 self.stop()
                 raise UserError(f"nginx did not start; see {self.workdir / 'error.log'}")
             time.sleep(0.1)
-        LOGGER.info("nginx (pid %d): HTTP %s, gRPC %s", self._process.pid, self.http_url,
-                    self.grpc_url)
+        LOGGER.info(
+            "nginx (pid %d): HTTP %s, gRPC %s", self._process.pid, self.http_url, self.grpc_url
+        )
         return self
 
     def owns_ports(self) -> bool:

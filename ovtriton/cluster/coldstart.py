@@ -13,7 +13,7 @@ import os
 import statistics
 import time
 from pathlib import Path
-from typing import Union
+from typing import Any, Union
 
 from ovtriton.cluster.s3_server import S3Server, upload_tree
 from ovtriton.errors import UserError
@@ -66,8 +66,12 @@ def cold_start(repository: Path, runs: int = 5) -> dict:
                     os.environ.pop(key, None)
                 else:
                     os.environ[key] = value
-    report = {"repository": str(repository), "local": _stats(local), "s3": _stats(remote)}
-    report["ratio_of_medians"] = round(
-        report["s3"]["median_s"] / report["local"]["median_s"], 3
-    )
+    medians = statistics.median(remote) / statistics.median(local)
+    report: dict[str, Any] = {
+        "repository": str(repository),
+        "local": _stats(local),
+        "s3": _stats(remote),
+        "ratio_of_medians": round(medians, 3),
+    }
+    report["paired_ratios"] = [round(r / max(loc, 1e-9), 2) for loc, r in zip(local, remote)]
     return report

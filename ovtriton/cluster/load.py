@@ -65,8 +65,9 @@ class Load:
         if protocol == "http":
             import tritonclient.http as module
 
-            client = module.InferenceServerClient(self.http_url, connection_timeout=30,
-                                                  network_timeout=30)
+            client = module.InferenceServerClient(
+                self.http_url, connection_timeout=30, network_timeout=30
+            )
         else:
             import tritonclient.grpc as module  # type: ignore[no-redef]
 
@@ -90,8 +91,13 @@ class Load:
             try:
                 y = infer(x)
                 factor = next((f for f in self.factors if np.allclose(y, x * f)), None)
-                outcome = Outcome(time.monotonic(), protocol, factor is not None, factor,
-                                  "" if factor is not None else f"wrong answer {y.tolist()}")
+                outcome = Outcome(
+                    time.monotonic(),
+                    protocol,
+                    factor is not None,
+                    factor,
+                    "" if factor is not None else f"wrong answer {y.tolist()}",
+                )
             except Exception as exc:  # every failure is counted, none stops the load
                 outcome = Outcome(time.monotonic(), protocol, False, error=str(exc)[:200])
             outcome.seconds = outcome.at - sent
@@ -110,8 +116,9 @@ class Load:
             "requests": len(outcomes),
             "failed": len(failed),
             "failed_by_protocol": dict(Counter(o.protocol for o in failed)),
-            "answers_by_factor": {str(k): v for k, v in Counter(o.factor for o in outcomes
-                                                                 if o.ok).items()},
+            "answers_by_factor": {
+                str(k): v for k, v in Counter(o.factor for o in outcomes if o.ok).items()
+            },
             "errors": sorted({o.error for o in failed})[:5],
             "max_latency_s": round(max((o.seconds for o in outcomes), default=0.0), 3),
         }

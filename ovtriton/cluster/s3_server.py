@@ -54,7 +54,9 @@ class S3Server:
 
     def url(self, bucket: str, prefix: str = "") -> str:
         """Triton's spelling of a repository in this server: ``s3://host:port/bucket/prefix``."""
-        return f"s3://{self.host}:{self.port}/{bucket}" + (f"/{prefix.strip('/')}" if prefix else "")
+        return f"s3://{self.host}:{self.port}/{bucket}" + (
+            f"/{prefix.strip('/')}" if prefix else ""
+        )
 
     def environment(self) -> dict[str, str]:
         """Credentials and endpoint as OVMS and the AWS SDKs read them."""
@@ -116,8 +118,9 @@ class S3Server:
             if self.owns_port():
                 return
             time.sleep(0.1)
-        raise UserError(f"the S3 server did not listen on {self.endpoint} within "
-                        f"{self.startup_timeout:.0f} s")
+        raise UserError(
+            f"the S3 server did not listen on {self.endpoint} within {self.startup_timeout:.0f} s"
+        )
 
     def owns_port(self) -> bool:
         """True when the process we started (or its children) listens on our port."""

@@ -37,9 +37,15 @@ def rolling_restart(cluster: Cluster, load: Load) -> Report:
         replica.start()
         ready = replica.wait_ready()
         back = cluster.balancer.set_down(i, False)
-        steps.append({"replica": replica.name, "out_of_rotation_s": round(out, 2),
-                      "drain_s": round(drain, 2), "ready_s": round(ready, 2),
-                      "back_in_rotation_s": round(back, 2)})
+        steps.append(
+            {
+                "replica": replica.name,
+                "out_of_rotation_s": round(out, 2),
+                "drain_s": round(drain, 2),
+                "ready_s": round(ready, 2),
+                "back_in_rotation_s": round(back, 2),
+            }
+        )
         LOGGER.info("rolling restart: %s", steps[-1])
     _settle(load)
     return {**load.summary(start), "replicas": steps}
@@ -57,14 +63,24 @@ def rolling_config_change(cluster: Cluster, load: Load) -> Report:
     for replica in cluster.replicas:
         began = time.monotonic()
         status, message = replica.load(MODEL)
-        steps.append({"replica": replica.name, "status": status, "error": message,
-                      "reload_s": round(time.monotonic() - began, 2)})
+        steps.append(
+            {
+                "replica": replica.name,
+                "status": status,
+                "error": message,
+                "reload_s": round(time.monotonic() - began, 2),
+            }
+        )
     done = time.monotonic()
     _settle(load)
     after = load.summary(done + 0.5)
     load.factors.discard(factor_of(new - 1))
-    return {**load.summary(start), "upload_s": round(upload_s, 2), "replicas": steps,
-            "answers_after_change": after["answers_by_factor"]}
+    return {
+        **load.summary(start),
+        "upload_s": round(upload_s, 2),
+        "replicas": steps,
+        "answers_after_change": after["answers_by_factor"],
+    }
 
 
 def kill_replica(cluster: Cluster, load: Load, index: int = 0) -> Report:
@@ -88,7 +104,8 @@ def kill_replica(cluster: Cluster, load: Load, index: int = 0) -> Report:
         "attempts_while_down": len([t for t in tries if t < wall + (restarted - start)]),
         "ready_s": round(ready, 2),
         "serving_again_s": round(served_again - (wall + (restarted - start)), 2)
-        if served_again else None,
+        if served_again
+        else None,
     }
 
 
@@ -115,9 +132,12 @@ def half_upload(cluster: Cluster, load: Load) -> Report:
     statuses = [replica.load(MODEL) for replica in cluster.replicas]
     _settle(load)
     removed = delete_prefix(cluster.s3.client(), BUCKET, f"{PREFIX}/{MODEL}/{broken}")
-    return {**load.summary(start), "reload_status": [s for s, _ in statuses],
-            "reload_errors": sorted({m[:160] for _, m in statuses if m}),
-            "removed_objects": removed}
+    return {
+        **load.summary(start),
+        "reload_status": [s for s, _ in statuses],
+        "reload_errors": sorted({m[:160] for _, m in statuses if m}),
+        "removed_objects": removed,
+    }
 
 
 SCENARIOS: dict[str, Callable[[Cluster, Load], Report]] = {
@@ -137,8 +157,11 @@ def _log(cluster: Cluster) -> list[tuple[float, set[int]]]:
         parts = line.split('"')
         if len(parts) < 2:
             continue
-        ports = {int(a.rsplit(":", 1)[1]) for a in parts[1].replace(" : ", ", ").split(", ")
-                 if ":" in a and a.rsplit(":", 1)[1].isdigit()}
+        ports = {
+            int(a.rsplit(":", 1)[1])
+            for a in parts[1].replace(" : ", ", ").split(", ")
+            if ":" in a and a.rsplit(":", 1)[1].isdigit()
+        }
         rows.append((float(parts[0].split()[0]), ports))
     return rows
 
@@ -154,8 +177,11 @@ def _served_by(cluster: Cluster, ports, since: float, timeout: float) -> float |
             if len(parts) < 4 or float(parts[0].split()[0]) < since:
                 continue
             last = parts[1].split(", ")[-1]
-            if last.rsplit(":", 1)[-1].isdigit() and int(last.rsplit(":", 1)[1]) in wanted \
-                    and parts[3].split(", ")[-1] == "200":
+            if (
+                last.rsplit(":", 1)[-1].isdigit()
+                and int(last.rsplit(":", 1)[1]) in wanted
+                and parts[3].split(", ")[-1] == "200"
+            ):
                 return float(parts[0].split()[0])
         time.sleep(0.2)
     return None
@@ -167,8 +193,12 @@ def run_scenarios(
     """Run the named scenarios (all when None) in order, each in its own load window."""
     assert cluster.balancer is not None
     chosen = [n for n in SCENARIOS if names is None or n in names]
-    load = Load(cluster.balancer.http_url, cluster.balancer.grpc_url,
-                {factor_of(cluster.version)}, clients_per_protocol=clients)
+    load = Load(
+        cluster.balancer.http_url,
+        cluster.balancer.grpc_url,
+        {factor_of(cluster.version)},
+        clients_per_protocol=clients,
+    )
     report: dict = {"replicas": len(cluster.replicas), "clients": 2 * clients, "scenarios": {}}
     load.start()
     try:
@@ -180,8 +210,9 @@ def run_scenarios(
             else:
                 result = SCENARIOS[name](cluster, load)
             report["scenarios"][name] = result
-            LOGGER.info("scenario %s: %d requests, %d failed", name, result["requests"],
-                        result["failed"])
+            LOGGER.info(
+                "scenario %s: %d requests, %d failed", name, result["requests"], result["failed"]
+            )
     finally:
         load.stop()
     return report

@@ -83,8 +83,12 @@ def _run(args: argparse.Namespace, workdir: Path) -> int:
         assert cluster.balancer is not None
         LOGGER.info(
             "cluster up in %.1f s: %d replicas of %s (S3 %s); nginx HTTP %s gRPC %s",
-            time.monotonic() - started, args.replicas, cluster.url, cluster.s3.endpoint,
-            cluster.balancer.http_url, cluster.balancer.grpc_url,
+            time.monotonic() - started,
+            args.replicas,
+            cluster.url,
+            cluster.s3.endpoint,
+            cluster.balancer.http_url,
+            cluster.balancer.grpc_url,
         )
         if not args.scenario:
             LOGGER.info("Press Ctrl-C to stop.")

@@ -108,11 +108,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--model-repository",
         type=repository_argument,
         metavar="DIR|URL",
-        help="Triton model repository to serve: a folder, or a bucket URL read by tritonserver "
-        "(s3://[host:port/]bucket/prefix, gs://bucket/prefix, az://container/prefix; "
-        "credentials from the environment as for OVMS: AWS_ACCESS_KEY_ID, "
-        "AWS_SECRET_ACCESS_KEY, AWS_REGION, S3_ENDPOINT, GOOGLE_APPLICATION_CREDENTIALS, "
-        "AZURE_STORAGE_CONNECTION_STRING)",
+        help="Triton model repository: a folder, or s3://[host:port/]bucket/prefix, gs://..., "
+        "az://container/prefix read by tritonserver (credentials as for OVMS: AWS_*, "
+        "S3_ENDPOINT, GOOGLE_APPLICATION_CREDENTIALS, AZURE_STORAGE_CONNECTION_STRING)",
     )
     source.add_argument(
         "--config",

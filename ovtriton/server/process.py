@@ -169,7 +169,9 @@ class TritonServer:
                 env={
                     **(MALLOC_TUNING if self.malloc_tuning else {}),
                     **embedded.environment(installation),
-                    **(self.repository.env if isinstance(self.repository, RemoteRepository) else {}),
+                    **(
+                        self.repository.env if isinstance(self.repository, RemoteRepository) else {}
+                    ),
                     **self.env,
                 },
                 start_new_session=True,  # its own process group: the stubs go with it

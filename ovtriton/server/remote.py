@@ -109,15 +109,12 @@ def _azure(url: str, rest: str, env: dict[str, str]) -> RemoteRepository:
     connection = env.get("AZURE_STORAGE_CONNECTION_STRING", "")
     if not connection:
         if env.get("AZURE_STORAGE_ACCOUNT"):
-            account = env["AZURE_STORAGE_ACCOUNT"]
-            return RemoteRepository(url, f"as://{account}/{rest}", {})
+            return RemoteRepository(url, f"as://{env['AZURE_STORAGE_ACCOUNT']}/{rest}", {})
         raise UserError(
             f"model repository {url}: set AZURE_STORAGE_CONNECTION_STRING (as for OVMS) or "
             "AZURE_STORAGE_ACCOUNT and AZURE_STORAGE_KEY"
         )
-    fields = dict(
-        part.split("=", 1) for part in connection.split(";") if "=" in part
-    )
+    fields = dict(part.split("=", 1) for part in connection.split(";") if "=" in part)
     if "BlobEndpoint" in fields:
         raise UserError(
             f"model repository {url}: the connection string names a custom BlobEndpoint "
@@ -177,7 +174,9 @@ def check_reachable(repository: RemoteRepository, timeout: float = 10.0) -> None
         ) from None
     except botocore.exceptions.ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "error")
-        raise UserError(f"model repository {repository.url}: the S3 server answered {code}") from None
+        raise UserError(
+            f"model repository {repository.url}: the S3 server answered {code}"
+        ) from None
     except botocore.exceptions.BotoCoreError as exc:
         raise UserError(
             f"model repository {repository.url}: cannot reach the S3 server "

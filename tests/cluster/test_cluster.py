@@ -37,8 +37,11 @@ def _alive(pid: int) -> bool:
 def report(cluster: Cluster) -> dict:
     pids = [r.pid for r in cluster.replicas]
     result = run_scenarios(cluster, list(SCENARIOS), clients=CLIENTS, outage_seconds=3)
-    return {**result["scenarios"], "pids_before": pids,
-            "pids_after": [r.pid for r in cluster.replicas]}
+    return {
+        **result["scenarios"],
+        "pids_before": pids,
+        "pids_after": [r.pid for r in cluster.replicas],
+    }
 
 
 def test_rolling_restart_restarts_every_replica_without_a_failed_request(report: dict) -> None:

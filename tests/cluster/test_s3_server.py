@@ -24,11 +24,15 @@ def test_upload_marks_empty_folders_and_stop_ends_the_process(tmp_path: Path) ->
         keys = upload_tree(client, tmp_path, "bucket", "repo")
         listed = sorted(o["Key"] for o in client.list_objects_v2(Bucket="bucket")["Contents"])
         body = client.get_object(Bucket="bucket", Key="repo/model/1/model.xml")["Body"].read()
-    assert listed == sorted(keys) == [
-        f"repo/ensemble/1/{FOLDER_MARK}",
-        "repo/model/1/model.xml",
-        "repo/model/config.pbtxt",
-    ]
+    assert (
+        listed
+        == sorted(keys)
+        == [
+            f"repo/ensemble/1/{FOLDER_MARK}",
+            "repo/model/1/model.xml",
+            "repo/model/config.pbtxt",
+        ]
+    )
     assert keys[-1] == "repo/model/config.pbtxt"  # a model's config is written last
     assert body == b"<net/>"
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE

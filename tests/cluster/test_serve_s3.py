@@ -46,5 +46,7 @@ def test_a_missing_prefix_is_named_before_tritonserver_starts(
 def test_a_missing_bucket_is_named(s3: S3Server, monkeypatch: pytest.MonkeyPatch) -> None:
     for name, value in s3.environment().items():
         monkeypatch.setenv(name, value)
-    with pytest.raises(UserError, match="s3://no-such-bucket/p: the S3 server answered NoSuchBucket"):
+    with pytest.raises(
+        UserError, match="s3://no-such-bucket/p: the S3 server answered NoSuchBucket"
+    ):
         TritonServer(resolve("s3://no-such-bucket/p"), ports=Ports.free()).start()

@@ -123,8 +123,13 @@ def test_entrypoint_maps_ovms_s3_variables(
         'echo "region $AWS_DEFAULT_REGION"\necho "key $AWS_SECRET_ACCESS_KEY"\n'
     )
     server.chmod(0o755)
-    env = {**fakes, "TRITONSERVER": str(server), "OVTRITON_MODEL_REPOSITORY": "s3://bucket/repo",
-           "AWS_REGION": "eu-west-1", "AWS_SECRET_ACCESS_KEY": "not-logged-secret"}
+    env = {
+        **fakes,
+        "TRITONSERVER": str(server),
+        "OVTRITON_MODEL_REPOSITORY": "s3://bucket/repo",
+        "AWS_REGION": "eu-west-1",
+        "AWS_SECRET_ACCESS_KEY": "not-logged-secret",
+    }
     if endpoint:
         env["S3_ENDPOINT"] = endpoint
     result = run(env)

@@ -19,8 +19,11 @@ def test_s3_endpoint_moves_into_the_url_and_region_is_copied() -> None:
 
 
 def test_https_endpoint_and_explicit_default_region() -> None:
-    env = {"S3_ENDPOINT": "https://minio.example:9443", "AWS_REGION": "a",
-           "AWS_DEFAULT_REGION": "b"}
+    env = {
+        "S3_ENDPOINT": "https://minio.example:9443",
+        "AWS_REGION": "a",
+        "AWS_DEFAULT_REGION": "b",
+    }
     repo = resolve("s3://bucket/p", env)
     assert repo.triton_url == "s3://https://minio.example:9443/bucket/p"
     assert dict(repo.env) == {}  # AWS_DEFAULT_REGION set by the user wins
@@ -35,9 +38,10 @@ def test_tritons_own_form_and_aws_pass_unchanged() -> None:
 
 
 def test_azure_connection_string_becomes_account_and_key() -> None:
-    env = {"AZURE_STORAGE_CONNECTION_STRING":
-           "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=a2V5==;"
-           "EndpointSuffix=core.windows.net"}
+    env = {
+        "AZURE_STORAGE_CONNECTION_STRING": "DefaultEndpointsProtocol=https;AccountName=acct;"
+        "AccountKey=a2V5==;EndpointSuffix=core.windows.net"
+    }
     repo = resolve("az://container/p", env)
     assert repo.triton_url == "as://acct/container/p"
     assert dict(repo.env) == {"AZURE_STORAGE_ACCOUNT": "acct", "AZURE_STORAGE_KEY": "a2V5=="}
@@ -49,8 +53,14 @@ def test_azure_connection_string_becomes_account_and_key() -> None:
     [
         ("azfs://share/p", {}, "Azure Files"),
         ("az://c/p", {}, "AZURE_STORAGE_CONNECTION_STRING"),
-        ("az://c/p", {"AZURE_STORAGE_CONNECTION_STRING": "BlobEndpoint=http://127.0.0.1:1/a;"
-                      "AccountName=a;AccountKey=secretkey"}, "custom BlobEndpoint"),
+        (
+            "az://c/p",
+            {
+                "AZURE_STORAGE_CONNECTION_STRING": "BlobEndpoint=http://127.0.0.1:1/a;"
+                "AccountName=a;AccountKey=secretkey"
+            },
+            "custom BlobEndpoint",
+        ),
         ("s3://", {}, "no bucket"),
     ],
 )
