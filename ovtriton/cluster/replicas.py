@@ -118,18 +118,23 @@ class Replica:
     def ready(self) -> bool:
         return _status(f"http://{self.http_url}/v2/health/ready") == 200
 
-    def terminate(self, timeout: float = 60.0) -> float:
-        """SIGTERM; returns the seconds until serve exited (its drain time)."""
+    def terminate(self, timeout: float = 60.0) -> tuple[float, Optional[float]]:
+        """SIGTERM; returns (seconds until serve exited: its drain time, seconds until its
+        readiness answered anything but 200, None when it never did before the exit)."""
         started = time.monotonic()
+        unready: Optional[float] = None
         if self.running:
-            self._process.send_signal(signal.SIGTERM)  # type: ignore[union-attr]
-            try:
-                self._process.wait(timeout)  # type: ignore[union-attr]
-            except subprocess.TimeoutExpired:
+            assert self._process is not None
+            self._process.send_signal(signal.SIGTERM)
+            while self._process.poll() is None and time.monotonic() - started < timeout:
+                if unready is None and not self.ready():
+                    unready = time.monotonic() - started
+                time.sleep(0.05)
+            if self._process.poll() is None:
                 LOGGER.warning("%s did not stop within %.0f s; killing it", self.name, timeout)
         drained = time.monotonic() - started
         self.kill()
-        return drained
+        return drained, unready
 
     def kill(self) -> None:
         """SIGKILL serve's process group (its tritonserver follows through PDEATHSIG)."""

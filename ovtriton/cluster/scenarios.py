@@ -33,7 +33,7 @@ def rolling_restart(cluster: Cluster, load: Load) -> Report:
     steps = []
     for i, replica in enumerate(cluster.replicas):
         out = cluster.balancer.set_down(i, True)
-        drain = replica.terminate()
+        drain, unready = replica.terminate()
         replica.start()
         ready = replica.wait_ready()
         back = cluster.balancer.set_down(i, False)
@@ -42,6 +42,7 @@ def rolling_restart(cluster: Cluster, load: Load) -> Report:
                 "replica": replica.name,
                 "out_of_rotation_s": round(out, 2),
                 "drain_s": round(drain, 2),
+                "unready_after_sigterm_s": None if unready is None else round(unready, 2),
                 "ready_s": round(ready, 2),
                 "back_in_rotation_s": round(back, 2),
             }

@@ -50,6 +50,8 @@ def test_rolling_restart_restarts_every_replica_without_a_failed_request(report:
     assert result["failed"] == 0, result["errors"]
     assert [s["replica"] for s in result["replicas"]] == ["replica-0", "replica-1", "replica-2"]
     assert not set(report["pids_before"]) & set(report["pids_after"])  # all new processes
+    # Readiness turned false after SIGTERM, before the replica had finished draining.
+    assert all(s["unready_after_sigterm_s"] is not None for s in result["replicas"])
 
 
 def test_rolling_config_change_serves_the_new_version_everywhere(report: dict) -> None:
