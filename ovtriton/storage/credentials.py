@@ -1,0 +1,90 @@
+"""OVMS's credential variables (docs/using_cloud_storage.md) -> the fsspec clients' settings.
+
+S3: ``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, ``AWS_SESSION_TOKEN``, ``AWS_REGION``
+(else ``AWS_DEFAULT_REGION``), ``S3_ENDPOINT`` (MinIO and other S3 APIs; ``host:port`` means
+https unless ``S3_USE_HTTPS=0``), ``AWS_PROFILE``; without them botocore's own chain
+(~/.aws, instance roles). GCS: ``GOOGLE_APPLICATION_CREDENTIALS`` (a key file), else Google's
+default credentials; ``STORAGE_EMULATOR_HOST`` (the SDKs' emulator variable) talks to an
+emulator without credentials. Azure Blob: ``AZURE_STORAGE_CONNECTION_STRING``, else
+``AZURE_STORAGE_ACCOUNT_NAME`` with Azure's default credential chain.
+
+Every client gets bounded timeouts and retries, so an unreachable endpoint fails in seconds.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Mapping
+
+CONNECT_TIMEOUT = 5  # seconds to open a connection
+READ_TIMEOUT = 30  # seconds without a byte from the server
+ATTEMPTS = 3  # tries per request (the first one included)
+
+
+def storage_options(scheme: str, env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Keyword arguments for the fsspec filesystem of ``scheme`` (s3, gs, az)."""
+    env = os.environ if env is None else env
+    if scheme == "s3":
+        return _s3(env)
+    if scheme == "gs":
+        return _gcs(env)
+    if scheme == "az":
+        return _azure(env)
+    raise ValueError(scheme)
+
+
+def _s3(env: Mapping[str, str]) -> dict[str, Any]:
+    options: dict[str, Any] = {
+        "config_kwargs": {
+            "connect_timeout": CONNECT_TIMEOUT,
+            "read_timeout": READ_TIMEOUT,
+            "retries": {"max_attempts": ATTEMPTS, "mode": "standard"},
+        },
+    }
+    if env.get("AWS_ACCESS_KEY_ID") and env.get("AWS_SECRET_ACCESS_KEY"):
+        options["key"] = env["AWS_ACCESS_KEY_ID"]
+        options["secret"] = env["AWS_SECRET_ACCESS_KEY"]
+        if env.get("AWS_SESSION_TOKEN"):
+            options["token"] = env["AWS_SESSION_TOKEN"]
+    elif env.get("AWS_PROFILE"):
+        options["profile"] = env["AWS_PROFILE"]
+    client: dict[str, Any] = {}
+    region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
+    if region:
+        client["region_name"] = region
+    endpoint = env.get("S3_ENDPOINT", "").strip()
+    if endpoint:
+        if "://" not in endpoint:
+            https = env.get("S3_USE_HTTPS", "1").strip().lower() not in ("0", "false", "no")
+            endpoint = f"{'https' if https else 'http'}://{endpoint}"
+        options["endpoint_url"] = endpoint
+    if client:
+        options["client_kwargs"] = client
+    return options
+
+
+def _gcs(env: Mapping[str, str]) -> dict[str, Any]:
+    options: dict[str, Any] = {"requests_timeout": READ_TIMEOUT}
+    emulator = env.get("STORAGE_EMULATOR_HOST", "").strip()
+    if emulator:
+        options["endpoint_url"] = emulator if "://" in emulator else f"http://{emulator}"
+        options["token"] = "anon"
+    elif env.get("GOOGLE_APPLICATION_CREDENTIALS"):
+        options["token"] = env["GOOGLE_APPLICATION_CREDENTIALS"]
+    else:
+        options["token"] = "google_default"
+    return options
+
+
+def _azure(env: Mapping[str, str]) -> dict[str, Any]:
+    options: dict[str, Any] = {
+        "connection_timeout": CONNECT_TIMEOUT,
+        "read_timeout": READ_TIMEOUT,
+        "retry_total": ATTEMPTS - 1,
+    }
+    if env.get("AZURE_STORAGE_CONNECTION_STRING"):
+        options["connection_string"] = env["AZURE_STORAGE_CONNECTION_STRING"]
+    elif env.get("AZURE_STORAGE_ACCOUNT_NAME"):
+        options["account_name"] = env["AZURE_STORAGE_ACCOUNT_NAME"]
+        options["anon"] = False  # Azure's default credential chain
+    return options
