@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import tempfile
 from pathlib import Path
 
 from ovtriton.commands.serve import add_max_input_bytes
@@ -26,14 +27,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "  ovtriton convert config.json -o triton_repo --dry-run",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("config", type=Path, metavar="CONFIG", help="OVMS config.json or .yaml")
+    parser.add_argument(
+        "config", metavar="CONFIG", help="OVMS config.json or .yaml: a path or s3://, gs://, az://"
+    )
     parser.add_argument(
         "-o",
         "--output",
-        type=Path,
         required=True,
         metavar="REPO",
-        help="model repository folder to create",
+        help="model repository to create: a folder, or s3://bucket/prefix, gs://…, az://… "
+        "(each model appears whole: its config.pbtxt is uploaded after its version folders)",
     )
     parser.add_argument("--force", action="store_true", help="replace REPO if it is not empty")
     parser.add_argument(
@@ -87,9 +90,31 @@ def _cores(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ovtriton.server import guard
+    from ovtriton.storage import is_remote, parse_url
+    from ovtriton.storage.publish import check_empty, publish
+    from ovtriton.storage.session import localize
+
+    remote_out = parse_url(args.output) if is_remote(args.output) else None
+    if remote_out is not None and not args.dry_run:
+        check_empty(remote_out, args.force)  # before converting, which can take minutes
+    with tempfile.TemporaryDirectory(prefix=guard.temp_prefix("convert-")) as scratch:
+        config, mirror = localize(args.config, Path(scratch) / "storage-cache")
+        if mirror is not None:
+            args.copy = True  # the repository must outlive the mirror
+        if remote_out is None:
+            return _convert(args, config, Path(args.output))
+        code = _convert(args, config, Path(scratch) / "repository")
+        if code == 0 and not args.dry_run:
+            count = publish(Path(scratch) / "repository", remote_out, args.force)
+            print(f"uploaded {count} object(s) to {remote_out}")
+        return code
+
+
+def _convert(args: argparse.Namespace, config: Path, output: Path) -> int:
     if args.dry_run:
         result = plan(
-            args.config,
+            config,
             follow_symlinks=args.follow_symlinks,
             max_input_bytes=args.max_input_bytes,
             pipelines=args.pipelines,
@@ -103,8 +128,8 @@ def run(args: argparse.Namespace) -> int:
         )
         return 0
     summary = convert(
-        args.config,
-        args.output,
+        config,
+        output,
         force=args.force,
         copy=args.copy,
         follow_symlinks=args.follow_symlinks,

@@ -108,9 +108,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     source.add_argument(
         "--config",
-        type=Path,
         metavar="CONFIG",
-        help="OVMS config.json (or YAML) to convert and serve",
+        help="OVMS config.json (or YAML) to convert and serve: a path, or s3://, gs://, az:// "
+        "(its models may be in object storage too; see README, object storage)",
     )
     parser.add_argument(
         "--watch",
@@ -190,12 +190,17 @@ def run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix=guard.temp_prefix("serve-")) as scratch:
         workdir = args.workdir.resolve() if args.workdir else Path(scratch)
         args.workdir = workdir
+        from ovtriton.storage.session import localize
+
+        # Remote config or models: mirrored into the workdir, files copied into the repository.
+        config, mirror = localize(args.config, workdir / "storage-cache")
         watcher = ConfigWatcher(
-            args.config.resolve(),
+            config.resolve(),
             workdir / "repository",
-            copy=args.copy,
+            copy=args.copy or mirror is not None,
             follow_symlinks=args.follow_symlinks,
             max_input_bytes=args.max_input_bytes,
+            sync=mirror.sync if mirror is not None else None,
         )
         watcher.convert_initial()
         server = server_from_args(args, watcher.repository)

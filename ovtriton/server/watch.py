@@ -38,6 +38,9 @@ class ConfigWatcher:
     copy: bool = False
     follow_symlinks: bool = False
     max_input_bytes: Optional[int] = None  # for models with dynamic dims; None: derived
+    # Called before each poll: brings config_path up to date with object storage
+    # (ovtriton.storage.mirror); a UserError there keeps the old repository serving.
+    sync: Optional[Callable[[], object]] = None
     current: Optional[ConversionPlan] = field(default=None, init=False)
     _fingerprint: bytes = field(default=b"", init=False)
     _last_error: str = field(default="", init=False)
@@ -72,6 +75,12 @@ class ConfigWatcher:
         Triton was told to reload. Whatever goes wrong here (a config missing, unreadable,
         half-written or invalid; a full disk while converting) is logged and the models that
         run keep serving; the change is tried again at the next poll."""
+        if self.sync is not None:
+            try:
+                self.sync()
+            except UserError as exc:  # storage unreachable, refusing, or a bad remote config
+                self._complain(f"{exc}; the previous repository keeps serving, retrying")
+                return False
         try:
             data, fingerprint = self._read()
         except OSError as exc:

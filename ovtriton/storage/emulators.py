@@ -47,8 +47,11 @@ class Emulator:
 
     port: int = field(default_factory=free_port)
     process: Optional[subprocess.Popen] = field(default=None, init=False)
-    workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="ovtriton-storage-")))
+    workdir: Path = field(
+        default_factory=lambda: Path(tempfile.mkdtemp(prefix="ovtriton-storage-"))
+    )
     start_seconds: float = 60.0
+    extra_env: dict = field(default_factory=dict)  # for the server process
 
     def command(self) -> list[str]:
         raise NotImplementedError
@@ -67,7 +70,7 @@ class Emulator:
         log = (self.workdir / "server.log").open("wb")
         self.process = subprocess.Popen(
             self.command(), stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir,
-            start_new_session=True,
+            start_new_session=True, env={**os.environ, **self.extra_env},
         )  # fmt: skip
         deadline = time.monotonic() + self.start_seconds
         while time.monotonic() < deadline:
@@ -129,7 +132,11 @@ class Emulator:
 
 
 class MotoS3(Emulator):
-    """moto's server mode: an S3 API that accepts any credentials (unless told otherwise)."""
+    """moto's server mode: an S3 API that accepts any credentials, unless ``check_keys``: then
+    it refuses keys it does not know (moto's INITIAL_NO_AUTH_ACTION_COUNT=0)."""
+
+    def __init__(self, check_keys: bool = False) -> None:
+        super().__init__(extra_env={"INITIAL_NO_AUTH_ACTION_COUNT": "0"} if check_keys else {})
 
     def command(self) -> list[str]:
         return [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(self.port)]

@@ -45,33 +45,52 @@ def mask(text: str) -> str:
     return text
 
 
-def cause_of(exc: BaseException) -> tuple[str, str]:
-    """(cause, hint) for a client exception, judged by its type name and code."""
+CREDENTIAL_HINTS = {
+    "s3": "check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (or AWS_PROFILE) and S3_ENDPOINT",
+    "gs": "check GOOGLE_APPLICATION_CREDENTIALS",
+    "az": "check AZURE_STORAGE_CONNECTION_STRING",
+}
+
+
+# Words in a client exception's type, code or message -> what went wrong, in this order.
+DENIED = ("invalidaccesskeyid", "signaturedoesnotmatch", "authenticationfailed", "authorization",
+          "invalid_grant", "unauthorized", "401", "accessdenied", "403", "forbidden",
+          "permissionerror", "nocredentials", "credential")  # fmt: skip
+NO_BUCKET = ("nosuchbucket", "containernotfound", "bucket does not exist", "specified bucket")
+NOT_FOUND = ("nosuchkey", "404", "blobnotfound", "not found")
+FAILING = ("slowdown", "throttl", "503", "500", "internalerror", "serviceunavailable",
+           "toomanyrequests", "429", "server error")  # fmt: skip
+UNREACHABLE = ("connect", "timeout", "timed out", "unreachable", "resolve", "name or service",
+               "refused", "endpoint")  # fmt: skip
+
+
+def cause_of(exc: BaseException, scheme: str = "") -> tuple[str, str]:
+    """(cause, hint) for a client exception, judged by its type name, code and message."""
     name = type(exc).__name__
     code = _code(exc)
     text = " ".join(str(exc).split())[:300]
     low = f"{name} {code} {text}".lower()
-    if any(k in low for k in ("invalidaccesskeyid", "signaturedoesnotmatch", "authenticationfailed",
-                              "invalid_grant", "unauthorized", "401", "accessdenied", "403",
-                              "forbidden", "permissionerror", "nocredentials", "credential")):
+
+    def has(words: tuple[str, ...]) -> bool:
+        return any(word in low for word in words)
+
+    if has(DENIED):
         return (
             f"access denied ({code or name})",
-            "check the credentials: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
-            "GOOGLE_APPLICATION_CREDENTIALS or AZURE_STORAGE_CONNECTION_STRING",
+            CREDENTIAL_HINTS.get(scheme, "check the credentials"),
         )
-    if any(k in low for k in ("nosuchbucket", "containernotfound", "bucket does not exist",
-                              "the specified bucket")):
+    if has(NO_BUCKET):
         return (f"no such bucket or container ({code or name})", "create it or fix the URL")
-    if isinstance(exc, FileNotFoundError) or any(k in low for k in ("nosuchkey", "404", "blobnotfound", "not found")):
+    if isinstance(exc, FileNotFoundError) or has(NOT_FOUND):
         return ("no such object or folder", "check the path; object names are case-sensitive")
-    if any(k in low for k in ("connect", "timeout", "timed out", "unreachable", "resolve",
-                              "name or service", "refused", "endpoint")):
+    if has(FAILING):
+        return (f"the storage server failed ({code or name}), also when retried", "try again later")
+    if has(UNREACHABLE):
         return (
             f"storage endpoint unreachable ({name})",
-            "check S3_ENDPOINT / STORAGE_EMULATOR_HOST / the connection string and the network",
+            "check the endpoint (S3_ENDPOINT, STORAGE_EMULATOR_HOST, the connection string's "
+            "BlobEndpoint) and the network",
         )
-    if any(k in low for k in ("slowdown", "throttl", "503", "500", "internalerror", "serviceunavailable", "toomanyrequests", "429")):
-        return (f"the storage server failed ({code or name}); retried, still failing", "try again later")
     return (f"{name}: {text}" if text else name, "")
 
 
@@ -96,13 +115,15 @@ def storage_errors(url: object, action: str = "") -> Iterator[None]:
     except (KeyboardInterrupt, SystemExit):
         raise
     except Exception as exc:  # client libraries raise many unrelated types
-        cause, hint = cause_of(_root(exc))
+        cause, hint = cause_of(_root(exc), str(url).partition("://")[0])
         raise StorageError(url, f"{action + ': ' if action else ''}{cause}", hint) from None
 
 
 def _root(exc: BaseException) -> BaseException:
     """The most telling exception of a chain (fsspec wraps the client's in OSError)."""
     seen = 0
-    while exc.__cause__ is not None and seen < 5 and isinstance(exc, OSError) and not isinstance(exc, FileNotFoundError):
+    while exc.__cause__ is not None and seen < 5 and isinstance(exc, OSError):
+        if isinstance(exc, FileNotFoundError):
+            break
         exc, seen = exc.__cause__, seen + 1
     return exc

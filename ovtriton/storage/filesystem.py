@@ -63,5 +63,14 @@ def file_entries(fs: Any, url: RemoteUrl) -> dict[str, dict[str, Any]]:
 
 def version_tag(info: dict[str, Any]) -> str:
     """What changes when an object is replaced: its ETag (or generation), size and time."""
-    keys = ("ETag", "etag", "generation", "size", "LastModified", "last_modified", "mtime", "updated")
+    keys = (
+        "ETag",
+        "etag",
+        "generation",
+        "size",
+        "LastModified",
+        "last_modified",
+        "mtime",
+        "updated",
+    )
     return "|".join(str(info.get(k, "")) for k in keys)

@@ -51,7 +51,9 @@ class RemoteUrl:
         return RemoteUrl(self.scheme, self.bucket, "" if key == "." else key.strip("/"))
 
     def parent(self) -> RemoteUrl:
-        return RemoteUrl(self.scheme, self.bucket, self.key.rsplit("/", 1)[0] if "/" in self.key else "")
+        return RemoteUrl(
+            self.scheme, self.bucket, self.key.rsplit("/", 1)[0] if "/" in self.key else ""
+        )
 
     def relative(self, path: str) -> str:
         """A fsspec ``path`` below this location, relative to it."""
