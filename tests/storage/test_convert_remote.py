@@ -1,0 +1,100 @@
+"""`ovtriton convert` with a config, models and repositories in object storage (S3 API, GCS,
+Azure Blob), each served by a real local server."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ovtriton.cli import main
+from tests.models import save, scale_model
+from tests.storage.conftest import SCHEMES, listing, new_bucket, upload
+
+MAPPING = {"inputs": {"INPUT/x:0": "x"}, "outputs": {"out.y": "y"}}
+
+
+def remote_models(folder: Path) -> None:
+    """scale: version 1 (factor 2, with a mapping_config.json) and version 2 (factor 3)."""
+    save(scale_model((1, 4), factor=2.0), folder / "scale" / "1")
+    (folder / "scale" / "1" / "mapping_config.json").write_text(json.dumps(MAPPING))
+    save(scale_model((1, 4), factor=3.0), folder / "scale" / "2")
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_convert_reads_the_config_and_the_served_versions_from_object_storage(
+    scheme: str, storage_env: dict[str, str], tmp_path: Path
+) -> None:
+    bucket = new_bucket(scheme)
+    remote_models(tmp_path / "up" / "models")
+    config = {
+        "model_config_list": [
+            {  # an absolute URL, and the policy serving version 1 only
+                "config": {
+                    "name": "scale",
+                    "base_path": f"{scheme}://{bucket}/models/scale",
+                    "model_version_policy": {"specific": {"versions": [1]}},
+                }
+            },
+            {"config": {"name": "copy", "base_path": "scale"}},  # relative to the config
+        ]
+    }
+    (tmp_path / "up" / "models" / "config.json").write_text(json.dumps(config))
+    upload(tmp_path / "up", f"{scheme}://{bucket}")
+
+    out = tmp_path / "repo"
+    assert main(["convert", f"{scheme}://{bucket}/models/config.json", "-o", str(out)]) == 0
+
+    assert sorted(p.name for p in (out / "scale").iterdir()) == ["1", "config.pbtxt"]
+    assert sorted(p.name for p in (out / "copy").iterdir()) == ["2", "config.pbtxt"]  # latest
+    pbtxt = (out / "scale" / "config.pbtxt").read_text()
+    assert 'name: "x"' in pbtxt and 'name: "y"' in pbtxt  # mapping_config.json was mirrored
+    for version, model in (("1", out / "scale" / "1"), ("2", out / "copy" / "2")):
+        local = tmp_path / "up" / "models" / "scale" / version / "model.bin"
+        copied = model / "model.bin"
+        # Real copies: the repository does not depend on the mirror, which is gone by now.
+        assert not copied.is_symlink() and copied.read_bytes() == local.read_bytes()
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_convert_writes_a_repository_to_object_storage(
+    scheme: str, storage_env: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    remote_models(tmp_path / "models")
+    config = {
+        "model_config_list": [{"config": {"name": "scale", "base_path": "models/scale"}}],
+        "pipeline_config_list": [
+            {
+                "name": "pipe",
+                "inputs": ["x"],
+                "nodes": [
+                    {
+                        "name": "node",
+                        "model_name": "scale",
+                        "type": "DL model",
+                        "inputs": [{"INPUT/x:0": {"node_name": "request", "data_item": "x"}}],
+                        "outputs": [{"data_item": "out.y", "alias": "y"}],
+                    }
+                ],
+                "outputs": [{"y": {"node_name": "node", "data_item": "y"}}],
+            }
+        ],
+    }
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    url = f"{scheme}://{new_bucket(scheme)}/repo"
+    assert main(["convert", str(tmp_path / "config.json"), "-o", url]) == 0
+    expected = {
+        "pipe/config.pbtxt",
+        "pipe/1/.keep",  # object storage has no empty folders: the ensemble's version is marked
+        "scale/config.pbtxt",
+        "scale/2/model.xml",
+        "scale/2/model.bin",
+    }
+    assert listing(url) == expected
+    assert f"to {url}" in capsys.readouterr().out
+
+    # An existing repository is replaced only with --force.
+    assert main(["convert", str(tmp_path / "config.json"), "-o", url]) == 1
+    assert main(["convert", str(tmp_path / "config.json"), "-o", url, "--force"]) == 0
+    assert listing(url) == expected
