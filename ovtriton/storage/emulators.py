@@ -52,6 +52,7 @@ class Emulator:
     )
     start_seconds: float = 60.0
     extra_env: dict = field(default_factory=dict)  # for the server process
+    grace_seconds: float = 10.0  # between SIGTERM and SIGKILL
 
     def command(self) -> list[str]:
         raise NotImplementedError
@@ -67,6 +68,7 @@ class Emulator:
         return f"http://{HOST}:{self.port}"
 
     def start(self) -> "Emulator":
+        self.workdir = Path(tempfile.mkdtemp(prefix="ovtriton-storage-"))
         log = (self.workdir / "server.log").open("wb")
         self.process = subprocess.Popen(
             self.command(), stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir,
@@ -112,11 +114,12 @@ class Emulator:
             except ProcessLookupError:
                 pass
             try:
-                self.process.wait(10)
+                self.process.wait(self.grace_seconds)
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, 9)
                 self.process.wait(10)
-        shutil.rmtree(self.workdir, ignore_errors=True)
+        if self.workdir != Path():
+            shutil.rmtree(self.workdir, ignore_errors=True)
 
     def log_tail(self) -> str:
         try:
@@ -174,7 +177,11 @@ class FakeGcs(Emulator):
 
 
 class Azurite(Emulator):
-    """Azurite's Blob service, installed by the Makefile into build/tools/node_modules."""
+    """Azurite's Blob service, installed by the Makefile into build/tools/node_modules. It waits
+    for idle client connections on SIGTERM; its data is scratch, so it gets SIGKILL soon."""
+
+    def __init__(self) -> None:
+        super().__init__(grace_seconds=1.0)
 
     def command(self) -> list[str]:
         binary = azurite_binary()
