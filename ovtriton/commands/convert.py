@@ -93,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
     from ovtriton.server import guard
     from ovtriton.storage import is_remote, parse_url
     from ovtriton.storage.publish import check_empty, publish
-    from ovtriton.storage.session import localize
+    from ovtriton.storage.session import localize, named_as
 
     remote_out = parse_url(args.output) if is_remote(args.output) else None
     if remote_out is not None and not args.dry_run:
@@ -102,9 +102,10 @@ def run(args: argparse.Namespace) -> int:
         config, mirror = localize(args.config, Path(scratch) / "storage-cache")
         if mirror is not None:
             args.copy = True  # the repository must outlive the mirror
-        if remote_out is None:
-            return _convert(args, config, Path(args.output))
-        code = _convert(args, config, Path(scratch) / "repository")
+        with named_as(args.config, config):
+            if remote_out is None:
+                return _convert(args, config, Path(args.output))
+            code = _convert(args, config, Path(scratch) / "repository")
         if code == 0 and not args.dry_run:
             count = publish(Path(scratch) / "repository", remote_out, args.force)
             print(f"uploaded {count} object(s) to {remote_out}")

@@ -190,7 +190,7 @@ def run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix=guard.temp_prefix("serve-")) as scratch:
         workdir = args.workdir.resolve() if args.workdir else Path(scratch)
         args.workdir = workdir
-        from ovtriton.storage.session import localize
+        from ovtriton.storage.session import localize, named_as
 
         # Remote config or models: mirrored into the workdir, files copied into the repository.
         config, mirror = localize(args.config, workdir / "storage-cache")
@@ -202,7 +202,8 @@ def run(args: argparse.Namespace) -> int:
             max_input_bytes=args.max_input_bytes,
             sync=mirror.sync if mirror is not None else None,
         )
-        watcher.convert_initial()
+        with named_as(args.config, config):
+            watcher.convert_initial()
         server = server_from_args(args, watcher.repository)
         if args.watch:
             server.extra_args = (*EXPLICIT_MODE_ARGS, *server.extra_args)

@@ -7,8 +7,11 @@ when nothing is remote) and the Mirror that keeps it in step (None when nothing 
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Optional, Union
+from typing import Iterator, Optional, Union
+
+from ovtriton.errors import UserError
 
 from .mirror import Mirror, needs_mirror
 
@@ -26,3 +29,15 @@ def localize(source: Union[str, Path], cache: Path) -> tuple[Path, Optional[Mirr
         "serving %s from its mirror in %s (files are copied into the repository)", text, cache
     )
     return mirror.config_path, mirror
+
+
+@contextmanager
+def named_as(source: Union[str, Path], config: Path) -> Iterator[None]:
+    """Errors about the mirrored ``config`` name the user's ``source`` (the mirror in passing)."""
+    try:
+        yield
+    except UserError as exc:
+        if str(source) == str(config) or str(config) not in str(exc):
+            raise
+        text = str(exc).replace(str(config), f"{source} (mirrored to {config})", 1)
+        raise UserError(text) from None

@@ -98,3 +98,18 @@ def test_convert_writes_a_repository_to_object_storage(
     assert main(["convert", str(tmp_path / "config.json"), "-o", url]) == 1
     assert main(["convert", str(tmp_path / "config.json"), "-o", url, "--force"]) == 0
     assert listing(url) == expected
+
+
+def test_one_model_mode_takes_a_model_path_url(storage_env: dict[str, str], tmp_path: Path) -> None:
+    from ovtriton.cli import build_parser
+    from ovtriton.tfs.ovms_flags import apply_ovms_arguments
+
+    bucket = new_bucket("s3")
+    remote_models(tmp_path / "up")
+    upload(tmp_path / "up", f"s3://{bucket}")
+    argv = ["serve", "--model_path", f"s3://{bucket}/scale", "--model_name", "m"]
+    policy = '{"specific": {"versions": [1]}}'
+    args = build_parser(argv).parse_args([*argv, "--model_version_policy", policy])
+    apply_ovms_arguments(args)
+    assert main(["convert", str(args.config), "-o", str(tmp_path / "repo")]) == 0
+    assert sorted(p.name for p in (tmp_path / "repo" / "m").iterdir()) == ["1", "config.pbtxt"]
