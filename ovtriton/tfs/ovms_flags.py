@@ -119,11 +119,7 @@ def _one_model_config(name: str, model_path: str, settings: dict[str, Any]) -> P
         base_path = str(Path(model_path).resolve())
     folder = Path(tempfile.mkdtemp(prefix="ovtriton-ovms-"))
     atexit.register(shutil.rmtree, folder, True)
-    config = {
-        "model_config_list": [
-            {"config": {"name": name, "base_path": base_path, **settings}}
-        ]
-    }
+    config = {"model_config_list": [{"config": {"name": name, "base_path": base_path, **settings}}]}
     (folder / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
     LOGGER.info("one-model mode: serving %s from %s", name, base_path)
     return folder / "config.json"
