@@ -11,10 +11,15 @@ BIN    := $(VENV)/bin
 $(BIN)/ovtriton: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[server,test,models,deploy]"
+	$(BIN)/pip install --quiet -e ".[server,test,models,deploy,storage]"
 	touch $@
 
-install: $(BIN)/ovtriton
+# Azurite (Microsoft's Azure Blob emulator) for tests/storage/, from npm into build/tools.
+AZURITE := build/tools/node_modules/.bin/azurite-blob
+$(AZURITE):
+	npm install --prefix build/tools --no-audit --no-fund --silent azurite@3.37.0
+
+install: $(BIN)/ovtriton $(AZURITE)
 
 demo: install
 	$(BIN)/ovtriton demo --config model_repository/config.json --workdir build/demo

@@ -40,8 +40,9 @@ def open_filesystem(url: RemoteUrl) -> Any:
             fs = GCSFileSystem(**options)
         else:
             fs = fsspec.filesystem(url.protocol, **options)
-    if url.scheme == "az":  # azure-core logs every request at INFO
-        logging.getLogger("azure").setLevel(max(logging.WARNING, LOGGER.getEffectiveLevel()))
+    # azure-core logs every request at INFO, gcsfs its experimental features
+    for noisy in ("azure", "gcsfs"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, LOGGER.getEffectiveLevel()))
     if hasattr(fs, "retries"):
         fs.retries = ATTEMPTS  # gcsfs retries 6 times with backoff by default
     return fs
