@@ -9,12 +9,13 @@ import tempfile
 import time
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Optional, Union
 
 from ovtriton.errors import UserError
 from ovtriton.server import guard
 from ovtriton.server.admin import ENV_VAR, HEADER, AdminAccess
 from ovtriton.server.ports import Ports
+from ovtriton.server.remote import RemoteRepository, repository_argument, resolve
 
 if TYPE_CHECKING:  # imported when serving: a busy port is reported before OpenVINO loads
     from ovtriton.server.process import ModelState, TritonServer
@@ -104,7 +105,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument(
-        "--model-repository", type=Path, metavar="DIR", help="Triton model repository to serve"
+        "--model-repository",
+        type=repository_argument,
+        metavar="DIR|URL",
+        help="Triton model repository: a folder, or s3://[host:port/]bucket/prefix, gs://..., "
+        "az://container/prefix read by tritonserver (credentials as for OVMS: AWS_*, "
+        "S3_ENDPOINT, GOOGLE_APPLICATION_CREDENTIALS, AZURE_STORAGE_CONNECTION_STRING)",
     )
     source.add_argument(
         "--config",
@@ -148,11 +154,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
-def server_from_args(args: argparse.Namespace, repository: Path) -> TritonServer:
+def server_from_args(args: argparse.Namespace, repository: Union[Path, str]) -> TritonServer:
     from ovtriton.server.process import TritonServer
 
+    where: Union[Path, RemoteRepository] = (
+        repository.resolve() if isinstance(repository, Path) else resolve(repository)
+    )
     return TritonServer(
-        repository=repository.resolve(),
+        repository=where,
         host=args.host,
         ports=Ports(args.http_port, args.grpc_port, args.metrics_port),
         extra_args=tuple(args.passthrough),
@@ -181,7 +190,6 @@ def run(args: argparse.Namespace) -> int:
         args.host, Ports(args.http_port, args.grpc_port, args.metrics_port).named() + ovms_ports
     )
     from ovtriton.server.process import EXPLICIT_MODE_ARGS
-    from ovtriton.server.watch import ConfigWatcher
 
     if args.config is None:
         return _serve(
@@ -190,20 +198,15 @@ def run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix=guard.temp_prefix("serve-")) as scratch:
         workdir = args.workdir.resolve() if args.workdir else Path(scratch)
         args.workdir = workdir
-        from ovtriton.storage.session import localize, named_as
+        from ovtriton.storage.session import config_watcher
 
-        # Remote config or models: mirrored into the workdir, files copied into the repository.
-        config, mirror = localize(args.config, workdir / "storage-cache")
-        watcher = ConfigWatcher(
-            config.resolve(),
-            workdir / "repository",
-            copy=args.copy or mirror is not None,
+        watcher = config_watcher(
+            args.config,
+            workdir,
+            copy=args.copy,
             follow_symlinks=args.follow_symlinks,
             max_input_bytes=args.max_input_bytes,
-            sync=mirror.sync if mirror is not None else None,
         )
-        with named_as(args.config, config):
-            watcher.convert_initial()
         server = server_from_args(args, watcher.repository)
         if args.watch:
             server.extra_args = (*EXPLICIT_MODE_ARGS, *server.extra_args)

@@ -9,11 +9,14 @@ from __future__ import annotations
 import logging
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Optional, Union
+from typing import TYPE_CHECKING, Any, Iterator, Optional, Union
 
 from ovtriton.errors import UserError
 
 from .mirror import Mirror, needs_mirror
+
+if TYPE_CHECKING:
+    from ovtriton.server.watch import ConfigWatcher
 
 LOGGER = logging.getLogger(__name__)
 
@@ -41,3 +44,21 @@ def named_as(source: Union[str, Path], config: Path) -> Iterator[None]:
             raise
         text = str(exc).replace(str(config), f"{source} (mirrored to {config})", 1)
         raise UserError(text) from None
+
+
+def config_watcher(source: str, workdir: Path, copy: bool, **options: Any) -> ConfigWatcher:
+    """``serve --config``'s watcher, its repository converted: remote configs and models are
+    mirrored into ``workdir`` and their files copied into the repository."""
+    from ovtriton.server.watch import ConfigWatcher
+
+    config, mirror = localize(source, workdir / "storage-cache")
+    watcher = ConfigWatcher(
+        config.resolve(),
+        workdir / "repository",
+        copy=copy or mirror is not None,
+        sync=mirror.sync if mirror is not None else None,
+        **options,
+    )
+    with named_as(source, config):
+        watcher.convert_initial()
+    return watcher
