@@ -60,6 +60,11 @@ def test_serve_watches_a_config_in_s3_and_survives_the_server_going_away(
         eventually(lambda: client.is_model_ready("scale", "1"), "version 1 loaded", output)
         eventually(lambda: np.allclose(pipeline_result(client), 2 * X), "pipeline on v1", output)
 
+        # A new version folder uploaded beside the others is picked up (the config unchanged).
+        save(scale_model((1, 4), factor=5.0), tmp_path / "v3" / "3")
+        upload(tmp_path / "v3", f"s3://{bucket}/cfg/models/scale")
+        eventually(lambda: client.is_model_ready("scale", "3"), "version 3 loaded", output)
+
         # The storage server goes away: logged once, the loaded models keep serving.
         server.stop()
         retrying = "the previous repository keeps serving, retrying"
@@ -80,3 +85,25 @@ def test_serve_watches_a_config_in_s3_and_survives_the_server_going_away(
             process.kill()
             process.wait(30)
         server.stop()
+
+
+def test_a_repository_written_by_convert_is_served_by_tritonserver_from_s3(
+    storage_env: dict[str, str], tmp_path: Path
+) -> None:
+    """convert -o s3://… and then tritonserver's own S3 code (serve --model-repository s3://…):
+    the ensemble's version folder exists for it thanks to the marker object."""
+    from ovtriton.cli import main
+    from ovtriton.server.process import TritonServer
+    from ovtriton.server.remote import resolve
+
+    for version, factor in ((1, 2.0), (2, 3.0)):
+        save(scale_model((1, 4), factor=factor), tmp_path / "models" / "scale" / str(version))
+    (tmp_path / "config.json").write_text(json.dumps(ovms_config({"all": {}}, 1)))
+    url = f"s3://{new_bucket('s3')}/repo"
+    assert main(["convert", str(tmp_path / "config.json"), "-o", url]) == 0
+    with TritonServer(resolve(url), ports=Ports.free()) as server:
+        states = {(m.name, m.version, m.state) for m in server.models()}
+        assert states == {("pipe", "1", "READY"), ("scale", "1", "READY"), ("scale", "2", "READY")}
+        client = httpclient.InferenceServerClient(server.http_url)
+        np.testing.assert_allclose(pipeline_result(client), 2 * X)  # pinned to version 1
+        client.close()
