@@ -61,3 +61,9 @@ def listing(url: str) -> set[str]:
     target = parse_url(url)
     fs = open_filesystem(target)
     return {target.relative(p) for p in fs.find(target.path)}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/storage" in str(item.fspath):
+            item.add_marker(pytest.mark.integration)  # real servers, some with tritonserver
