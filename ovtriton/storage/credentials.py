@@ -8,7 +8,9 @@ default credentials; ``STORAGE_EMULATOR_HOST`` (the SDKs' emulator variable) tal
 emulator without credentials. Azure Blob: ``AZURE_STORAGE_CONNECTION_STRING``, else
 ``AZURE_STORAGE_ACCOUNT_NAME`` with Azure's default credential chain.
 
-Every client gets bounded timeouts and retries, so an unreachable endpoint fails in seconds.
+Every client gets bounded timeouts; S3 also bounded retries (botocore's standard mode). gcsfs
+and adlfs keep their own retries (6 with backoff; Azure's SDK policy), so ``filesystem`` first
+checks that their endpoint accepts a connection: an unreachable one fails in seconds.
 """
 
 from __future__ import annotations
@@ -80,7 +82,6 @@ def _azure(env: Mapping[str, str]) -> dict[str, Any]:
     options: dict[str, Any] = {
         "connection_timeout": CONNECT_TIMEOUT,
         "read_timeout": READ_TIMEOUT,
-        "retry_total": ATTEMPTS - 1,
     }
     if env.get("AZURE_STORAGE_CONNECTION_STRING"):
         options["connection_string"] = env["AZURE_STORAGE_CONNECTION_STRING"]
@@ -88,3 +89,34 @@ def _azure(env: Mapping[str, str]) -> dict[str, Any]:
         options["account_name"] = env["AZURE_STORAGE_ACCOUNT_NAME"]
         options["anon"] = False  # Azure's default credential chain
     return options
+
+
+def endpoint(scheme: str, env: Mapping[str, str] | None = None) -> tuple[str, int] | None:
+    """(host, port) the GCS or Azure client connects to; None for S3 (botocore's own timeouts
+    bound it) or when a proxy is in the way."""
+    env = os.environ if env is None else env
+    if any(env.get(name) for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy")):
+        return None
+    if scheme == "gs":
+        emulator = env.get("STORAGE_EMULATOR_HOST", "").strip()
+        return _host_port(emulator, 80) if emulator else ("storage.googleapis.com", 443)
+    if scheme == "az":
+        parts = dict(
+            part.split("=", 1)
+            for part in env.get("AZURE_STORAGE_CONNECTION_STRING", "").split(";")
+            if "=" in part
+        )
+        if parts.get("BlobEndpoint"):
+            return _host_port(parts["BlobEndpoint"], 443)
+        account = parts.get("AccountName") or env.get("AZURE_STORAGE_ACCOUNT_NAME")
+        suffix = parts.get("EndpointSuffix", "core.windows.net")
+        return (f"{account}.blob.{suffix}", 443) if account else None
+    return None
+
+
+def _host_port(text: str, default_port: int) -> tuple[str, int]:
+    from urllib.parse import urlsplit
+
+    split = urlsplit(text if "://" in text else f"http://{text}")
+    port = split.port or (443 if split.scheme == "https" else default_port)
+    return split.hostname or "", port

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+import socket
 from typing import Any
 
-from .credentials import ATTEMPTS, storage_options
+from .credentials import ATTEMPTS, CONNECT_TIMEOUT, endpoint, storage_options
 from .errors import StorageError, storage_errors
 from .urls import RemoteUrl
 
@@ -26,6 +27,7 @@ def open_filesystem(url: RemoteUrl) -> Any:
             f"the {_MODULES[url.scheme]} client is not installed",
             "pip install 'ovtriton[storage]'",
         ) from None
+    _probe(url)
     options = dict(
         skip_instance_cache=True,  # credentials may change between calls
         use_listings_cache=False,  # a watcher must see every change
@@ -75,3 +77,20 @@ def version_tag(info: dict[str, Any]) -> str:
         "updated",
     )
     return "|".join(str(info.get(k, "")) for k in keys)
+
+
+def _probe(url: RemoteUrl) -> None:
+    """Fail in seconds when the GCS or Azure endpoint does not answer: their clients retry a
+    refused connection for half a minute or more with backoff."""
+    where = endpoint(url.scheme)
+    if where is None or not where[0]:
+        return
+    try:
+        socket.create_connection(where, timeout=CONNECT_TIMEOUT).close()
+    except OSError as exc:
+        raise StorageError(
+            url,
+            f"storage endpoint unreachable ({where[0]}:{where[1]}: {exc.strerror or exc})",
+            "check the endpoint (STORAGE_EMULATOR_HOST, the connection string's BlobEndpoint) "
+            "and the network",
+        ) from None
