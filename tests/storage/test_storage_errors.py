@@ -73,14 +73,22 @@ def test_missing_bucket_object_and_model_folder(
     assert not (tmp_path / "out").exists()  # nothing half written
 
 
-def test_unreachable_endpoint(tmp_path: Path) -> None:
-    port = free_port()  # nothing listens there
+@pytest.mark.parametrize("scheme", ["s3", "gs", "az"])
+def test_unreachable_endpoint(scheme: str, tmp_path: Path) -> None:
+    address = f"127.0.0.1:{free_port()}"  # nothing listens there
     env = {
-        **MotoS3().env(),
-        "S3_ENDPOINT": f"http://127.0.0.1:{port}",
-        "AWS_SECRET_ACCESS_KEY": SECRET,
-    }
-    url = "s3://models/config.json"
+        "s3": {
+            **MotoS3().env(),
+            "S3_ENDPOINT": f"http://{address}",
+            "AWS_SECRET_ACCESS_KEY": SECRET,
+        },
+        "gs": {"STORAGE_EMULATOR_HOST": f"http://{address}"},
+        "az": {
+            "AZURE_STORAGE_CONNECTION_STRING": "DefaultEndpointsProtocol=http;AccountName=a;"
+            f"AccountKey={AZURITE_KEY};BlobEndpoint=http://{address}/a;"
+        },
+    }[scheme]
+    url = f"{scheme}://models/config.json"
     assert_one_line_error(convert(url, env, tmp_path), url, "unreachable")
 
 
