@@ -113,3 +113,43 @@ def test_one_model_mode_takes_a_model_path_url(storage_env: dict[str, str], tmp_
     apply_ovms_arguments(args)
     assert main(["convert", str(args.config), "-o", str(tmp_path / "repo")]) == 0
     assert sorted(p.name for p in (tmp_path / "repo" / "m").iterdir()) == ["1", "config.pbtxt"]
+
+
+def test_single_model_files_and_custom_node_libraries_are_mirrored(
+    storage_env: dict[str, str], tmp_path: Path
+) -> None:
+    from ovtriton.storage.mirror import Mirror
+    from tests.integration.conftest import onnx_file
+
+    bucket = new_bucket("gs")
+    onnx_file(tmp_path / "up" / "onnx" / "model.onnx")
+    (tmp_path / "up" / "lib" / "libnode.so").parent.mkdir(parents=True)
+    (tmp_path / "up" / "lib" / "libnode.so").write_bytes(b"\x7fELF not really")
+    config = {
+        "model_config_list": [{"config": {"name": "add", "base_path": "onnx/model.onnx"}}],
+        "custom_node_library_config_list": [{"name": "lib", "base_path": "lib/libnode.so"}],
+    }
+    (tmp_path / "up" / "config.json").write_text(json.dumps(config))
+    upload(tmp_path / "up", f"gs://{bucket}")
+
+    mirror = Mirror(f"gs://{bucket}/config.json", tmp_path / "cache")
+    assert mirror.sync() and not mirror.sync()  # nothing changed the second time
+    local = json.loads(mirror.config_path.read_text())
+    library = Path(local["custom_node_library_config_list"][0]["base_path"])
+    assert library.read_bytes() == b"\x7fELF not really"
+    model = Path(local["model_config_list"][0]["config"]["base_path"])
+    assert model.read_bytes() == (tmp_path / "up" / "onnx" / "model.onnx").read_bytes()
+
+    # A replaced object is seen, mirrored into a new generation; the unchanged one is linked.
+    (tmp_path / "up" / "lib" / "libnode.so").write_bytes(b"\x7fELF version 2")
+    upload(tmp_path / "up" / "lib", f"gs://{bucket}/lib")
+    assert mirror.sync()
+    again = json.loads(mirror.config_path.read_text())
+    assert (
+        Path(again["custom_node_library_config_list"][0]["base_path"]).read_bytes().endswith(b"2")
+    )
+    assert Path(again["model_config_list"][0]["config"]["base_path"]).stat().st_nlink == 2
+
+    out = tmp_path / "repo"
+    assert main(["convert", f"gs://{bucket}/config.json", "-o", str(out)]) == 0
+    assert (out / "add" / "1" / "model.onnx").is_file()
