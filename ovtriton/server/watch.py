@@ -44,6 +44,7 @@ class ConfigWatcher:
     current: Optional[ConversionPlan] = field(default=None, init=False)
     _fingerprint: bytes = field(default=b"", init=False)
     _last_error: str = field(default="", init=False)
+    _sync_failed: bool = field(default=False, init=False)
 
     def convert_initial(self) -> ConversionPlan:
         """First conversion; an invalid config here is the user's error (nothing to fall back on)."""
@@ -80,7 +81,11 @@ class ConfigWatcher:
                 self.sync()
             except UserError as exc:  # storage unreachable, refusing, or a bad remote config
                 self._complain(f"{exc}; the previous repository keeps serving, retrying")
+                self._sync_failed = True
                 return False
+            if self._sync_failed:  # the next failure is logged again
+                LOGGER.info("object storage answers again")
+                self._sync_failed, self._last_error = False, ""
         try:
             data, fingerprint = self._read()
         except OSError as exc:

@@ -125,3 +125,29 @@ def test_publish_removes_config_first_and_uploads_it_last(
         ("put", "b/r/e/1/.keep"),  # the ensemble after the model it uses
         ("put", "b/r/e/config.pbtxt"),
     ]
+
+
+def test_watch_logs_a_storage_failure_once_and_again_after_a_recovery(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from ovtriton.server.watch import ConfigWatcher
+
+    caplog.set_level("INFO", logger="ovtriton.server.watch")
+    config = tmp_path / "config.json"
+    config.write_text("{}")
+    outcomes = iter(
+        [StorageError("s3://b/c", "down")] * 3 + [None] + [StorageError("s3://b/c", "down")]
+    )
+
+    def sync() -> None:
+        outcome = next(outcomes)
+        if outcome is not None:
+            raise outcome
+
+    watcher = ConfigWatcher(config, tmp_path / "repo", sync=sync)
+    watcher._fingerprint = watcher._read()[1]  # as after the first conversion
+    for _ in range(5):
+        assert watcher.poll(lambda name: None, lambda name: None) is False
+    failures = [r for r in caplog.records if "keeps serving, retrying" in r.getMessage()]
+    assert len(failures) == 2  # polls 1-3: once; after the recovery at poll 4: again
+    assert any("answers again" in r.getMessage() for r in caplog.records)
