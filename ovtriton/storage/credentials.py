@@ -50,6 +50,8 @@ def _s3(env: Mapping[str, str]) -> dict[str, Any]:
             options["token"] = env["AWS_SESSION_TOKEN"]
     elif env.get("AWS_PROFILE"):
         options["profile"] = env["AWS_PROFILE"]
+    elif not _aws_chain_has_credentials():
+        options["anon"] = True  # public buckets, as OVMS reads them without credentials
     client: dict[str, Any] = {}
     region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
     if region:
@@ -120,3 +122,13 @@ def _host_port(text: str, default_port: int) -> tuple[str, int]:
     split = urlsplit(text if "://" in text else f"http://{text}")
     port = split.port or (443 if split.scheme == "https" else default_port)
     return split.hostname or "", port
+
+
+def _aws_chain_has_credentials() -> bool:
+    """Whether botocore's chain (~/.aws, container or instance roles) finds credentials."""
+    try:
+        import botocore.session
+
+        return botocore.session.get_session().get_credentials() is not None
+    except Exception:  # a broken ~/.aws/config: let the client report it
+        return True

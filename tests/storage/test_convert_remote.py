@@ -4,6 +4,7 @@ Azure Blob), each served by a real local server."""
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 
 import pytest
@@ -153,3 +154,33 @@ def test_single_model_files_and_custom_node_libraries_are_mirrored(
     out = tmp_path / "repo"
     assert main(["convert", f"gs://{bucket}/config.json", "-o", str(out)]) == 0
     assert (out / "add" / "1" / "model.onnx").is_file()
+
+
+def test_without_credentials_a_public_bucket_is_read_anonymously(
+    storage_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import boto3
+
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=storage_env["S3_ENDPOINT"],
+        region_name=storage_env["AWS_REGION"],
+        aws_access_key_id=storage_env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=storage_env["AWS_SECRET_ACCESS_KEY"],
+    )
+    bucket = f"public-{uuid.uuid4().hex[:8]}"
+    where = {"LocationConstraint": storage_env["AWS_REGION"]}
+    s3.create_bucket(Bucket=bucket, ACL="public-read", CreateBucketConfiguration=where)
+    remote_models(tmp_path / "up")
+    config = {"model_config_list": [{"config": {"name": "m", "base_path": "scale"}}]}
+    (tmp_path / "up" / "config.json").write_text(json.dumps(config))
+    for path in sorted(p for p in (tmp_path / "up").rglob("*") if p.is_file()):
+        key = path.relative_to(tmp_path / "up").as_posix()
+        s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes(), ACL="public-read")
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    assert main(["convert", f"s3://{bucket}/config.json", "-o", str(tmp_path / "repo")]) == 0
+    assert (tmp_path / "repo" / "m" / "2" / "model.xml").is_file()

@@ -46,7 +46,7 @@ def test_ovms_variables_become_client_settings() -> None:
     assert s3["client_kwargs"] == {"region_name": "eu-central-1"}
     assert s3["config_kwargs"]["retries"]["max_attempts"] == 3  # bounded
     assert storage_options("s3", {"AWS_PROFILE": "p"})["profile"] == "p"
-    assert "key" not in storage_options("s3", {})  # botocore's own chain
+    assert "key" not in storage_options("s3", {})  # botocore's own chain, else anonymous
     assert (
         storage_options("gs", {"GOOGLE_APPLICATION_CREDENTIALS": "/k.json"})["token"] == "/k.json"
     )
