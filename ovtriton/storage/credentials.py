@@ -15,6 +15,7 @@ checks that their endpoint accepts a connection: an unreachable one fails in sec
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import Any, Mapping
 
@@ -124,6 +125,7 @@ def _host_port(text: str, default_port: int) -> tuple[str, int]:
     return split.hostname or "", port
 
 
+@functools.lru_cache(maxsize=1)  # the chain may ask the instance metadata service: once
 def _aws_chain_has_credentials() -> bool:
     """Whether botocore's chain (~/.aws, container or instance roles) finds credentials."""
     try:
