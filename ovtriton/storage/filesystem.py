@@ -13,10 +13,16 @@ from .urls import RemoteUrl
 LOGGER = logging.getLogger(__name__)
 
 _MODULES = {"s3": "s3fs", "gs": "gcsfs", "az": "adlfs"}
+CLIENT_LOGGERS = ("botocore", "aiobotocore", "s3fs", "gcsfs", "google", "azure", "adlfs", "fsspec",
+                  "urllib3", "aiohttp")  # fmt: skip
 
 
 def open_filesystem(url: RemoteUrl) -> Any:
     """The fsspec filesystem for ``url``; StorageError when its client is not installed."""
+    # The clients log request headers (session tokens, signatures) at DEBUG and azure-core every
+    # request at INFO: they stay at WARNING even with --verbose, so no secret reaches a log.
+    for name in CLIENT_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
     try:
         import fsspec
 
@@ -42,9 +48,6 @@ def open_filesystem(url: RemoteUrl) -> Any:
             fs = GCSFileSystem(**options)
         else:
             fs = fsspec.filesystem(url.protocol, **options)
-    # azure-core logs every request at INFO, gcsfs its experimental features
-    for noisy in ("azure", "gcsfs"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, LOGGER.getEffectiveLevel()))
     if hasattr(fs, "retries"):
         fs.retries = ATTEMPTS  # gcsfs retries 6 times with backoff by default
     return fs

@@ -21,9 +21,11 @@ from tests.storage.conftest import new_bucket, upload
 SECRET = "wrong-secret-that-must-never-be-printed"
 
 
-def convert(source: str, env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess:
+def convert(
+    source: str, env: dict[str, str], tmp_path: Path, *flags: str
+) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "ovtriton", "convert", source, "-o", str(tmp_path / "out")],
+        [sys.executable, "-m", "ovtriton", *flags, "convert", source, "-o", str(tmp_path / "out")],
         env={**os.environ, **env},
         capture_output=True,
         text=True,
@@ -33,7 +35,7 @@ def convert(source: str, env: dict[str, str], tmp_path: Path) -> subprocess.Comp
 
 def assert_one_line_error(result: subprocess.CompletedProcess, url: str, cause: str) -> str:
     assert result.returncode == 1, result.stderr
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    errors = [line for line in result.stderr.splitlines() if line.startswith(("error:", "ERROR"))]
     assert len(errors) == 1, result.stderr
     assert url in errors[0] and cause in errors[0], errors[0]
     assert "Traceback" not in result.stderr
@@ -89,7 +91,7 @@ def test_unreachable_endpoint(scheme: str, tmp_path: Path) -> None:
         },
     }[scheme]
     url = f"{scheme}://models/config.json"
-    assert_one_line_error(convert(url, env, tmp_path), url, "unreachable")
+    assert_one_line_error(convert(url, env, tmp_path, "--verbose"), url, "unreachable")
 
 
 class Failing(BaseHTTPRequestHandler):
