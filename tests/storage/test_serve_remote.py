@@ -65,6 +65,18 @@ def test_serve_watches_a_config_in_s3_and_survives_the_server_going_away(
         upload(tmp_path / "v3", f"s3://{bucket}/cfg/models/scale")
         eventually(lambda: client.is_model_ready("scale", "3"), "version 3 loaded", output)
 
+        # A half-uploaded version (model.xml without its weights) is refused and the models keep
+        # serving; when the upload completes, the changed listing makes the watcher retry.
+        save(scale_model((1, 4), factor=7.0), tmp_path / "v4" / "4")
+        weights = (tmp_path / "v4" / "4" / "model.bin").rename(tmp_path / "model.bin")
+        upload(tmp_path / "v4", f"s3://{bucket}/cfg/models/scale")
+        eventually(lambda: "the new config is invalid" in output.text(), "half refused", output)
+        np.testing.assert_allclose(pipeline_result(client), 2 * X)
+        assert not client.is_model_ready("scale", "4")
+        weights.rename(tmp_path / "v4" / "4" / "model.bin")
+        upload(tmp_path / "v4", f"s3://{bucket}/cfg/models/scale")
+        eventually(lambda: client.is_model_ready("scale", "4"), "version 4 loaded", output)
+
         # The storage server goes away: logged once, the loaded models keep serving.
         server.stop()
         retrying = "the previous repository keeps serving, retrying"
