@@ -28,9 +28,7 @@ def localize(source: Union[str, Path], cache: Path) -> tuple[Path, Optional[Mirr
         return Path(text), None
     mirror = Mirror(text, cache)
     mirror.sync()
-    LOGGER.info(
-        "serving %s from its mirror in %s (files are copied into the repository)", text, cache
-    )
+    LOGGER.info("reading %s through its mirror in %s", text, cache)
     return mirror.config_path, mirror
 
 
