@@ -13,8 +13,8 @@ OVMS                          tritonserver
 ``AWS_SECRET_ACCESS_KEY``,
 ``AWS_SESSION_TOKEN``,
 ``AWS_PROFILE``
-``gs://bucket/p`` +           the same (Google SDK)
-``GOOGLE_APPLICATION_CREDENTIALS``
+``gs://bucket/p`` +           the same (Google SDK); ``STORAGE_EMULATOR_HOST`` (an emulator, for
+``GOOGLE_APPLICATION_CREDENTIALS`` Python's clients) becomes CLOUD_STORAGE_EMULATOR_ENDPOINT
 ``az://container/p`` +        ``as://account/container/p`` + ``AZURE_STORAGE_ACCOUNT`` and
 ``AZURE_STORAGE_CONNECTION_   ``AZURE_STORAGE_KEY`` (from the connection string's AccountName and
 STRING``                      AccountKey); a custom BlobEndpoint is not supported by tritonserver
@@ -77,7 +77,7 @@ def resolve(url: str, environ: Optional[Mapping[str, str]] = None) -> RemoteRepo
     if scheme == "s3":
         return _s3(url, rest, env)
     if scheme == "gs":
-        return RemoteRepository(url, url, {})
+        return RemoteRepository(url, url, _gcs_emulator(env))
     if scheme == "as":
         return RemoteRepository(url, url, {})
     if scheme == "az":
@@ -86,6 +86,15 @@ def resolve(url: str, environ: Optional[Mapping[str, str]] = None) -> RemoteRepo
         f"model repository {url}: {scheme}:// (Azure Files) is not supported by tritonserver "
         "2.51; copy the repository to Blob storage (az://container/prefix) or to a folder"
     )
+
+
+def _gcs_emulator(env: dict[str, str]) -> dict[str, str]:
+    """Python's Google clients find an emulator (fake-gcs-server) through STORAGE_EMULATOR_HOST,
+    tritonserver's C++ client through CLOUD_STORAGE_EMULATOR_ENDPOINT: give it the same one."""
+    host = env.get("STORAGE_EMULATOR_HOST", "").strip()
+    if not host or env.get("CLOUD_STORAGE_EMULATOR_ENDPOINT"):
+        return {}
+    return {"CLOUD_STORAGE_EMULATOR_ENDPOINT": host if "://" in host else f"http://{host}"}
 
 
 def _s3(url: str, rest: str, env: dict[str, str]) -> RemoteRepository:

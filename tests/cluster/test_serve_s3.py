@@ -50,3 +50,14 @@ def test_a_missing_bucket_is_named(s3: S3Server, monkeypatch: pytest.MonkeyPatch
         UserError, match="s3://no-such-bucket/p: the S3 server answered NoSuchBucket"
     ):
         TritonServer(resolve("s3://no-such-bucket/p"), ports=Ports.free()).start()
+
+
+def test_an_unreachable_endpoint_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    closed = Ports.free().http  # nothing listens there
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "id")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret-never-shown")
+    monkeypatch.setenv("S3_ENDPOINT", f"http://127.0.0.1:{closed}")
+    with pytest.raises(UserError, match="cannot reach the S3 server") as error:
+        TritonServer(resolve("s3://bucket/p"), ports=Ports.free()).start()
+    assert "s3://bucket/p" in str(error.value)
+    assert "secret-never-shown" not in str(error.value)

@@ -74,3 +74,10 @@ def test_unsupported_places_are_named_without_secrets(url: str, env: dict, messa
 def test_argument_keeps_urls_verbatim() -> None:
     assert repository_argument("s3://127.0.0.1:1/b/p") == "s3://127.0.0.1:1/b/p"
     assert repository_argument("repo") == Path("repo")
+
+
+def test_a_gcs_emulator_is_given_to_tritonserver_in_its_spelling() -> None:
+    repo = resolve("gs://bucket/p", {"STORAGE_EMULATOR_HOST": "127.0.0.1:4443"})
+    assert repo.triton_url == "gs://bucket/p"
+    assert dict(repo.env) == {"CLOUD_STORAGE_EMULATOR_ENDPOINT": "http://127.0.0.1:4443"}
+    assert dict(resolve("gs://bucket/p", {}).env) == {}
