@@ -95,12 +95,17 @@ def test_unreachable_endpoint(scheme: str, tmp_path: Path) -> None:
 
 
 class Failing(BaseHTTPRequestHandler):
-    """A storage server that fails every request (HTTP 500)."""
+    """A storage server that fails every request: HTTP 500, or 503 SlowDown (throttling)."""
+
+    status = 500
 
     def _fail(self) -> None:
-        self.send_response(500)
-        self.send_header("Content-Length", "0")
+        body = b"<Error><Code>SlowDown</Code></Error>" if self.status == 503 else b""
+        self.send_response(self.status)
+        self.send_header("Content-Length", str(len(body)))
         self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
 
     do_GET = do_HEAD = do_PUT = do_POST = _fail
 
@@ -108,9 +113,10 @@ class Failing(BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def failing_server() -> Iterator[int]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Failing)
+@pytest.fixture(params=[500, 503])
+def failing_server(request: pytest.FixtureRequest) -> Iterator[int]:
+    handler = type("Handler", (Failing,), {"status": request.param})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -120,10 +126,10 @@ def failing_server() -> Iterator[int]:
         server.server_close()
 
 
-def test_failing_server(failing_server: int, tmp_path: Path) -> None:
+def test_failing_or_throttling_server(failing_server: int, tmp_path: Path) -> None:
     env = {**MotoS3().env(), "S3_ENDPOINT": f"http://127.0.0.1:{failing_server}"}
     url = "s3://models/config.json"
-    assert_one_line_error(convert(url, env, tmp_path), url, "failed")
+    assert_one_line_error(convert(url, env, tmp_path), url, "the storage server failed")
 
 
 def test_azure_files_urls_are_named_as_unsupported(tmp_path: Path) -> None:
