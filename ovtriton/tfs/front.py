@@ -10,8 +10,10 @@ from typing import TYPE_CHECKING, Optional
 
 from aiohttp import web
 
+from ovtriton.tfs.admission import DEFAULT_BUDGET, ByteBudget
 from ovtriton.tfs.grpc_front import start_grpc
 from ovtriton.tfs.metrics import FrontMetrics
+from ovtriton.tfs.passthrough import RUNNER_OPTIONS, GuardLimits
 from ovtriton.tfs.reload import ConfigReload
 from ovtriton.tfs.rest_front import RestFront
 from ovtriton.tfs.service import TfsService
@@ -38,6 +40,10 @@ class FrontConfig:
     # ``serve --config``'s reload (POST /v1/config/reload, END for removed models); None when
     # a Triton repository is served.
     reload: Optional[ConfigReload] = None
+    # What one request may declare and carry (REST /v2 and TFS), and the bytes in flight
+    # both ports may hold together (beyond it requests wait, then get 429/RESOURCE_EXHAUSTED).
+    limits: GuardLimits = GuardLimits()
+    budget_bytes: int = DEFAULT_BUDGET
 
 
 class TfsFront:
@@ -83,7 +89,8 @@ class TfsFront:
         self._stop = asyncio.Event()
         triton = TritonLink(config.triton_grpc, config.triton_headers)
         await triton.open()
-        service = TfsService(triton, config.reload)
+        budget = ByteBudget(config.budget_bytes)
+        service = TfsService(triton, config.reload, budget, config.limits.max_input_bytes)
         grpc_server = None
         runner: Optional[web.AppRunner] = None
         try:
@@ -91,8 +98,15 @@ class TfsFront:
                 address = f"{config.host}:{config.grpc_port}"
                 grpc_server = await start_grpc(address, service, self.metrics)
             if config.rest_port is not None:
-                rest = RestFront(service, self.metrics, config.triton_http, config.triton_metrics)
-                runner = web.AppRunner(rest.app, access_log=None)
+                rest = RestFront(
+                    service,
+                    self.metrics,
+                    config.triton_http,
+                    config.triton_metrics,
+                    config.limits,
+                    budget,
+                )
+                runner = web.AppRunner(rest.app, access_log=None, **RUNNER_OPTIONS)
                 await runner.setup()
                 await web.TCPSite(runner, config.host, config.rest_port).start()
                 LOGGER.info("TFS + KServe REST front on %s:%s", config.host, config.rest_port)

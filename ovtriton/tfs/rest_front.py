@@ -2,7 +2,8 @@
 
 - ``GET /v1/models/{m}[/versions/{v}]`` status, ``…/metadata``, ``POST …:predict``;
 - OVMS's ``GET /v1/config`` and ``POST /v1/config/reload`` (``serve --config``'s reload, now);
-- ``/v2/…`` (KServe v2 REST) passed to Triton's HTTP port unchanged;
+- ``/v2/…`` (KServe v2 REST) passed to Triton's HTTP port, guarded (``passthrough``: depth,
+  declared sizes, inflation, bytes in flight);
 - ``GET /metrics``: Triton's metrics, then the front's own (OVMS serves them on this port too).
 """
 
@@ -20,14 +21,17 @@ from google.protobuf import json_format
 
 from ovtriton.tfs import protos
 from ovtriton.tfs.errors import TfsError, from_triton
+from ovtriton.tfs.admission import ByteBudget
 from ovtriton.tfs.metrics import FrontMetrics
+from ovtriton.tfs.json_guard import BodyRefused, check_depth
+from ovtriton.tfs.passthrough import GuardedPassthrough, GuardLimits, read_body
 from ovtriton.tfs.rest_json import predict_request, predict_response
 from ovtriton.tfs.service import TfsService
 
 LOGGER = logging.getLogger(__name__)
 _MODEL = "/v1/models/{model:[^/:]+}"
 _VERSION = _MODEL + "/versions/{version:[0-9]+}"
-_HOP_HEADERS = {"host", "content-length", "transfer-encoding", "connection", "keep-alive"}
+_BAD = grpc.StatusCode.INVALID_ARGUMENT
 
 
 def _json(body: Any, status: int = 200) -> web.Response:
@@ -57,13 +61,19 @@ class RestFront:
         metrics: FrontMetrics,
         triton_http: str,
         triton_metrics: Optional[str],
+        limits: GuardLimits = GuardLimits(),
+        budget: Optional[ByteBudget] = None,
     ) -> None:
         self.service = service
         self.metrics = metrics
         self.triton_http = triton_http
         self.triton_metrics = triton_metrics
+        self.limits = limits
         self.session: Optional[aiohttp.ClientSession] = None
-        self.app = web.Application(client_max_size=1024**3)
+        self.passthrough = GuardedPassthrough(
+            triton_http, limits, budget, metrics.refusals.counter("REST /v2")
+        )
+        self.app = web.Application(client_max_size=limits.max_body_bytes)
         self.app.router.add_get("/v1/config", self.config)
         self.app.router.add_post("/v1/config/reload", self.config_reload)
         for base in (_MODEL, _VERSION):
@@ -73,9 +83,9 @@ class RestFront:
             )
             self.app.router.add_post(base + ":predict", self._tfs("Predict", self.predict))
         self.app.router.add_get("/metrics", self.prometheus)
-        self.app.router.add_route("*", "/v2{tail:.*}", self.kserve)
-        self.app.on_startup.append(self._open)
-        self.app.on_cleanup.append(self._close)
+        self.app.router.add_route("*", "/v2{tail:.*}", self.passthrough.forward)
+        self.app.on_startup.extend((self._open, self.passthrough.open))
+        self.app.on_cleanup.extend((self._close, self.passthrough.close))
 
     async def _open(self, app: web.Application) -> None:
         self.session = aiohttp.ClientSession(
@@ -95,6 +105,7 @@ class RestFront:
                     return await handler(request)
                 except TfsError as error:
                     outcome.failed()
+                    self.metrics.refused("REST", error.code.name.lower())
                     return _json({"error": error.message}, error.http_status)
 
         return call
@@ -114,11 +125,14 @@ class RestFront:
         model = request.match_info["model"]
         version = int(request.match_info.get("version", 0))
         try:
-            body = await request.json(loads=json.loads)
+            text = await read_body(request, self.limits)
+            check_depth(text, self.limits.max_depth)  # json.loads recurses
+            body = json.loads(text)
+        except BodyRefused as error:
+            code = grpc.StatusCode.RESOURCE_EXHAUSTED if error.status == 413 else _BAD
+            raise TfsError(code, error.message) from None
         except ValueError as error:
-            raise TfsError(
-                grpc.StatusCode.INVALID_ARGUMENT, f"the body is not JSON: {error}"
-            ) from None
+            raise TfsError(_BAD, f"the body is not JSON: {error}") from None
         try:
             meta = await self.service.triton.metadata(model, version or None)
         except grpc.RpcError as error:
@@ -169,18 +183,3 @@ class RestFront:
             except aiohttp.ClientError as error:
                 LOGGER.warning("Triton's metrics at %s: %s", self.triton_metrics, error)
         return web.Response(body=text + self.metrics.exposition(), content_type="text/plain")
-
-    async def kserve(self, request: web.Request) -> web.StreamResponse:
-        """KServe v2 REST, passed to Triton as it came (headers, body, query)."""
-        if self.session is None:
-            raise RuntimeError("the REST front's client session is opened on startup")
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_HEADERS}
-        async with self.session.request(
-            request.method,
-            f"http://{self.triton_http}{request.rel_url}",
-            headers=headers,
-            data=await request.read(),
-        ) as answer:
-            body = await answer.read()
-            out = {k: v for k, v in answer.headers.items() if k.lower() not in _HOP_HEADERS}
-            return web.Response(body=body, status=answer.status, headers=out)

@@ -6,16 +6,19 @@ return the TFS protobuf messages and raise :class:`TfsError` with the code OVMS 
 
 from __future__ import annotations
 
+import time
 from typing import Any, Optional
 
 import grpc
 
 from ovtriton.tfs import protos
+from ovtriton.tfs.admission import Busy, ByteBudget
 from ovtriton.tfs.errors import TfsError, from_triton
 from ovtriton.tfs.images import decode, wants_images
 from ovtriton.tfs.reload import ConfigReload
 from ovtriton.tfs.tensors import from_triton as tensor_from_triton
-from ovtriton.tfs.tensors import optional_version, tf_number, to_triton
+from ovtriton.tfs.passthrough import CONFIG_TTL, DEFAULT_MAX_INPUT_BYTES
+from ovtriton.tfs.tensors import check_size, optional_version, tf_number, to_triton
 from ovtriton.tfs.triton import Tensor, TritonLink, VersionState
 
 SIGNATURE = "serving_default"
@@ -47,15 +50,50 @@ def _version_number(version: str) -> int:
 class TfsService:
     """TensorFlow Serving's PredictionService and ModelService, answered by Triton."""
 
-    def __init__(self, triton: TritonLink, reload: Optional[ConfigReload] = None) -> None:
+    def __init__(
+        self,
+        triton: TritonLink,
+        reload: Optional[ConfigReload] = None,
+        budget: Optional[ByteBudget] = None,
+        max_input_bytes: int = DEFAULT_MAX_INPUT_BYTES,
+    ) -> None:
         self.triton = triton
         self.reload = reload  # knows the models removed from serve's config (END in OVMS)
+        self.budget = budget or ByteBudget()  # bytes in flight, shared with the other port
+        self.max_input_bytes = max_input_bytes  # for models without MAX_INPUT_BYTES
+        self._limits: dict[tuple[str, Optional[int]], tuple[float, int]] = {}
 
     async def predict(self, request: Any) -> Any:
         model = _model_name(request.model_spec)
         version = optional_version(request.model_spec)
         if not request.inputs:
             raise TfsError(grpc.StatusCode.INVALID_ARGUMENT, "the request has no inputs")
+        declared = check_size(dict(request.inputs), await self.input_limit(model, version))
+        try:
+            async with self.budget.hold(max(declared, request.ByteSize())):
+                return await self._predict(model, version, request)
+        except Busy as error:
+            raise TfsError(grpc.StatusCode.RESOURCE_EXHAUSTED, str(error), 429) from None
+
+    async def input_limit(self, model: str, version: Optional[int]) -> int:
+        """The model's MAX_INPUT_BYTES (cached ``CONFIG_TTL`` s), else the front's default."""
+        key = (model, version)
+        now = time.monotonic()
+        cached = self._limits.get(key)
+        if cached is not None and now - cached[0] < CONFIG_TTL:
+            return cached[1]
+        limit = self.max_input_bytes
+        try:
+            config = await self.triton.config(model, version)
+        except grpc.RpcError as error:
+            raise from_triton(error, model) from None
+        parameter = config.parameters.get("MAX_INPUT_BYTES")
+        if parameter is not None and parameter.string_value.isdigit():
+            limit = int(parameter.string_value) or limit
+        self._limits[key] = (now, limit)
+        return limit
+
+    async def _predict(self, model: str, version: Optional[int], request: Any) -> Any:
         inputs = await self._inputs(model, version, request)
         try:
             answered, outputs = await self.triton.infer(

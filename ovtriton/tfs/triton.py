@@ -91,6 +91,13 @@ class TritonLink:
         )
         return await self._stub.ModelMetadata(request, metadata=self.headers or None)
 
+    async def config(self, model: str, version: Optional[int]) -> Any:
+        """The model's configuration (ModelConfigResponse.config)."""
+        request = service_pb2.ModelConfigRequest(
+            name=model, version=str(version) if version else ""
+        )
+        return (await self._stub.ModelConfig(request)).config
+
     async def index(self) -> list[VersionState]:
         response = await self._stub.RepositoryIndex(
             service_pb2.RepositoryIndexRequest(), metadata=self.headers or None
