@@ -161,7 +161,7 @@ def _collect(inputs: list[_Input], prefix: str, event: str, value: Any) -> None:
     if item is None:
         return
     key = prefix[len("inputs.item.") :]
-    if key.startswith("data"):
+    if key == "data" or key.startswith("data."):
         if event in _SCALARS:
             item.values += 1
     elif key == "name" and event == "string":
