@@ -136,6 +136,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     add_max_input_bytes(parser)
     add_server_options(parser)
+    parser.add_argument(
+        "--http-guard",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="put the HTTP guard (JSON depth, declared shapes, inflating, bytes in flight: "
+        "what one request can otherwise crash tritonserver 2.51 with) in front of Triton's "
+        "HTTP port, tritonserver's own HTTP then on a loopback port. auto (default): when "
+        "--host is not loopback; off: UNSAFE beyond loopback",
+    )
     add_admin_options(parser)
     add_ovms_arguments(parser, source)
     parser.add_argument(
@@ -158,11 +167,18 @@ def server_from_args(args: argparse.Namespace, repository: Path) -> TritonServer
         extra_args=tuple(args.passthrough),
         workdir=args.workdir.resolve() if getattr(args, "workdir", None) else None,
         admin=AdminAccess.from_sources(args.admin_key_file, args.open_control_apis),
+        http_guard=getattr(args, "http_guard", "auto"),
     )
 
 
 def run(args: argparse.Namespace) -> int:
     apply_ovms_arguments(args)
+    if args.http_guard == "off" and args.host not in ("127.0.0.1", "localhost", "::1"):
+        LOGGER.warning(
+            "--http-guard off on %s: one JSON request can crash tritonserver 2.51 "
+            "(docs/security.md)",
+            args.host,
+        )
     if args.watch and args.config is None:
         raise UserError(
             "--watch needs --config (a Triton repository is not converted, so "
@@ -264,8 +280,9 @@ def report_started(server: TritonServer) -> None:
     models = report_models(server)
     failed = [m for m in models if m.state != "READY"]
     LOGGER.info(
-        "tritonserver is up: HTTP http://%s  gRPC %s  metrics %s  log %s",
-        server.http_url,
+        "tritonserver is up: HTTP http://%s%s  gRPC %s  metrics %s  log %s",
+        server.public_http_url,
+        " (guarded)" if server.public_http_url != server.http_url else "",
         server.grpc_url,
         server.metrics_url,
         server.log_path,

@@ -1,0 +1,144 @@
+"""The HTTP guard: Triton's HTTP port seen from outside, with what tritonserver 2.51 cannot survive
+kept out (``ovtriton.tfs.passthrough``: JSON depth, declared shapes, inflating, bytes in flight).
+
+``serve`` binds tritonserver's HTTP to loopback on a spare port and runs this guard on the
+address and port the operator chose whenever that address is not loopback (``--http-guard
+auto``), or always (``on``). The Docker entrypoint runs it as ``python -m
+ovtriton.server.http_guard --listen 0.0.0.0:8000 --upstream 127.0.0.1:18000``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+import threading
+from typing import Optional, Sequence
+
+from aiohttp import web
+
+from ovtriton.tfs.admission import DEFAULT_BUDGET, ByteBudget
+from ovtriton.tfs.passthrough import RUNNER_OPTIONS, GuardedPassthrough, GuardLimits
+
+LOGGER = logging.getLogger(__name__)
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def wanted(mode: str, host: str) -> bool:
+    """Whether ``--http-guard MODE`` puts the guard in front for a server bound to ``host``."""
+    return mode == "on" or (mode == "auto" and host not in LOOPBACK)
+
+
+def application(
+    upstream: str, limits: GuardLimits = GuardLimits(), budget_bytes: int = DEFAULT_BUDGET
+) -> web.Application:
+    """The guard's aiohttp application: every path forwarded through the checks."""
+    app = web.Application(client_max_size=limits.max_body_bytes)
+    passthrough = GuardedPassthrough(upstream, limits)
+
+    async def open_(app: web.Application) -> None:
+        passthrough.budget = ByteBudget(budget_bytes)
+        await passthrough.open()
+
+    app.on_startup.append(open_)
+    app.on_cleanup.append(passthrough.close)
+    app.router.add_route("*", "/{tail:.*}", passthrough.forward)
+    app["passthrough"] = passthrough
+    return app
+
+
+class HttpGuard:
+    """The guard on ``host:port`` in a background thread (its own asyncio loop)."""
+
+    def __init__(
+        self, host: str, port: int, upstream: str, limits: GuardLimits = GuardLimits()
+    ) -> None:
+        self.host, self.port, self.upstream, self.limits = host, port, upstream, limits
+        self.app: Optional[web.Application] = None
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
+        self._stop: Optional[asyncio.Event] = None
+        self._started = threading.Event()
+        self._error: Optional[BaseException] = None
+        self._thread: Optional[threading.Thread] = None
+
+    def start(self, timeout: float = 30.0) -> "HttpGuard":
+        self._thread = threading.Thread(target=self._run, name="http-guard", daemon=True)
+        self._thread.start()
+        if not self._started.wait(timeout):
+            raise TimeoutError(f"the HTTP guard did not start within {timeout} s")
+        if self._error is not None:
+            raise self._error
+        return self
+
+    def stop(self) -> None:
+        if self._loop is not None and self._stop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._stop.set)
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._main())
+        except BaseException as error:  # reported by start(), or logged once started
+            if not self._started.is_set():
+                self._error = error
+                self._started.set()
+            else:
+                LOGGER.exception("the HTTP guard stopped")
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        self.app = application(self.upstream, self.limits)
+        runner = web.AppRunner(self.app, access_log=None, **RUNNER_OPTIONS)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, self.host, self.port).start()
+            LOGGER.info("HTTP guard on %s:%s -> tritonserver %s", self.host, self.port, self.upstream)
+            self._started.set()
+            await self._stop.wait()
+        finally:
+            await runner.cleanup()
+
+
+def _address(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not HOST:PORT")
+    return host.strip("[]"), int(port)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m ovtriton.server.http_guard",
+        description="Guard tritonserver's HTTP port (JSON depth, declared shapes, inflating).",
+    )
+    parser.add_argument("--listen", type=_address, required=True, metavar="HOST:PORT")
+    parser.add_argument("--upstream", required=True, metavar="HOST:PORT", help="tritonserver's HTTP")
+    parser.add_argument(
+        "--max-input-bytes",
+        type=int,
+        default=GuardLimits.max_input_bytes,
+        help="limit for models without MAX_INPUT_BYTES (default 256 MiB)",
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    host, port = args.listen
+    guard = HttpGuard(host, port, args.upstream, GuardLimits(max_input_bytes=args.max_input_bytes))
+    try:
+        guard.start()
+    except OSError as error:
+        LOGGER.error("cannot listen on %s:%s: %s", host, port, error)
+        return 1
+    done = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: done.set())
+    done.wait()
+    guard.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
