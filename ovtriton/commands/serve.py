@@ -15,6 +15,7 @@ from ovtriton.errors import UserError
 from ovtriton.server import guard
 from ovtriton.server.admin import ENV_VAR, HEADER, AdminAccess
 from ovtriton.server.ports import Ports
+from ovtriton.tfs.admission import Admission
 
 if TYPE_CHECKING:  # imported when serving: a busy port is reported before OpenVINO loads
     from ovtriton.server.process import ModelState, TritonServer
@@ -145,6 +146,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "HTTP port, tritonserver's own HTTP then on a loopback port. auto (default): when "
         "--host is not loopback; off: UNSAFE beyond loopback",
     )
+    parser.add_argument(
+        "--max-inflight-bytes",
+        type=int,
+        default=Admission.budget_bytes,
+        metavar="N",
+        help="bytes of requests the HTTP guard and the TFS front each hold in flight (default "
+        "512 MiB); a request that does not fit waits --inflight-wait s, then gets 429 / "
+        "RESOURCE_EXHAUSTED",
+    )
+    parser.add_argument(
+        "--inflight-wait", type=float, default=Admission.wait, metavar="S", help="(default 2)"
+    )
     add_admin_options(parser)
     add_ovms_arguments(parser, source)
     parser.add_argument(
@@ -168,6 +181,10 @@ def server_from_args(args: argparse.Namespace, repository: Path) -> TritonServer
         workdir=args.workdir.resolve() if getattr(args, "workdir", None) else None,
         admin=AdminAccess.from_sources(args.admin_key_file, args.open_control_apis),
         http_guard=getattr(args, "http_guard", "auto"),
+        admission=Admission(
+            getattr(args, "max_inflight_bytes", Admission.budget_bytes),
+            getattr(args, "inflight_wait", Admission.wait),
+        ),
     )
 
 

@@ -19,7 +19,7 @@ from typing import Optional, Sequence
 
 from aiohttp import web
 
-from ovtriton.tfs.admission import DEFAULT_BUDGET, ByteBudget
+from ovtriton.tfs.admission import DEFAULT_BUDGET, Admission
 from ovtriton.tfs.passthrough import RUNNER_OPTIONS, GuardedPassthrough, GuardLimits
 
 LOGGER = logging.getLogger(__name__)
@@ -32,14 +32,14 @@ def wanted(mode: str, host: str) -> bool:
 
 
 def application(
-    upstream: str, limits: GuardLimits = GuardLimits(), budget_bytes: int = DEFAULT_BUDGET
+    upstream: str, limits: GuardLimits = GuardLimits(), admission: Admission = Admission()
 ) -> web.Application:
     """The guard's aiohttp application: every path forwarded through the checks."""
     app = web.Application(client_max_size=limits.max_body_bytes)
     passthrough = GuardedPassthrough(upstream, limits)
 
     async def open_(app: web.Application) -> None:
-        passthrough.budget = ByteBudget(budget_bytes)
+        passthrough.budget = admission.budget()
         await passthrough.open()
 
     app.on_startup.append(open_)
@@ -53,9 +53,15 @@ class HttpGuard:
     """The guard on ``host:port`` in a background thread (its own asyncio loop)."""
 
     def __init__(
-        self, host: str, port: int, upstream: str, limits: GuardLimits = GuardLimits()
+        self,
+        host: str,
+        port: int,
+        upstream: str,
+        limits: GuardLimits = GuardLimits(),
+        admission: Admission = Admission(),
     ) -> None:
         self.host, self.port, self.upstream, self.limits = host, port, upstream, limits
+        self.admission = admission
         self.app: Optional[web.Application] = None
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._stop: Optional[asyncio.Event] = None
@@ -91,7 +97,7 @@ class HttpGuard:
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        self.app = application(self.upstream, self.limits)
+        self.app = application(self.upstream, self.limits, self.admission)
         runner = web.AppRunner(self.app, access_log=None, **RUNNER_OPTIONS)
         await runner.setup()
         try:
@@ -123,10 +129,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         default=GuardLimits.max_input_bytes,
         help="limit for models without MAX_INPUT_BYTES (default 256 MiB)",
     )
+    parser.add_argument(
+        "--max-inflight-bytes", type=int, default=DEFAULT_BUDGET, help="bytes of requests in flight"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     host, port = args.listen
-    guard = HttpGuard(host, port, args.upstream, GuardLimits(max_input_bytes=args.max_input_bytes))
+    guard = HttpGuard(
+        host,
+        port,
+        args.upstream,
+        GuardLimits(max_input_bytes=args.max_input_bytes),
+        Admission(args.max_inflight_bytes),
+    )
     try:
         guard.start()
     except OSError as error:

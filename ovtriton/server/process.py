@@ -19,6 +19,7 @@ from ovtriton.server import embedded, guard
 from ovtriton.server.admin import AdminAccess
 from ovtriton.server.embedded import MALLOC_TUNING
 from ovtriton.server.http_guard import HttpGuard, wanted
+from ovtriton.tfs.admission import Admission
 from ovtriton.server.ports import Ports, client_host
 from ovtriton.server.stubs import StubWatchdog
 
@@ -70,6 +71,7 @@ class TritonServer:
     # "auto": when ``host`` is not loopback, tritonserver's HTTP binds to loopback on a spare
     # port and the HTTP guard (``http_guard``) serves ``host:ports.http``; "on": always; "off".
     http_guard: str = "auto"
+    admission: Admission = Admission()  # bytes in flight of the guard and of serve's front
     _guard: Optional[HttpGuard] = field(default=None, init=False, repr=False)
     _upstream_port: Optional[int] = field(default=None, init=False, repr=False)
     watchdog: Optional[StubWatchdog] = field(default=None, init=False, repr=False)
@@ -190,7 +192,9 @@ class TritonServer:
         try:
             self.wait_ready()
             if self._upstream_port is not None:
-                self._guard = HttpGuard(self.host, self.ports.http, self.http_url).start()
+                self._guard = HttpGuard(
+                    self.host, self.ports.http, self.http_url, admission=self.admission
+                ).start()
             if self.revive_stubs and self._explicit():
                 self.watchdog = StubWatchdog(
                     self._process.pid,

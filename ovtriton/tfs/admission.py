@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import zlib
+from dataclasses import dataclass
 from typing import AsyncIterator
 
 from ovtriton.tfs.json_guard import BodyRefused
@@ -21,6 +22,19 @@ DEFAULT_BUDGET = 512 << 20  # bytes in flight per front (all requests together)
 DEFAULT_WAIT = 2.0  # seconds a request waits for room before it is refused
 _WBITS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
 _CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class Admission:
+    """How many request bytes one server holds in flight, and how long a request waits for
+    room (serve's ``--max-inflight-bytes`` and ``--inflight-wait``)."""
+
+    budget_bytes: int = DEFAULT_BUDGET
+    wait: float = DEFAULT_WAIT
+
+    def budget(self) -> "ByteBudget":
+        """A new budget: call inside the event loop that will use it."""
+        return ByteBudget(self.budget_bytes, self.wait)
 
 
 class Busy(Exception):

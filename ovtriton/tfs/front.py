@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Optional
 
 from aiohttp import web
 
-from ovtriton.tfs.admission import DEFAULT_BUDGET, ByteBudget
+from ovtriton.tfs.admission import Admission
 from ovtriton.tfs.grpc_front import start_grpc
 from ovtriton.tfs.metrics import FrontMetrics
 from ovtriton.tfs.passthrough import RUNNER_OPTIONS, GuardLimits
@@ -43,7 +43,7 @@ class FrontConfig:
     # What one request may declare and carry (REST /v2 and TFS), and the bytes in flight
     # both ports may hold together (beyond it requests wait, then get 429/RESOURCE_EXHAUSTED).
     limits: GuardLimits = GuardLimits()
-    budget_bytes: int = DEFAULT_BUDGET
+    admission: Admission = Admission()
 
 
 class TfsFront:
@@ -89,7 +89,7 @@ class TfsFront:
         self._stop = asyncio.Event()
         triton = TritonLink(config.triton_grpc, config.triton_headers)
         await triton.open()
-        budget = ByteBudget(config.budget_bytes)
+        budget = config.admission.budget()
         service = TfsService(triton, config.reload, budget, config.limits.max_input_bytes)
         grpc_server = None
         runner: Optional[web.AppRunner] = None
@@ -141,6 +141,7 @@ def start_front_for(
             triton_metrics=server.metrics_url,
             triton_headers=tuple(server.admin_headers.items()),
             reload=reload,
+            admission=server.admission,
         )
     )
     front.start()
