@@ -15,7 +15,7 @@ from ovtriton.errors import UserError
 from ovtriton.server import guard
 from ovtriton.server.admin import ENV_VAR, HEADER, AdminAccess
 from ovtriton.server.ports import Ports
-from ovtriton.tfs.admission import Admission
+from ovtriton.server.http_guard import add_guard_options, entrance_from
 
 if TYPE_CHECKING:  # imported when serving: a busy port is reported before OpenVINO loads
     from ovtriton.server.process import ModelState, TritonServer
@@ -137,27 +137,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     add_max_input_bytes(parser)
     add_server_options(parser)
-    parser.add_argument(
-        "--http-guard",
-        choices=("auto", "on", "off"),
-        default="auto",
-        help="put the HTTP guard (JSON depth, declared shapes, inflating, bytes in flight: "
-        "what one request can otherwise crash tritonserver 2.51 with) in front of Triton's "
-        "HTTP port, tritonserver's own HTTP then on a loopback port. auto (default): when "
-        "--host is not loopback; off: UNSAFE beyond loopback",
-    )
-    parser.add_argument(
-        "--max-inflight-bytes",
-        type=int,
-        default=Admission.budget_bytes,
-        metavar="N",
-        help="bytes of requests the HTTP guard and the TFS front each hold in flight (default "
-        "512 MiB); a request that does not fit waits --inflight-wait s, then gets 429 / "
-        "RESOURCE_EXHAUSTED",
-    )
-    parser.add_argument(
-        "--inflight-wait", type=float, default=Admission.wait, metavar="S", help="(default 2)"
-    )
+    add_guard_options(parser)
     add_admin_options(parser)
     add_ovms_arguments(parser, source)
     parser.add_argument(
@@ -180,22 +160,12 @@ def server_from_args(args: argparse.Namespace, repository: Path) -> TritonServer
         extra_args=tuple(args.passthrough),
         workdir=args.workdir.resolve() if getattr(args, "workdir", None) else None,
         admin=AdminAccess.from_sources(args.admin_key_file, args.open_control_apis),
-        http_guard=getattr(args, "http_guard", "auto"),
-        admission=Admission(
-            getattr(args, "max_inflight_bytes", Admission.budget_bytes),
-            getattr(args, "inflight_wait", Admission.wait),
-        ),
+        http_entrance=entrance_from(args),
     )
 
 
 def run(args: argparse.Namespace) -> int:
     apply_ovms_arguments(args)
-    if args.http_guard == "off" and args.host not in ("127.0.0.1", "localhost", "::1"):
-        LOGGER.warning(
-            "--http-guard off on %s: one JSON request can crash tritonserver 2.51 "
-            "(docs/security.md)",
-            args.host,
-        )
     if args.watch and args.config is None:
         raise UserError(
             "--watch needs --config (a Triton repository is not converted, so "

@@ -15,12 +15,14 @@ import logging
 import signal
 import sys
 import threading
+from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
 from aiohttp import web
 
-from ovtriton.tfs.admission import DEFAULT_BUDGET, Admission
-from ovtriton.tfs.passthrough import RUNNER_OPTIONS, GuardedPassthrough, GuardLimits
+from ovtriton.tfs.admission import DEFAULT_BUDGET, DEFAULT_WAIT, Admission
+from ovtriton.server.ports import Ports
+from ovtriton.tfs.passthrough import GuardedPassthrough, GuardLimits, app_runner
 
 LOGGER = logging.getLogger(__name__)
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -29,6 +31,82 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 def wanted(mode: str, host: str) -> bool:
     """Whether ``--http-guard MODE`` puts the guard in front for a server bound to ``host``."""
     return mode == "on" or (mode == "auto" and host not in LOOPBACK)
+
+
+@dataclass
+class HttpEntrance:
+    """Where tritonserver's HTTP listens, and the guard in front of it when ``mode`` wants one
+    ("auto": when the host is not loopback; "on": always; "off": never)."""
+
+    mode: str = "auto"
+    admission: Admission = Admission()  # also the TFS front's (serve --max-inflight-bytes)
+    upstream_port: Optional[int] = None
+    guard: Optional["HttpGuard"] = field(default=None, repr=False)
+
+    @property
+    def upstream(self) -> str:
+        """tritonserver's loopback HTTP address behind the guard ("" without a guard)."""
+        return f"127.0.0.1:{self.upstream_port}" if self.upstream_port else ""
+
+    def prepare(self, host: str) -> None:
+        """Choose tritonserver's loopback port (before it starts)."""
+        self.upstream_port = Ports.free("127.0.0.1").http if wanted(self.mode, host) else None
+
+    def flags(self, host: str, port: int) -> list[str]:
+        if self.upstream_port:
+            return ["--http-address=127.0.0.1", f"--http-port={self.upstream_port}"]
+        return [f"--http-address={host}", f"--http-port={port}"]
+
+    def start(self, host: str, port: int) -> None:
+        """Start the guard on ``host:port`` (once tritonserver answers)."""
+        if self.upstream_port:
+            self.guard = HttpGuard(host, port, self.upstream, admission=self.admission).start()
+
+    def stop(self) -> None:
+        if self.guard is not None:
+            self.guard.stop()
+            self.guard = None
+
+
+def add_guard_options(parser: argparse.ArgumentParser) -> None:
+    """serve's ``--http-guard``, ``--max-inflight-bytes`` and ``--inflight-wait``."""
+    parser.add_argument(
+        "--http-guard",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="put the HTTP guard (JSON depth, declared shapes, inflating, bytes in flight: "
+        "what one request can otherwise crash tritonserver 2.51 with) in front of Triton's "
+        "HTTP port, tritonserver's own HTTP then on a loopback port. auto (default): when "
+        "--host is not loopback; off: UNSAFE beyond loopback",
+    )
+    parser.add_argument(
+        "--max-inflight-bytes",
+        type=int,
+        default=DEFAULT_BUDGET,
+        metavar="N",
+        help="bytes of requests the HTTP guard and the TFS front each hold in flight (default "
+        "512 MiB); a request that does not fit waits --inflight-wait s, then gets 429 / "
+        "RESOURCE_EXHAUSTED",
+    )
+    parser.add_argument(
+        "--inflight-wait", type=float, default=DEFAULT_WAIT, metavar="S", help="(default 2)"
+    )
+
+
+def entrance_from(args: argparse.Namespace) -> HttpEntrance:
+    mode = getattr(args, "http_guard", "auto")
+    host = getattr(args, "host", "127.0.0.1")
+    if mode == "off" and host not in LOOPBACK:
+        LOGGER.warning(
+            "--http-guard off on %s: one JSON request can crash tritonserver 2.51 "
+            "(docs/security.md)",
+            host,
+        )
+    admission = Admission(
+        getattr(args, "max_inflight_bytes", DEFAULT_BUDGET),
+        getattr(args, "inflight_wait", DEFAULT_WAIT),
+    )
+    return HttpEntrance(mode, admission)
 
 
 def application(
@@ -98,11 +176,13 @@ class HttpGuard:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         self.app = application(self.upstream, self.limits, self.admission)
-        runner = web.AppRunner(self.app, access_log=None, **RUNNER_OPTIONS)
+        runner = app_runner(self.app)
         await runner.setup()
         try:
             await web.TCPSite(runner, self.host, self.port).start()
-            LOGGER.info("HTTP guard on %s:%s -> tritonserver %s", self.host, self.port, self.upstream)
+            LOGGER.info(
+                "HTTP guard on %s:%s -> tritonserver %s", self.host, self.port, self.upstream
+            )
             self._started.set()
             await self._stop.wait()
         finally:
@@ -122,7 +202,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         description="Guard tritonserver's HTTP port (JSON depth, declared shapes, inflating).",
     )
     parser.add_argument("--listen", type=_address, required=True, metavar="HOST:PORT")
-    parser.add_argument("--upstream", required=True, metavar="HOST:PORT", help="tritonserver's HTTP")
+    parser.add_argument(
+        "--upstream", required=True, metavar="HOST:PORT", help="tritonserver's HTTP"
+    )
     parser.add_argument(
         "--max-input-bytes",
         type=int,

@@ -18,8 +18,7 @@ from ovtriton.errors import UserError
 from ovtriton.server import embedded, guard
 from ovtriton.server.admin import AdminAccess
 from ovtriton.server.embedded import MALLOC_TUNING
-from ovtriton.server.http_guard import HttpGuard, wanted
-from ovtriton.tfs.admission import Admission
+from ovtriton.server.http_guard import HttpEntrance
 from ovtriton.server.ports import Ports, client_host
 from ovtriton.server.stubs import StubWatchdog
 
@@ -68,12 +67,8 @@ class TritonServer:
     # start unless given. AdminAccess(enabled=False) leaves them open to every client.
     admin: AdminAccess = field(default_factory=AdminAccess)
     server_id: str = field(default_factory=guard.new_server_id)
-    # "auto": when ``host`` is not loopback, tritonserver's HTTP binds to loopback on a spare
-    # port and the HTTP guard (``http_guard``) serves ``host:ports.http``; "on": always; "off".
-    http_guard: str = "auto"
-    admission: Admission = Admission()  # bytes in flight of the guard and of serve's front
-    _guard: Optional[HttpGuard] = field(default=None, init=False, repr=False)
-    _upstream_port: Optional[int] = field(default=None, init=False, repr=False)
+    # Whether the HTTP guard stands on host:ports.http (tritonserver's HTTP then on loopback).
+    http_entrance: HttpEntrance = field(default_factory=HttpEntrance)
     watchdog: Optional[StubWatchdog] = field(default=None, init=False, repr=False)
     _process: Optional[subprocess.Popen] = field(default=None, init=False, repr=False)
     _tmp: Optional[tempfile.TemporaryDirectory] = field(default=None, init=False, repr=False)
@@ -81,9 +76,7 @@ class TritonServer:
     @property
     def http_url(self) -> str:
         """tritonserver's own HTTP (behind the guard: its loopback port)."""
-        if self._upstream_port is not None:
-            return f"127.0.0.1:{self._upstream_port}"
-        return f"{client_host(self.host)}:{self.ports.http}"
+        return self.http_entrance.upstream or self.public_http_url
 
     @property
     def public_http_url(self) -> str:
@@ -132,11 +125,7 @@ class TritonServer:
             f"--model-repository={self.repository}",
             f"--backend-directory={backend_dir}",  # never with a trailing slash
             f"--cache-directory={installation.caches}",
-            *(
-                ("--http-address=127.0.0.1", f"--http-port={self._upstream_port}")
-                if self._upstream_port is not None
-                else (f"--http-address={self.host}", f"--http-port={self.ports.http}")
-            ),
+            *self.http_entrance.flags(self.host, self.ports.http),
             *embedded.max_input_size_flag(installation, self.extra_args),
             f"--grpc-address={self.host}",
             f"--grpc-port={self.ports.grpc}",
@@ -163,8 +152,7 @@ class TritonServer:
         installation = embedded.locate()
         guard.check_ports_free(self.host, self.ports.named())
         guard.remove_leftovers()
-        if wanted(self.http_guard, self.host):
-            self._upstream_port = Ports.free("127.0.0.1").http
+        self.http_entrance.prepare(self.host)
         if self.workdir is None:
             self._tmp = tempfile.TemporaryDirectory(prefix=guard.temp_prefix())
             self.workdir = Path(self._tmp.name)
@@ -191,10 +179,7 @@ class TritonServer:
             )
         try:
             self.wait_ready()
-            if self._upstream_port is not None:
-                self._guard = HttpGuard(
-                    self.host, self.ports.http, self.http_url, admission=self.admission
-                ).start()
+            self.http_entrance.start(self.host, self.ports.http)
             if self.revive_stubs and self._explicit():
                 self.watchdog = StubWatchdog(
                     self._process.pid,
@@ -274,9 +259,7 @@ class TritonServer:
     def stop(self, timeout: float = 40.0) -> int:
         """SIGTERM (Triton drains in-flight requests), then SIGKILL the whole process group."""
         code = 0
-        if self._guard is not None:
-            self._guard.stop()
-            self._guard = None
+        self.http_entrance.stop()
         if self.watchdog is not None:
             self.watchdog.stop()
             self.watchdog = None

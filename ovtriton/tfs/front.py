@@ -13,7 +13,7 @@ from aiohttp import web
 from ovtriton.tfs.admission import Admission
 from ovtriton.tfs.grpc_front import start_grpc
 from ovtriton.tfs.metrics import FrontMetrics
-from ovtriton.tfs.passthrough import RUNNER_OPTIONS, GuardLimits
+from ovtriton.tfs.passthrough import GuardLimits, app_runner
 from ovtriton.tfs.reload import ConfigReload
 from ovtriton.tfs.rest_front import RestFront
 from ovtriton.tfs.service import TfsService
@@ -106,7 +106,7 @@ class TfsFront:
                     config.limits,
                     budget,
                 )
-                runner = web.AppRunner(rest.app, access_log=None, **RUNNER_OPTIONS)
+                runner = app_runner(rest.app)
                 await runner.setup()
                 await web.TCPSite(runner, config.host, config.rest_port).start()
                 LOGGER.info("TFS + KServe REST front on %s:%s", config.host, config.rest_port)
@@ -141,7 +141,7 @@ def start_front_for(
             triton_metrics=server.metrics_url,
             triton_headers=tuple(server.admin_headers.items()),
             reload=reload,
-            admission=server.admission,
+            admission=server.http_entrance.admission,
         )
     )
     front.start()

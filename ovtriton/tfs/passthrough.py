@@ -55,7 +55,7 @@ class GuardLimits:
 async def read_body(request: web.Request, limits: GuardLimits) -> bytes:
     """The request's body, inflated (``Content-Encoding``), refused past the limits (413).
 
-    The server must run with ``auto_decompress=False`` (:data:`RUNNER_OPTIONS`): aiohttp
+    The server must run with ``auto_decompress=False`` (:func:`app_runner`): aiohttp
     would otherwise inflate up to ``client_max_size`` itself.
     """
     cap = limits.max_body_bytes
@@ -71,8 +71,9 @@ async def read_body(request: web.Request, limits: GuardLimits) -> bytes:
     return inflate(body, encoding, limits.max_inflated_bytes) if body and encoding else body
 
 
-# web.AppRunner options of a server that reads bodies with read_body.
-RUNNER_OPTIONS = {"auto_decompress": False}
+def app_runner(app: web.Application) -> web.AppRunner:
+    """The runner of a server that reads bodies with :func:`read_body` (no auto-inflating)."""
+    return web.AppRunner(app, access_log=None, auto_decompress=False)
 
 
 def _reason(error: BodyRefused) -> str:
@@ -149,7 +150,9 @@ class GuardedPassthrough:
         check_infer(body, limit, header_length, self.limits.max_depth)
         return body, headers
 
-    async def _send(self, request: web.Request, body: bytes, headers: dict[str, str]) -> web.Response:
+    async def _send(
+        self, request: web.Request, body: bytes, headers: dict[str, str]
+    ) -> web.Response:
         assert self.session is not None
         async with self.session.request(
             request.method, f"http://{self.upstream}{request.rel_url}", headers=headers, data=body

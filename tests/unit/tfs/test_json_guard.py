@@ -23,7 +23,9 @@ def test_the_106_byte_shape_bomb_is_refused() -> None:
     with pytest.raises(BodyRefused) as refused:
         check_infer(bomb, 0)  # no size limit: the data carried still bounds it
     assert refused.value.status == 400
-    assert "1099511627776 elements" in refused.value.message and "carries 4" in refused.value.message
+    assert (
+        "1099511627776 elements" in refused.value.message and "carries 4" in refused.value.message
+    )
 
 
 def test_depth_50000_is_refused_at_the_limit() -> None:
@@ -35,7 +37,9 @@ def test_depth_50000_is_refused_at_the_limit() -> None:
 
 
 def test_a_matching_request_passes() -> None:
-    check_infer(body({"name": "x", "shape": [2, 2], "datatype": "FP32", "data": [[1, 2], [3, 4]]}), LIMIT)
+    check_infer(
+        body({"name": "x", "shape": [2, 2], "datatype": "FP32", "data": [[1, 2], [3, 4]]}), LIMIT
+    )
     check_infer(body({"name": "s", "shape": [2], "datatype": "BYTES", "data": ["a", "b"]}), LIMIT)
 
 
@@ -60,7 +64,12 @@ def test_binary_data_bounds_the_shape() -> None:
     )
     check_infer(header + bytes(16), LIMIT, header_length=len(header))
     big = body(
-        {"name": "x", "shape": [1 << 30], "datatype": "FP32", "parameters": {"binary_data_size": 16}}
+        {
+            "name": "x",
+            "shape": [1 << 30],
+            "datatype": "FP32",
+            "parameters": {"binary_data_size": 16},
+        }
     )
     with pytest.raises(BodyRefused, match="declares 1073741824 elements"):
         check_infer(big + bytes(16), 0, header_length=len(big))
@@ -72,7 +81,9 @@ def test_shared_memory_bounds_the_shape() -> None:
     params = {"shared_memory_region": "r", "shared_memory_byte_size": 16}
     check_infer(body({"name": "x", "shape": [4], "datatype": "FP32", "parameters": params}), LIMIT)
     with pytest.raises(BodyRefused, match="shared_memory_byte_size holds 4"):
-        check_infer(body({"name": "x", "shape": [5], "datatype": "FP32", "parameters": params}), LIMIT)
+        check_infer(
+            body({"name": "x", "shape": [5], "datatype": "FP32", "parameters": params}), LIMIT
+        )
 
 
 def test_not_json() -> None:
