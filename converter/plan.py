@@ -12,7 +12,7 @@ from pathlib import Path
 
 import openvino as ov
 
-from . import pbtxt
+from . import input_limit, pbtxt
 from .custom_nodes import Libraries
 from .dag import dag_model
 from .ensembles import ensemble_config
@@ -155,14 +155,16 @@ def plan(
             dag = dag_model(pipeline, converted, libraries, config.declared, problems, digests)
             if dag is not None and pipeline.name not in names:
                 names.add(pipeline.name)
-                planned.append(dag)
+                planned.append(input_limit.limit_pipeline(dag, max_input_bytes))
             continue
         wiring = check_pipeline(pipeline, converted, config.declared, problems)
         if wiring is not None and pipeline.name not in names:  # a clash is reported already
             names.add(pipeline.name)
             if pipelines == "fused" or pipeline.name in fuse:
                 digests = {m.name: m.digest for m in planned}
-                planned.append(fused_model(wiring, digests))
+                planned.append(
+                    input_limit.limit_pipeline(fused_model(wiring, digests), max_input_bytes)
+                )
                 continue
             ensemble, copies = ensemble_config(wiring)
             planned.append(
