@@ -60,9 +60,12 @@ class ByteBudget:
             return
         async with self._changed:
             try:
-                await asyncio.wait_for(
-                    self._changed.wait_for(lambda: self.used + size <= self.total), self.wait
-                )
+                if self.used + size > self.total:
+                    if self.wait <= 0:
+                        raise asyncio.TimeoutError
+                    await asyncio.wait_for(
+                        self._changed.wait_for(lambda: self.used + size <= self.total), self.wait
+                    )
             except asyncio.TimeoutError:
                 self.refused += 1
                 raise Busy(

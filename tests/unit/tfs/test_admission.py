@@ -86,3 +86,19 @@ def test_budget_waiter_is_admitted_when_room_frees() -> None:
 async def _hold(budget: ByteBudget, size: int) -> bool:
     async with budget.hold(size):
         return True
+
+
+def test_no_wait_admits_what_fits_and_refuses_the_rest_at_once() -> None:
+    async def scenario() -> list[str]:
+        budget = ByteBudget(total=100, wait=0)
+        seen = []
+        async with budget.hold(60):
+            seen.append("first")
+            try:
+                async with budget.hold(60):
+                    seen.append("second")
+            except Busy:
+                seen.append("busy")
+        return seen
+
+    assert asyncio.run(scenario()) == ["first", "busy"]
