@@ -21,6 +21,7 @@ from typing import Optional, Sequence
 from aiohttp import web
 
 from ovtriton.tfs.admission import DEFAULT_BUDGET, DEFAULT_WAIT, Admission
+from ovtriton.server.guard import die_with_parent
 from ovtriton.server.ports import Ports
 from ovtriton.tfs.passthrough import GuardedPassthrough, GuardLimits, app_runner
 
@@ -214,7 +215,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument(
         "--max-inflight-bytes", type=int, default=DEFAULT_BUDGET, help="bytes of requests in flight"
     )
+    parser.add_argument(
+        "--die-with-parent",
+        action="store_true",
+        help="exit when the parent process (tritonserver, after the entrypoint's exec) exits",
+    )
     args = parser.parse_args(argv)
+    if args.die_with_parent:
+        die_with_parent()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     host, port = args.listen
     guard = HttpGuard(

@@ -154,14 +154,20 @@ class GuardedPassthrough:
         self, request: web.Request, body: bytes, headers: dict[str, str]
     ) -> web.Response:
         assert self.session is not None
-        async with self.session.request(
-            request.method, f"http://{self.upstream}{request.rel_url}", headers=headers, data=body
-        ) as answer:
-            payload = await answer.read()
-            if answer.status >= 400:
-                self.refusals[f"triton_{answer.status}"] += 1
-            out = {k: v for k, v in answer.headers.items() if k.lower() not in HOP_HEADERS}
-            return web.Response(body=payload, status=answer.status, headers=out)
+        url = f"http://{self.upstream}{request.rel_url}"
+        try:
+            async with self.session.request(
+                request.method, url, headers=headers, data=body
+            ) as answer:
+                payload = await answer.read()
+                if answer.status >= 400:
+                    self.refusals[f"triton_{answer.status}"] += 1
+                out = {k: v for k, v in answer.headers.items() if k.lower() not in HOP_HEADERS}
+                return web.Response(body=payload, status=answer.status, headers=out)
+        except aiohttp.ClientError as error:
+            self.refusals["triton_unreachable"] += 1
+            message = f"tritonserver's HTTP ({self.upstream}) does not answer: {error}"
+            return web.json_response({"error": message}, status=503)
 
     async def _model_limit(self, model: str, version: str) -> int:
         """The model's MAX_INPUT_BYTES (its config, cached), else the guard's default."""
