@@ -15,11 +15,13 @@ import logging
 import signal
 import sys
 import threading
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
 from aiohttp import web
 
+from ovtriton.tfs.metrics import FrontMetrics
 from ovtriton.tfs.admission import DEFAULT_BUDGET, DEFAULT_WAIT, Admission
 from ovtriton.server.guard import die_with_parent
 from ovtriton.server.ports import Ports
@@ -27,6 +29,7 @@ from ovtriton.tfs.passthrough import GuardedPassthrough, GuardLimits, app_runner
 
 LOGGER = logging.getLogger(__name__)
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+GUARD_INTERFACE = "HTTP guard"  # the interface label of the guard's refusals
 
 
 def wanted(mode: str, host: str) -> bool:
@@ -43,6 +46,12 @@ class HttpEntrance:
     admission: Admission = Admission()  # also the TFS front's (serve --max-inflight-bytes)
     upstream_port: Optional[int] = None
     guard: Optional["HttpGuard"] = field(default=None, repr=False)
+
+    @property
+    def refusals(self) -> Optional[Counter]:
+        """The running guard's refusals by reason (for serve's front's /metrics)."""
+        app = self.guard.app if self.guard is not None else None
+        return app["passthrough"].refusals if app is not None else None
 
     @property
     def upstream(self) -> str:
@@ -115,7 +124,13 @@ def application(
 ) -> web.Application:
     """The guard's aiohttp application: every path forwarded through the checks."""
     app = web.Application(client_max_size=limits.max_body_bytes)
-    passthrough = GuardedPassthrough(upstream, limits)
+    metrics = FrontMetrics()
+    passthrough = GuardedPassthrough(
+        upstream, limits, refusals=metrics.refusals.counter(GUARD_INTERFACE)
+    )
+
+    async def exposition(request: web.Request) -> web.Response:
+        return web.Response(body=metrics.exposition(), content_type="text/plain")
 
     async def open_(app: web.Application) -> None:
         passthrough.budget = admission.budget()
@@ -123,6 +138,8 @@ def application(
 
     app.on_startup.append(open_)
     app.on_cleanup.append(passthrough.close)
+    # Triton's HTTP port has no /metrics (Triton's are on the metrics port): the guard's own.
+    app.router.add_get("/metrics", exposition)
     app.router.add_route("*", "/{tail:.*}", passthrough.forward)
     app["passthrough"] = passthrough
     return app

@@ -144,5 +144,8 @@ def start_front_for(
             admission=server.http_entrance.admission,
         )
     )
+    guard_refusals = server.http_entrance.refusals
+    if guard_refusals is not None:  # the HTTP guard's counts on the front's /metrics too
+        front.metrics.refusals.by_interface["HTTP guard"] = guard_refusals
     front.start()
     return front

@@ -251,18 +251,27 @@ def test_concurrent_large_requests_get_resource_exhausted_and_memory_stays_bound
     assert served.rss() - before < RSS_BOUND
 
 
-def test_refusals_are_counted_by_reason(served: Served) -> None:
-    post(f"http://{served.rest}/v2/models/scale/infer", SHAPE_BOMB)
+def counted(url: str, interface: str, reason: str) -> float:
+    with urllib.request.urlopen(url, timeout=30) as answer:
+        text = answer.read().decode()
+    line = f'ovtriton_front_requests_refused_total{{interface="{interface}",reason="{reason}"}}'
+    rows = [row for row in text.splitlines() if row.startswith(line)]
+    return float(rows[0].split()[-1]) if rows else 0.0
+
+
+def test_refusals_are_counted_by_reason_with_triton_own(served: Served) -> None:
     wrong = json.dumps(
         {"inputs": [{"name": INPUT, "shape": [1, 5], "datatype": "FP32", "data": [1] * 5}]}
     ).encode()
-    assert post(f"http://{served.rest}/v2/models/scale/infer", wrong)[0] == 400  # Triton's
-    with urllib.request.urlopen(f"http://{served.rest}/metrics", timeout=30) as answer:
-        text = answer.read().decode()
-    for interface, reason in (
-        ("REST /v2", "shape_exceeds_data"),
-        ("REST /v2", "triton_400"),
-    ):
-        line = f'ovtriton_front_requests_refused_total{{interface="{interface}",reason="{reason}"}}'
-        counted = [row for row in text.splitlines() if row.startswith(line)]
-        assert counted and float(counted[0].split()[-1]) >= 1, (line, text[-2000:])
+    front_metrics = f"http://{served.rest}/metrics"
+    for base, interface in ((served.rest, "REST /v2"), (served.guarded, "HTTP guard")):
+        before = {
+            reason: counted(front_metrics, interface, reason)
+            for reason in ("shape_exceeds_data", "triton_400")
+        }
+        assert post(f"http://{base}/v2/models/scale/infer", SHAPE_BOMB)[0] == 400  # the guard's
+        assert post(f"http://{base}/v2/models/scale/infer", wrong)[0] == 400  # Triton's own
+        for reason, count in before.items():
+            assert counted(front_metrics, interface, reason) == count + 1, (interface, reason)
+    # The guard's port serves its own counts too (the image has no front).
+    assert counted(f"http://{served.guarded}/metrics", "HTTP guard", "triton_400") >= 1
