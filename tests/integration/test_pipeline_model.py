@@ -21,10 +21,12 @@ from ovtriton.server.process import MALLOC_TUNING, Ports, TritonServer
 from tests.integration.clients import Client
 from tests.unit.converter.golden_cases import pipelines
 from tests.unit.converter.seed_models import run_seed_in_process, write_seed
+from tests.unit.converter.test_input_limit import dynamic_pipeline
 
 pytestmark = pytest.mark.integration
 
 FUSED = {"diamond": "diamond_fused", "chain": "chain_fused"}
+DYNAMIC_LIMIT = 1 << 20
 SEED, SEED_FUSED = "image_classification_pipeline", "image_classification_pipeline_fused"
 
 
@@ -51,10 +53,15 @@ def server(root: Path) -> Iterator[TritonServer]:
     seed["pipeline_config_list"].append({**seed["pipeline_config_list"][0], "name": SEED_FUSED})
     seed_config.write_text(json.dumps(seed))
     seed_repo = convert(seed_config, root / "seed_repo", fuse=frozenset({SEED_FUSED})).out_dir
+    # A pipeline model with dynamic inputs: MAX_INPUT_BYTES as every model (issue 19).
+    dynamic = dynamic_pipeline(root / "dynamic")
+    dynamic_repo = convert(
+        dynamic, root / "dynamic_repo", fuse=frozenset({"p"}), max_input_bytes=DYNAMIC_LIMIT
+    ).out_dir
     with TritonServer(
         repo,
         ports=Ports.free(),
-        extra_args=[f"--model-repository={seed_repo}"],
+        extra_args=[f"--model-repository={seed_repo}", f"--model-repository={dynamic_repo}"],
         log_path=root / "tritonserver.log",
     ) as running:
         yield running
@@ -176,3 +183,17 @@ def test_tritonserver_runs_with_the_malloc_tuning(server: TritonServer) -> None:
     environ = Path(f"/proc/{server.pid}/environ").read_bytes().split(b"\0")
     for key, value in MALLOC_TUNING.items():
         assert f"{key}={os.environ.get(key, value)}".encode() in environ
+
+
+def test_pipeline_model_refuses_a_request_over_its_max_input_bytes(server: TritonServer) -> None:
+    client = grpcclient.InferenceServerClient(server.grpc_url)
+
+    def infer(columns: int) -> np.ndarray:
+        x = np.ones((1, columns), np.float32)
+        tensor = grpcclient.InferInput("x", list(x.shape), "FP32")
+        tensor.set_data_from_numpy(x)
+        return client.infer("p", [tensor], client_timeout=60).as_numpy("y")
+
+    np.testing.assert_array_equal(infer(DYNAMIC_LIMIT // 8), np.full((1, DYNAMIC_LIMIT // 8), 2.0))
+    with pytest.raises(Exception, match=f"MAX_INPUT_BYTES={DYNAMIC_LIMIT}"):
+        infer(DYNAMIC_LIMIT // 4 + 1)  # one value more than the limit holds
