@@ -35,6 +35,7 @@ ELEMENT_SIZE = {
 _SCALARS = {"number", "string", "boolean", "null"}
 _OPEN = {"start_map", "start_array"}
 _CLOSE = {"end_map", "end_array"}
+_DATA_PREFIX = "inputs.item.data"
 
 
 class BodyRefused(Exception):
@@ -133,8 +134,20 @@ def _check_carried(item: _Input, declared: int, size: int, binary_bytes: int) ->
 def _scan(body: bytes, max_depth: int, collect: bool) -> list[_Input]:
     inputs: list[_Input] = []
     depth = 0
+    data = _DATA_PREFIX
     try:
         for prefix, event, value in ijson.parse(body, use_float=True):
+            if event in _SCALARS:  # the hot path: the values of 'data'
+                if (
+                    collect
+                    and inputs
+                    and prefix.startswith(data)
+                    and prefix[len(data) : len(data) + 1] in ("", ".")
+                ):
+                    inputs[-1].values += 1
+                elif collect and prefix.startswith("inputs.item"):
+                    _collect(inputs, prefix, event, value)
+                continue
             if event in _OPEN:
                 depth += 1
                 if depth > max_depth:
@@ -161,10 +174,7 @@ def _collect(inputs: list[_Input], prefix: str, event: str, value: Any) -> None:
     if item is None:
         return
     key = prefix[len("inputs.item.") :]
-    if key == "data" or key.startswith("data."):
-        if event in _SCALARS:
-            item.values += 1
-    elif key == "name" and event == "string":
+    if key == "name" and event == "string":
         item.name = value
     elif key == "datatype" and event == "string":
         item.datatype = value
