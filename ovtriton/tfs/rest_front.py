@@ -21,6 +21,7 @@ from google.protobuf import json_format
 
 from ovtriton.tfs import protos
 from ovtriton.tfs.errors import TfsError, from_triton
+from ovtriton.tfs.across_reloads import POLL_SECONDS, AcrossReloads
 from ovtriton.tfs.admission import ByteBudget
 from ovtriton.tfs.metrics import FrontMetrics
 from ovtriton.tfs.json_guard import BodyRefused, check_depth
@@ -70,6 +71,8 @@ class RestFront:
         self.triton_metrics = triton_metrics
         self.limits = limits
         self.session: Optional[aiohttp.ClientSession] = None
+        self.across = AcrossReloads()  # Triton's and the backend's counters across reloads
+        self._poller: Optional[asyncio.Task] = None
         self.passthrough = GuardedPassthrough(
             triton_http, limits, budget, metrics.refusals.counter("REST /v2")
         )
@@ -91,8 +94,30 @@ class RestFront:
         self.session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=0), auto_decompress=False
         )
+        if self.triton_metrics:
+            self._poller = asyncio.create_task(self._poll())
+
+    async def _poll(self) -> None:
+        """Read Triton's metrics every POLL_SECONDS, so a reload between scrapes is seen."""
+        while True:
+            await asyncio.sleep(POLL_SECONDS)
+            await self._triton_metrics()
+
+    async def _triton_metrics(self) -> bytes:
+        text = b""
+        if self.triton_metrics and self.session is not None:
+            try:
+                async with self.session.get(self.triton_metrics) as answer:
+                    text = await answer.read()
+            except aiohttp.ClientError as error:
+                LOGGER.warning("Triton's metrics at %s: %s", self.triton_metrics, error)
+        if text:
+            self.across.update(text.decode(errors="replace"))
+        return text
 
     async def _close(self, app: web.Application) -> None:
+        if self._poller is not None:
+            self._poller.cancel()
         if self.session is not None:
             await self.session.close()
 
@@ -175,11 +200,6 @@ class RestFront:
         return response
 
     async def prometheus(self, request: web.Request) -> web.Response:
-        text = b""
-        if self.triton_metrics and self.session is not None:
-            try:
-                async with self.session.get(self.triton_metrics) as answer:
-                    text = await answer.read()
-            except aiohttp.ClientError as error:
-                LOGGER.warning("Triton's metrics at %s: %s", self.triton_metrics, error)
-        return web.Response(body=text + self.metrics.exposition(), content_type="text/plain")
+        text = await self._triton_metrics()
+        body = text + self.across.exposition() + self.metrics.exposition()
+        return web.Response(body=body, content_type="text/plain")
