@@ -119,12 +119,23 @@ if [ "$guard" = on ]; then
     log "HTTP guard on $host:${OVTRITON_HTTP_PORT:-8000}, tritonserver's HTTP on 127.0.0.1:$http_port"
 fi
 
+# A tritonserver newer than 2.51 may know --http-max-input-size: the guard's own body limit then
+# (unless given among the arguments); the guard stays in front either way.
+max_input_size=
+case " $* " in
+    *" --http-max-input-size"*) ;;
+    *) if "$tritonserver" --help 2>&1 | grep -q -e '--http-max-input-size'; then
+           max_input_size=--http-max-input-size=1073741823
+       fi ;;
+esac
+
 set -- \
     "--backend-directory=$backends" \
     "--http-address=$http_host" "--http-port=$http_port" \
     "--grpc-address=$host" "--grpc-port=${OVTRITON_GRPC_PORT:-8001}" \
     "--metrics-address=$host" "--metrics-port=${OVTRITON_METRICS_PORT:-8002}" \
     ${http_restriction:+"$http_restriction"} ${grpc_restriction:+"$grpc_restriction"} \
+    ${max_input_size:+"$max_input_size"} \
     "$@"
 
 if [ "$own_repository" = no ]; then

@@ -261,3 +261,28 @@ def test_entrypoint_refuses_an_unknown_guard_mode(fakes: dict[str, str], tmp_pat
     }
     result = run(env)
     assert result.returncode == 1 and "must be auto, on or off" in result.stderr
+
+
+def test_entrypoint_passes_http_max_input_size_when_tritonserver_knows_it(
+    fakes: dict[str, str], tmp_path: Path
+) -> None:
+    (tmp_path / "repo").mkdir()
+    newer = tmp_path / "newer-tritonserver"  # lists the flag in --help, as Triton > 2.51 may
+    newer.write_text(
+        '#!/bin/sh\n[ "$1" = --help ] && { echo "  --http-max-input-size <integer>"; exit 0; }\n'
+        'for a in "$@"; do echo "server $a"; done\n'
+    )
+    newer.chmod(0o755)
+    env = {**fakes, "OVTRITON_MODEL_REPOSITORY": str(tmp_path / "repo"), "TRITONSERVER": str(newer)}
+    lines = run(env).stdout.splitlines()
+    assert "server --http-max-input-size=1073741823" in lines
+    assert not any(
+        "max-input-size" in line
+        for line in run(
+            fakes | {"OVTRITON_MODEL_REPOSITORY": str(tmp_path / "repo")}
+        ).stdout.splitlines()
+    )
+    given = run(env, "--http-max-input-size=5").stdout.splitlines()
+    assert [line for line in given if "max-input-size" in line] == [
+        "server --http-max-input-size=5"
+    ]
