@@ -3,7 +3,8 @@
 - :class:`ByteBudget`: every request holds its size (body, inflated body, filled tensors)
   while it runs; a request that does not fit waits up to ``wait`` seconds for earlier ones to
   finish, then is refused (HTTP 429 / gRPC RESOURCE_EXHAUSTED) instead of piling up memory.
-  One request larger than the whole budget runs alone.
+  One request larger than the whole budget runs alone; requests under ``SMALL`` bytes are not
+  held (they cost little, and a flood of large requests must not refuse the small ones).
 - :func:`inflate`: a ``Content-Encoding: gzip``/``deflate`` body inflated with zlib's
   ``max_length``, so a 16 KB bomb stops at the cap instead of growing to gigabytes.
 """
@@ -20,6 +21,7 @@ from ovtriton.tfs.json_guard import BodyRefused
 
 DEFAULT_BUDGET = 512 << 20  # bytes in flight per front (all requests together)
 DEFAULT_WAIT = 2.0  # seconds a request waits for room before it is refused
+SMALL = 64 << 10  # requests below this pass without holding the budget
 _WBITS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
 _CHUNK = 1 << 20
 
@@ -53,9 +55,9 @@ class ByteBudget:
 
     @contextlib.asynccontextmanager
     async def hold(self, size: int) -> AsyncIterator[None]:
-        """Hold ``size`` bytes of the budget while the block runs (0 or a 0 total: no wait)."""
+        """Hold ``size`` bytes of the budget while the block runs (small or a 0 total: no wait)."""
         size = min(max(0, size), self.total)
-        if size == 0 or self.total <= 0:
+        if size < SMALL or self.total <= 0:
             yield
             return
         async with self._changed:

@@ -5,7 +5,8 @@ own HTTP port (``ovtriton.server.http_guard``). Each request, before anything is
 
 1. holds its body size in the server's :class:`ByteBudget` (429 when the budget stays full);
 2. is read up to ``max_body_bytes`` (413 beyond) and, when ``Content-Encoding`` is gzip or
-   deflate, inflated up to ``max_inflated_bytes`` (413 beyond) and forwarded plain;
+   deflate, inflated up to ``max_inflated_bytes`` (413 beyond) and forwarded plain, never as a
+   form (``FORM_TYPES``: tritonserver 2.51 crashes parsing a large one);
 3. has a JSON body checked for depth (any endpoint) and, for ``…/infer``, for the bytes its
    inputs declare against the model's ``MAX_INPUT_BYTES`` (read from Triton's model config,
    cached ``CONFIG_TTL`` seconds) or ``max_input_bytes`` when the model has none.
@@ -38,6 +39,12 @@ DEFAULT_MAX_BODY_BYTES = 1024**3 - 1  # as OVMS's and the front's gRPC message l
 DEFAULT_MAX_INFLATED_BYTES = 16 << 20
 CONFIG_TTL = 5.0
 HOP_HEADERS = {"host", "content-length", "transfer-encoding", "connection", "keep-alive"}
+# tritonserver 2.51 (libevhtp) parses a form-encoded body as query arguments and segfaults on
+# one of ~4.19 MB and more (measured: a 6 MB JSON body answered as application/json and as
+# application/octet-stream, crashed it as application/x-www-form-urlencoded — the type curl -d
+# and urllib send by default; triton-inference-server/server#5840). Triton reads no form, so
+# these types are not forwarded (the body goes as application/octet-stream).
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 _INFER = re.compile(r"^/v2/models/([^/]+)(?:/versions/([0-9]+))?/infer$")
 HEADER_LENGTH = "Inference-Header-Content-Length"
 
@@ -137,7 +144,9 @@ class GuardedPassthrough:
         headers = {
             k: v
             for k, v in request.headers.items()
-            if k.lower() not in HOP_HEADERS and k.lower() != "content-encoding"
+            if k.lower() not in HOP_HEADERS
+            and k.lower() != "content-encoding"
+            and not (k.lower() == "content-type" and v.lower().startswith(FORM_TYPES))
         }
         if not body:
             return body, headers

@@ -8,7 +8,7 @@ import zlib
 
 import pytest
 
-from ovtriton.tfs.admission import Busy, ByteBudget, inflate
+from ovtriton.tfs.admission import SMALL, Busy, ByteBudget, inflate
 from ovtriton.tfs.json_guard import BodyRefused
 
 
@@ -42,17 +42,17 @@ def test_inflate_refuses_unknown_truncated_and_corrupt() -> None:
 
 def test_budget_refuses_when_full_and_admits_after_release() -> None:
     async def scenario() -> list[str]:
-        budget = ByteBudget(total=100, wait=0.05)
+        budget = ByteBudget(total=100 * SMALL, wait=0.05)
         seen = []
-        async with budget.hold(80):
+        async with budget.hold(80 * SMALL):
             try:
-                async with budget.hold(30):
+                async with budget.hold(30 * SMALL):
                     seen.append("admitted")
             except Busy:
                 seen.append("busy")
-            async with budget.hold(20):
+            async with budget.hold(20 * SMALL):
                 seen.append("fits")
-        async with budget.hold(1000):  # larger than the budget: runs alone
+        async with budget.hold(1000 * SMALL):  # larger than the budget: runs alone
             seen.append("alone")
         seen.append(f"used={budget.used} refused={budget.refused}")
         return seen
@@ -62,18 +62,18 @@ def test_budget_refuses_when_full_and_admits_after_release() -> None:
 
 def test_budget_waiter_is_admitted_when_room_frees() -> None:
     async def scenario() -> bool:
-        budget = ByteBudget(total=100, wait=30)
+        budget = ByteBudget(total=100 * SMALL, wait=30)
         first = asyncio.Event()
         release = asyncio.Event()
 
         async def holder() -> None:
-            async with budget.hold(100):
+            async with budget.hold(100 * SMALL):
                 first.set()
                 await release.wait()
 
         task = asyncio.create_task(holder())
         await first.wait()
-        waiter = asyncio.create_task(_hold(budget, 50))
+        waiter = asyncio.create_task(_hold(budget, 50 * SMALL))
         await asyncio.sleep(0)
         assert not waiter.done()
         release.set()
@@ -90,15 +90,32 @@ async def _hold(budget: ByteBudget, size: int) -> bool:
 
 def test_no_wait_admits_what_fits_and_refuses_the_rest_at_once() -> None:
     async def scenario() -> list[str]:
-        budget = ByteBudget(total=100, wait=0)
+        budget = ByteBudget(total=100 * SMALL, wait=0)
         seen = []
-        async with budget.hold(60):
+        async with budget.hold(60 * SMALL):
             seen.append("first")
             try:
-                async with budget.hold(60):
+                async with budget.hold(60 * SMALL):
                     seen.append("second")
             except Busy:
                 seen.append("busy")
         return seen
 
     assert asyncio.run(scenario()) == ["first", "busy"]
+
+
+def test_small_requests_pass_a_full_budget() -> None:
+    async def scenario() -> list[str]:
+        budget = ByteBudget(total=2 * SMALL, wait=0)
+        seen = []
+        async with budget.hold(2 * SMALL):
+            async with budget.hold(SMALL - 1):
+                seen.append("small passes")
+            try:
+                async with budget.hold(SMALL):
+                    seen.append("admitted")
+            except Busy:
+                seen.append("busy")
+        return seen
+
+    assert asyncio.run(scenario()) == ["small passes", "busy"]
