@@ -30,6 +30,7 @@ from ovtriton.tfs.passthrough import GuardedPassthrough, GuardLimits, app_runner
 LOGGER = logging.getLogger(__name__)
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 GUARD_INTERFACE = "HTTP guard"  # the interface label of the guard's refusals
+PASSTHROUGH = web.AppKey("passthrough", GuardedPassthrough)
 
 
 def wanted(mode: str, host: str) -> bool:
@@ -51,7 +52,7 @@ class HttpEntrance:
     def refusals(self) -> Optional[Counter]:
         """The running guard's refusals by reason (for serve's front's /metrics)."""
         app = self.guard.app if self.guard is not None else None
-        return app["passthrough"].refusals if app is not None else None
+        return app[PASSTHROUGH].refusals if app is not None else None
 
     @property
     def upstream(self) -> str:
@@ -141,7 +142,7 @@ def application(
     # Triton's HTTP port has no /metrics (Triton's are on the metrics port): the guard's own.
     app.router.add_get("/metrics", exposition)
     app.router.add_route("*", "/{tail:.*}", passthrough.forward)
-    app["passthrough"] = passthrough
+    app[PASSTHROUGH] = passthrough
     return app
 
 

@@ -24,6 +24,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from typing import Optional
+from urllib.parse import quote
 
 import aiohttp
 from aiohttp import web
@@ -186,7 +187,8 @@ class GuardedPassthrough:
         if cached is not None and now - cached[0] < CONFIG_TTL:
             return cached[1]
         limit = self.limits.max_input_bytes
-        path = f"/v2/models/{model}" + (f"/versions/{version}" if version else "") + "/config"
+        path = f"/v2/models/{quote(model, safe='')}" + (f"/versions/{version}" if version else "")
+        path += "/config"
         assert self.session is not None
         try:
             async with self.session.get(f"http://{self.upstream}{path}") as answer:
