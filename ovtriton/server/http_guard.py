@@ -97,10 +97,15 @@ def add_guard_options(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="bytes of requests the HTTP guard and the TFS front each hold in flight (default "
         "512 MiB); a request that does not fit waits --inflight-wait s, then gets 429 / "
-        "RESOURCE_EXHAUSTED",
+        "RESOURCE_EXHAUSTED; 0: no limit",
     )
     parser.add_argument(
-        "--inflight-wait", type=float, default=DEFAULT_WAIT, metavar="S", help="(default 2)"
+        "--inflight-wait",
+        type=float,
+        default=DEFAULT_WAIT,
+        metavar="S",
+        help="seconds a request waits for room within --max-inflight-bytes (default 2; 0: "
+        "refuse at once)",
     )
 
 
