@@ -47,6 +47,13 @@ class BodyRefused(Exception):
         self.message = message
 
 
+class NotJson(BodyRefused):
+    """A body that is not JSON at all (OVMS answers these with its own status: 412)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(400, message)
+
+
 @dataclass
 class _Input:
     index: int
@@ -82,6 +89,8 @@ def check_infer(
     json_part = body if header_length is None else body[:header_length]
     inputs = _scan(json_part, max_depth, collect=True)
     binary_bytes = len(body) - len(json_part)
+    if header_length is not None:
+        _whole_binary_part(inputs, binary_bytes)
     total = 0
     for item in inputs:
         declared = _elements(item)
@@ -95,6 +104,15 @@ def check_infer(
             f"limit of {max_input_bytes} bytes (the model's MAX_INPUT_BYTES or the front's "
             "default); send smaller requests",
         )
+
+
+def _whole_binary_part(inputs: list[_Input], binary_bytes: int) -> None:
+    """OVMS's short form of the binary extension: one input without data nor
+    ``binary_data_size`` carries the whole binary part (what the others do not)."""
+    bare = [i for i in inputs if i.binary_size is None and i.shm_region is None and not i.values]
+    if len(bare) == 1:
+        sized = sum(i.binary_size or 0 for i in inputs)
+        bare[0].binary_size = max(binary_bytes - sized, 0)
 
 
 def _elements(item: _Input) -> int:
@@ -117,8 +135,9 @@ def _check_carried(item: _Input, declared: int, size: int, binary_bytes: int) ->
         if item.binary_size > binary_bytes:
             raise BodyRefused(
                 400,
-                f"{item.where}: binary_data_size {item.binary_size} is more than the "
-                f"{binary_bytes} binary bytes the body carries",
+                "Received buffer size is smaller than binary_data_size parameter indicates: "
+                f"{item.where} has binary_data_size {item.binary_size}, the body carries "
+                f"{binary_bytes} binary bytes",
             )
         carried, what = item.binary_size // size, "its binary_data_size holds"
     else:
@@ -161,7 +180,7 @@ def _scan(body: bytes, max_depth: int, collect: bool) -> list[_Input]:
             if collect and prefix.startswith("inputs.item"):
                 _collect(inputs, prefix, event, value)
     except ijson.JSONError as error:
-        raise BodyRefused(400, f"the body is not valid JSON: {error}") from None
+        raise NotJson(f"the body is not valid JSON: {error}") from None
     return inputs
 
 

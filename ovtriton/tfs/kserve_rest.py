@@ -19,13 +19,14 @@ from typing import TYPE_CHECKING, Any, Mapping, Optional
 import grpc
 
 from ovtriton.tfs.errors import TfsError
+from ovtriton.tfs.json_guard import BodyRefused
 from ovtriton.tfs.kserve_images import split_bytes
+from ovtriton.tfs.passthrough import HEADER_LENGTH, header_length
 
 if TYPE_CHECKING:
     from ovtriton.tfs.service import TfsService
 
 INFER = re.compile(r"^/v2/models/(?P<model>[^/]+)(?:/versions/(?P<version>[0-9]+))?/infer$")
-HEADER_LENGTH = "Inference-Header-Content-Length"
 _BAD = grpc.StatusCode.INVALID_ARGUMENT
 _SIZE = "binary_data_size"
 _TRITON_NOT_JSON = b"failed to parse the request JSON buffer"
@@ -95,22 +96,11 @@ async def decode_rest_images(
 
 
 def _header_length(headers: Mapping[str, str], total: int) -> int:
-    text = headers.get(HEADER_LENGTH)
-    if text is None:
-        return total
-    if not text.strip().isdigit():
-        raise TfsError(
-            _BAD,
-            "Inference-Header-Content-Length header is invalid and couldn't be parsed: "
-            f"{text!r}; send the JSON part's length in bytes",
-        )
-    if int(text) > total:
-        raise TfsError(
-            _BAD,
-            f"Inference-Header-Content-Length header exceeds actual payload length ({text} > "
-            f"{total} bytes)",
-        )
-    return int(text)
+    try:
+        length = header_length(headers, total)
+    except BodyRefused as error:
+        raise TfsError(_BAD, error.message) from None
+    return total if length is None else length
 
 
 def _parameters(tensor: dict[str, Any]) -> dict[str, Any]:

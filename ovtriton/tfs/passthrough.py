@@ -25,7 +25,7 @@ import re
 import time
 from collections import Counter
 from dataclasses import dataclass
-from typing import Optional
+from typing import Mapping, Optional
 from urllib.parse import quote
 
 import aiohttp
@@ -138,7 +138,7 @@ class GuardedPassthrough:
         except BodyRefused as error:
             self.refusals[_reason(error)] += 1
             LOGGER.info("refused %s %s: %s", request.method, request.path, error.message)
-            return web.json_response({"error": error.message}, status=error.status)
+            return self.refused(error)
         except Busy as error:
             self.refusals["busy"] += 1
             return web.json_response({"error": str(error)}, status=429)
@@ -159,9 +159,9 @@ class GuardedPassthrough:
         if infer is None:
             check_depth(body, self.limits.max_depth)
             return body, headers
-        header_length = _header_length(request)
+        length = header_length(request.headers, len(body))
         limit = await self._model_limit(infer.group(1), infer.group(2) or "")
-        check_infer(body, limit, header_length, self.limits.max_depth)
+        check_infer(body, limit, length, self.limits.max_depth)
         return body, headers
 
     async def _send(
@@ -189,6 +189,10 @@ class GuardedPassthrough:
     async def rewrite(self, request: web.Request, body: bytes, headers: dict[str, str]) -> bytes:
         """The body to forward once checked (``headers`` may be changed to match); as it came."""
         return body
+
+    def refused(self, error: BodyRefused) -> web.Response:
+        """The answer to a refused request (as Triton answers errors)."""
+        return web.json_response({"error": error.message}, status=error.status)
 
     def answer(self, request: web.Request, status: int, payload: bytes) -> Optional[web.Response]:
         """An answer to send instead of Triton's (None: Triton's, as it came)."""
@@ -218,14 +222,21 @@ class GuardedPassthrough:
         return limit
 
 
-def _header_length(request: web.Request) -> Optional[int]:
-    text = request.headers.get(HEADER_LENGTH)
+def header_length(headers: Mapping[str, str], total: int) -> Optional[int]:
+    """The ``Inference-Header-Content-Length`` of a body of ``total`` bytes (None: not sent),
+    refused with OVMS's texts when it is not a byte count or exceeds the body."""
+    text = headers.get(HEADER_LENGTH)
     if text is None:
         return None
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise BodyRefused(400, f"{HEADER_LENGTH} {text!r} is not a byte count")
-    return value
+    if not text.strip().isdigit():
+        raise BodyRefused(
+            400,
+            f"{HEADER_LENGTH} header is invalid and couldn't be parsed: {text!r}; send the JSON "
+            "part's length in bytes",
+        )
+    if int(text) > total:
+        raise BodyRefused(
+            400,
+            f"{HEADER_LENGTH} header exceeds actual payload length ({text} > {total} bytes)",
+        )
+    return int(text)

@@ -25,7 +25,7 @@ from ovtriton.tfs.across_reloads import POLL_SECONDS, AcrossReloads
 from ovtriton.tfs.admission import ByteBudget
 from ovtriton.tfs.kserve_rest import HEADER_LENGTH, as_ovms_error, decode_rest_images, not_json
 from ovtriton.tfs.metrics import FrontMetrics
-from ovtriton.tfs.json_guard import BodyRefused, check_depth
+from ovtriton.tfs.json_guard import BodyRefused, NotJson, check_depth
 from ovtriton.tfs.passthrough import GuardedPassthrough, GuardLimits, read_body
 from ovtriton.tfs.rest_json import predict_request, predict_response
 from ovtriton.tfs.service import TfsService
@@ -154,6 +154,8 @@ class RestFront:
             text = await read_body(request, self.limits)
             check_depth(text, self.limits.max_depth)  # json.loads recurses
             body = json.loads(text)
+        except NotJson as error:
+            raise not_json(error.message) from None
         except BodyRefused as error:
             code = grpc.StatusCode.RESOURCE_EXHAUSTED if error.status == 413 else _BAD
             raise TfsError(code, error.message) from None
@@ -225,6 +227,12 @@ class FrontPassthrough(GuardedPassthrough):
             del headers[key]
         headers.update(extra)
         return body
+
+    def refused(self, error: BodyRefused) -> web.Response:
+        if isinstance(error, NotJson):  # OVMS's 412 and text
+            ovms = not_json(error.message)
+            return _json({"error": ovms.message}, ovms.http_status)
+        return super().refused(error)
 
     def answer(self, request: web.Request, status: int, payload: bytes) -> Optional[web.Response]:
         if request.method == "POST" and "/repository/" in request.path:
