@@ -19,9 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Optional
 
-import tritonclient.http as httpclient
-from tritonclient.utils import InferenceServerException
-
 from ovtriton.converter import ConfigError, ConversionPlan, convert, plan
 from ovtriton.converter.schema import MAX_CONFIG_BYTES
 from ovtriton.errors import UserError
@@ -178,38 +175,6 @@ class ConfigWatcher:
         for base in bases:
             digest.update(_listing(base))
         return digest.digest()
-
-
-class TritonControl:
-    """Load/unload through Triton's repository API; a failed load is logged, not fatal."""
-
-    def __init__(
-        self,
-        http_url: str,
-        headers: Optional[dict[str, str]] = None,
-        verify: Optional[Callable[[], None]] = None,
-    ) -> None:
-        self._client = httpclient.InferenceServerClient(http_url, network_timeout=600.0)
-        self._headers = dict(headers or {})  # the admin key of the repository API
-        self._verify = verify or (lambda: None)  # raises UserError unless our server answers
-
-    def load(self, name: str) -> None:
-        try:
-            self._verify()
-            self._client.load_model(name, headers=self._headers)
-        except ConnectionError as exc:
-            LOGGER.error("could not load %s: %s", name, exc)
-        except InferenceServerException as exc:
-            LOGGER.error("Triton could not load %s: %s", name, exc.message())
-
-    def unload(self, name: str) -> None:
-        try:
-            self._verify()
-            self._client.unload_model(name, headers=self._headers)
-        except ConnectionError as exc:
-            LOGGER.error("could not unload %s: %s", name, exc)
-        except InferenceServerException as exc:
-            LOGGER.error("Triton could not unload %s: %s", name, exc.message())
 
 
 def _listing(base: Path) -> bytes:

@@ -12,12 +12,12 @@ from aiohttp import web
 
 from ovtriton.tfs.grpc_front import start_grpc
 from ovtriton.tfs.metrics import FrontMetrics
-from ovtriton.tfs.reload import ConfigReload
 from ovtriton.tfs.rest_front import RestFront
 from ovtriton.tfs.service import TfsService
 from ovtriton.tfs.triton import TritonLink
 
 if TYPE_CHECKING:
+    from ovtriton.server.reload import ConfigReload
     from ovtriton.server.process import TritonServer
 
 LOGGER = logging.getLogger(__name__)

@@ -6,17 +6,19 @@ return the TFS protobuf messages and raise :class:`TfsError` with the code OVMS 
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import grpc
 
 from ovtriton.tfs import protos
 from ovtriton.tfs.errors import TfsError, from_triton
 from ovtriton.tfs.images import decode, wants_images
-from ovtriton.tfs.reload import ConfigReload
 from ovtriton.tfs.tensors import from_triton as tensor_from_triton
 from ovtriton.tfs.tensors import optional_version, tf_number, to_triton
 from ovtriton.tfs.triton import Tensor, TritonLink, VersionState
+
+if TYPE_CHECKING:
+    from ovtriton.server.reload import ConfigReload
 
 SIGNATURE = "serving_default"
 SIGNATURE_DEF_KEY = "signature_def"
