@@ -193,19 +193,21 @@ def become_subreaper() -> None:
         LOGGER.debug("PR_SET_CHILD_SUBREAPER failed: errno %d", ctypes.get_errno())
 
 
-def reap_orphans() -> list[int]:
-    """Wait for zombie children that are orphaned Python backend stubs (adopted as subreaper);
-    never for other children, whose status belongs to whoever started them."""
-    reaped = []
+def reap_orphans(timeout: float = 5.0) -> list[int]:
+    """Wait for children that are orphaned Python backend stubs (adopted as subreaper, then
+    SIGKILLed with their group); never for other children, whose status belongs to whoever
+    started them."""
+    stubs = []
     for child in psutil.Process().children():
         try:
-            if child.status() != psutil.STATUS_ZOMBIE or not child.name().startswith(_STUB_COMM):
-                continue
-            os.waitpid(child.pid, os.WNOHANG)
-        except (psutil.NoSuchProcess, ChildProcessError):
+            if child.name().startswith(_STUB_COMM):
+                stubs.append(child)
+        except psutil.NoSuchProcess:
             continue
-        reaped.append(child.pid)
-    return reaped
+    gone, alive = psutil.wait_procs(stubs, timeout=timeout)  # waitpid: reaps them
+    for process in alive:
+        LOGGER.warning("an orphaned stub (pid %d) did not end", process.pid)
+    return [p.pid for p in gone]
 
 
 def kill_group(pgid: int) -> None:
