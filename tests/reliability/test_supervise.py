@@ -230,3 +230,53 @@ def test_kill_9_of_serve_under_load_leaves_nothing_and_the_same_workdir_serves_a
         if successor.poll() is None:
             successor.kill()
             successor.wait()
+
+
+def post_reload(rest: str) -> tuple[int, dict]:
+    request = urllib.request.Request(f"http://{rest}/v1/config/reload", data=b"{}", method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=300) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_30_concurrent_reloads_and_a_watched_edit_all_get_an_answer(served: Served) -> None:
+    """Issue 19 finding 2: the REST reload and --watch used to share one gevent client and
+    crash serve ("Cannot switch to a different thread")."""
+    answers: list[tuple[int, dict]] = []
+    lock = threading.Lock()
+    go = threading.Event()
+
+    def caller() -> None:
+        go.wait()
+        answer = post_reload(served.front_rest)
+        with lock:
+            answers.append(answer)
+
+    threads = [threading.Thread(target=caller) for _ in range(30)]
+    for thread in threads:
+        thread.start()
+    with Load(served.front_grpc) as load:
+        load.wait_ok(5)
+        write_config(served.folder, "scale", "other")  # for --watch and the callers alike
+        go.set()
+        for thread in threads:
+            thread.join(timeout=600)
+        load.wait_ok(5)
+    assert not any(t.is_alive() for t in threads)
+    assert len(answers) == 30
+    statuses = sorted(status for status, _ in answers)
+    assert set(statuses) <= {200, 201, 503}, answers
+    for status, body in answers:
+        if status == 503:
+            assert body == {"error": "a config reload is in progress; try again when it is done"}
+        else:
+            assert set(body) == {"scale", "other"}, body  # the config status, both models
+    assert served.process.poll() is None
+    assert load.failed == []
+    # Applied once, by whichever came first: now nothing changes.
+    assert post_reload(served.front_rest)[0] == 200
+    out = Client(served.front_grpc, "grpc", timeout=60).infer("other", {"INPUT/x:0": X})
+    assert np.array_equal(out["out.y"], 3 * X)
+    print(f"30 concurrent reloads + a watched edit: statuses {statuses}")
