@@ -177,12 +177,15 @@ class RestFront:
         if self.session is None:
             raise RuntimeError("the REST front's client session is opened on startup")
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_HEADERS}
-        async with self.session.request(
-            request.method,
-            f"http://{self.triton_http}{request.rel_url}",
-            headers=headers,
-            data=await request.read(),
-        ) as answer:
-            body = await answer.read()
-            out = {k: v for k, v in answer.headers.items() if k.lower() not in _HOP_HEADERS}
-            return web.Response(body=body, status=answer.status, headers=out)
+        try:
+            async with self.session.request(
+                request.method,
+                f"http://{self.triton_http}{request.rel_url}",
+                headers=headers,
+                data=await request.read(),
+            ) as answer:
+                body = await answer.read()
+                out = {k: v for k, v in answer.headers.items() if k.lower() not in _HOP_HEADERS}
+                return web.Response(body=body, status=answer.status, headers=out)
+        except aiohttp.ClientConnectionError as error:  # tritonserver down or restarting
+            return _json({"error": f"Triton is not available: {error}"}, 503)

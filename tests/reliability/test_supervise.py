@@ -162,7 +162,7 @@ def test_sigkill_of_tritonserver_under_load_restarts_it_and_the_front_follows(
         killed = time.monotonic()
         old.wait(timeout=60)  # gone once serve reaped it: its restart waits 1 s from then
         # Readiness is false until the new tritonserver is up: the front says so.
-        assert http_status(f"http://{served.front_rest}/v2/health/ready") != 200
+        assert http_status(f"http://{served.front_rest}/v2/health/ready") == 503
         output = read_until(served.process, "tritonserver is back")
         load.wait_ok(20)
         back = time.monotonic()
