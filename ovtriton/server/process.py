@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Mapping, Optional, Sequence
 
 from ovtriton.errors import UserError
-from ovtriton.server import embedded, guard
+from ovtriton.server import embedded, guard, hide_key
 from ovtriton.server.admin import AdminAccess
 from ovtriton.server.embedded import MALLOC_TUNING
 from ovtriton.server.ports import Ports, client_host
@@ -203,6 +203,8 @@ class TritonServer:
             )
         if self._sentinel is not None:
             self._sentinel.watch(self._process.pid)
+        # Other local users must not read the admin key in /proc/PID/cmdline (ps).
+        hide_key.hide_when_parsed(self._process.pid, self.admin.secrets(self.extra_args))
         self.wait_ready()
         if self.revive_stubs and self._explicit():
             self.watchdog = StubWatchdog(
