@@ -50,9 +50,10 @@ class CustomNodeExecutor:
             raise failure
         return [future.result() for future in futures]
 
-    def close(self) -> None:
-        """Wait for the executions in flight, then stop the threads."""
-        self._pool.shutdown(wait=True)
+    def close(self, wait: bool = True) -> None:
+        """Wait for the executions in flight, then stop the threads (``wait=False``: one is
+        stuck in a library past its deadline; leave it)."""
+        self._pool.shutdown(wait=wait, cancel_futures=not wait)
 
     def __enter__(self) -> CustomNodeExecutor:
         return self
