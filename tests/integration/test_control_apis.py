@@ -161,7 +161,10 @@ def test_no_other_local_user_can_read_the_admin_key_in_the_command_line(
 
     cmdline = Path(f"/proc/{server.pid}/cmdline").read_bytes()
     shown = subprocess.run(
-        ["ps", "-ww", "-o", "args=", "-p", str(server.pid)], capture_output=True, text=True, check=True
+        ["ps", "-ww", "-o", "args=", "-p", str(server.pid)],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     key = server.admin.value
     assert key.encode() not in cmdline and key not in shown

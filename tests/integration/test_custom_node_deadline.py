@@ -73,8 +73,6 @@ def test_a_hung_node_is_answered_deadline_exceeded_and_the_model_comes_back(
     assert server.running and server.is_ready()
     assert "hung past their deadline; this stub" in server.log_tail(200)
     zombies = [
-        p.pid
-        for p in psutil.Process(server.pid).children()
-        if p.status() == psutil.STATUS_ZOMBIE
+        p.pid for p in psutil.Process(server.pid).children() if p.status() == psutil.STATUS_ZOMBIE
     ]
     print(f"zombie children of tritonserver after the stub was replaced: {zombies}")
