@@ -9,6 +9,8 @@
   group, its Python backend stubs included, when the process that started it dies (even by
   ``kill -9``): a stub does not notice its parent's death while that parent is a zombie nobody
   reaps (a container whose pid 1 does not reap), and stayed alive for minutes.
+- tritonserver runs with SIGCHLD ignored, so the kernel reaps its stubs when they die (Triton
+  2.51 leaves a crashed stub a zombie).
 - This process is a child subreaper (``PR_SET_CHILD_SUBREAPER``): stubs orphaned by a crashed
   tritonserver become its children and ``reap_orphans`` collects them.
 - Files a killed ``serve`` could not remove carry its pid (``/dev/shm/ovtriton<pid>_*``,
@@ -98,11 +100,14 @@ def holder(port: int) -> str:
 
 
 def die_with_parent() -> None:
-    """preexec_fn: SIGKILL this child when the thread that forked it exits."""
+    """preexec_fn: SIGKILL this child when the thread that forked it exits; its own children
+    (Python backend stubs) are reaped by the kernel (SIGCHLD ignored, inherited across exec),
+    so a stub that dies is not left a zombie tritonserver never waits for."""
     parent = os.getppid()
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
         os._exit(126)
+    libc.signal(signal.SIGCHLD, ctypes.c_void_p(1))  # SIG_IGN
     if os.getppid() != parent:  # the parent died before prctl took effect
         os._exit(126)
 

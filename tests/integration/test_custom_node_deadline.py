@@ -75,4 +75,4 @@ def test_a_hung_node_is_answered_deadline_exceeded_and_the_model_comes_back(
     zombies = [
         p.pid for p in psutil.Process(server.pid).children() if p.status() == psutil.STATUS_ZOMBIE
     ]
-    print(f"zombie children of tritonserver after the stub was replaced: {zombies}")
+    assert zombies == []  # the dead stub was reaped (SIGCHLD ignored in tritonserver)
