@@ -1,6 +1,7 @@
-/* y = x (FP32, dims [1, 4]); execute sleeps for good when x[0] is negative: a node that hangs
- * on some requests only. */
+/* y = x (FP32, dims [1, 4]); execute sleeps for good when x[0] is negative and crashes
+ * (SIGSEGV) when x[0] is 1000 or more: a node that hangs or crashes on some requests only. */
 #include "node_api.h"
+#include <signal.h>
 #include <unistd.h>
 
 EXPORT int initialize(void **manager, const param_t *params, int count) { return 0; }
@@ -12,6 +13,7 @@ EXPORT int execute(const tensor_t *inputs, int inputs_count, tensor_t **outputs,
     if (!x || x->data_bytes < sizeof(float)) return 1;
     if (((const float *)x->data)[0] < 0)
         for (;;) pause();
+    if (((const float *)x->data)[0] >= 1000) raise(SIGSEGV);
     tensor_t *out = give(sizeof(tensor_t));
     out[0] = *x;
     out[0].name = "y";

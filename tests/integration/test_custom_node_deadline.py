@@ -23,6 +23,7 @@ pytestmark = pytest.mark.integration
 
 GOOD = np.arange(4, dtype=np.float32).reshape(1, 4)
 HANGS = -GOOD - 1  # x[0] < 0: the library sleeps for good
+CRASHES = GOOD + 1000  # x[0] >= 1000: the library raises SIGSEGV
 
 
 @pytest.fixture(scope="module")
@@ -76,3 +77,17 @@ def test_a_hung_node_is_answered_deadline_exceeded_and_the_model_comes_back(
         p.pid for p in psutil.Process(server.pid).children() if p.status() == psutil.STATUS_ZOMBIE
     ]
     assert zombies == []  # the dead stub was reaped (SIGCHLD ignored in tritonserver)
+
+
+def test_stubs_crashing_in_execute_are_revived_and_leave_no_zombie(server: TritonServer) -> None:
+    client = Client(server, "grpc", timeout=120)
+    serves_again(client)
+    revived = len(server.watchdog.revived) if server.watchdog else 0
+    for _ in range(3):
+        client.error("pipe", {"x": CRASHES})
+        serves_again(client)
+    assert server.watchdog is not None and len(server.watchdog.revived) >= revived + 3
+    zombies = [
+        p.pid for p in psutil.Process(server.pid).children() if p.status() == psutil.STATUS_ZOMBIE
+    ]
+    assert zombies == []  # was one per crash: Triton 2.51 never waits for a crashed stub
