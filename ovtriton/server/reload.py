@@ -55,6 +55,7 @@ class ConfigReload:
         self._lock = threading.Lock()
         self._errors: list[str] = []  # of the reload running now (under the lock)
         self._retired: dict[str, tuple[int, ...]] = {}  # name -> versions it served
+        watcher.on_retire = self._retire
 
     def poll(self) -> bool:
         """``--watch``: apply a changed config (or model folders); True when Triton was told
@@ -99,10 +100,14 @@ class ConfigReload:
         self._retired.pop(name, None)
         self._control("load", name, self.admin.load)
 
+    def _retire(self, name: str) -> None:
+        """Before its folder leaves the repository (and Triton's index): the TFS status shows
+        END from then on, never "not found" in between."""
+        self._retired[name] = self._ready_versions(name) or (1,)
+
     def _unload(self, name: str) -> None:
-        versions = self._ready_versions(name)
+        self._retired.setdefault(name, (1,))
         self._control("unload", name, self.admin.unload)
-        self._retired[name] = versions or (1,)
 
     def _control(self, what: str, name: str, call: Callable[[str], None]) -> None:
         """One load/unload; a failure is logged and kept for the answer, never raised."""

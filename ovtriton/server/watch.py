@@ -36,6 +36,9 @@ class ConfigWatcher:
     follow_symlinks: bool = False
     max_input_bytes: Optional[int] = None  # for models with dynamic dims; None: derived
     current: Optional[ConversionPlan] = field(default=None, init=False)
+    # Told each model the new config drops, before its folder leaves the repository (Triton's
+    # index stops listing it from then on, though it still serves until unloaded).
+    on_retire: Optional[Callable[[str], None]] = field(default=None, repr=False)
     _fingerprint: bytes = field(default=b"", init=False)
     _last_error: str = field(default="", init=False)
 
@@ -94,6 +97,9 @@ class ConfigWatcher:
             LOGGER.info("the new config serves the same models; nothing to reload")
             self.current, self._fingerprint, self._last_error = new, fingerprint, ""
             return False
+        if self.on_retire is not None:
+            for name in sorted(changed - {m.name for m in new.models}):
+                self.on_retire(name)
         try:
             self._write(new, changed)
         except (UserError, OSError) as exc:  # ENOSPC, permissions: nothing was written
