@@ -182,3 +182,19 @@ def test_each_conversion_warning_is_logged_once(
         ConfigWatcher(path, tmp_path / "work" / "repository").convert_initial()
     warnings = [r.getMessage() for r in caplog.records if "'auto' is deprecated" in r.getMessage()]
     assert len(warnings) == 1, caplog.text
+
+
+def test_a_dropped_model_is_retired_while_its_folder_is_still_there(
+    setup: tuple[ConfigWatcher, Path, Calls],
+) -> None:
+    watcher, path, calls = setup
+    seen: list[tuple[str, bool, list[str]]] = []
+    watcher.on_retire = lambda name: seen.append(
+        (name, (watcher.repository / name).is_dir(), list(calls.seen))
+    )
+    document = config()
+    del document["pipeline_config_list"]
+    path.write_text(json.dumps(document))
+    assert watcher.poll(calls.load, calls.unload)
+    assert seen == [("pipe", True, [])]  # before the folder went and before the unload
+    assert calls.seen == ["unload pipe"] and not (watcher.repository / "pipe").exists()
