@@ -85,7 +85,7 @@ class Supervisor:
         started = time.monotonic()
         try:
             self.server.restart()
-        except UserError as exc:
+        except (UserError, OSError) as exc:  # e.g. it died again while starting, a busy port
             LOGGER.error("tritonserver did not come back: %s", exc)
             return True  # still dead: the next check tries again (or gives up)
         took = time.monotonic() - started
