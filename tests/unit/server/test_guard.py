@@ -127,3 +127,40 @@ def test_verify_refuses_a_server_with_another_name() -> None:
         with pytest.raises(UserError, match=f"the server answering on {url} is 'someone-else', "):
             TritonAdmin(url).verify("ovtriton-1-x")
         other.shutdown()
+
+
+def test_the_sentinel_kills_the_watched_group_when_its_starter_is_killed() -> None:
+    """kill -9 of the process that started the sentinel: the group it watched is SIGKILLed."""
+    code = (
+        "import subprocess, sys\n"
+        "from ovtriton.server import guard\n"
+        "sentinel = guard.Sentinel.start()\n"
+        "group = subprocess.Popen(['sleep', '600'], start_new_session=True)\n"
+        "sentinel.watch(group.pid)\n"
+        "print(group.pid, sentinel.process.pid, flush=True)\n"
+        "sys.stdin.readline()\n"
+    )
+    starter = subprocess.Popen(
+        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert starter.stdout is not None
+    group_pid, sentinel_pid = map(int, starter.stdout.readline().split())
+    watched, sentinel = psutil.Process(group_pid), psutil.Process(sentinel_pid)
+    assert watched.is_running() and sentinel.is_running()
+    starter.kill()
+    starter.wait()
+    _, alive = psutil.wait_procs([watched, sentinel], timeout=30)
+    assert alive == []
+
+
+def test_a_closed_sentinel_kills_nothing() -> None:
+    group = subprocess.Popen(["sleep", "600"], start_new_session=True)
+    try:
+        sentinel = guard.Sentinel.start()
+        sentinel.watch(group.pid)
+        sentinel.watch(0)  # the owner stopped it itself
+        sentinel.close()
+        assert sentinel.process.returncode == 0 and group.poll() is None
+    finally:
+        group.kill()
+        group.wait()
