@@ -37,9 +37,10 @@ class CustomNodeExecutor:
         """Start one execution; the future holds its outputs or its ``CustomNodeError``."""
         return self._pool.submit(library.execute, inputs, params)
 
-    def close(self) -> None:
-        """Wait for the executions in flight, then stop the threads."""
-        self._pool.shutdown(wait=True)
+    def close(self, wait: bool = True) -> None:
+        """Wait for the executions in flight, then stop the threads (``wait=False``: one is
+        stuck in a library past its deadline; leave it)."""
+        self._pool.shutdown(wait=wait, cancel_futures=not wait)
 
     def __enter__(self) -> CustomNodeExecutor:
         return self

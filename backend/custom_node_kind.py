@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Collection, Mapping
-from concurrent.futures import Future
+from concurrent.futures import Future, wait
 
 import numpy as np
 
@@ -20,9 +20,17 @@ from .custom_node_executor import CustomNodeExecutor
 from .errors import BackendError
 
 
+DEFAULT_DEADLINE = 60.0  # seconds; parameter CUSTOM_NODE_DEADLINE_SECONDS (0: none)
+
+
 class CustomNode:
     """One custom node: its own initialized library (OVMS initializes per node, with the node's
-    params), the node's params for every call, and the outputs the pipeline reads from it."""
+    params), the node's params for every call, and the outputs the pipeline reads from it.
+
+    An execution that outlives ``deadline`` seconds is answered with a ``DEADLINE_EXCEEDED``
+    error and the node is *hung*: a thread stuck in a foreign call cannot be stopped, so every
+    later request is refused at once and the pipeline model asks for its stub to be replaced
+    (``PipelineRunner.hung``)."""
 
     def __init__(
         self,
@@ -31,12 +39,15 @@ class CustomNode:
         params: Mapping[str, str],
         outputs: Collection[str],
         executor: CustomNodeExecutor,
+        deadline: float = DEFAULT_DEADLINE,
     ) -> None:
         self.name = name
         self.library = library
         self.params = dict(params)
         self.wanted = tuple(outputs)
         self.executor = executor
+        self.deadline = deadline
+        self.hung = False
 
     @classmethod
     def load(
@@ -47,6 +58,7 @@ class CustomNode:
         inputs: Collection[str],
         outputs: Collection[str],
         executor: CustomNodeExecutor,
+        deadline: float = DEFAULT_DEADLINE,
     ) -> CustomNode:
         """Load and initialize the library for node ``name`` whose ``inputs`` are connected and
         whose ``outputs`` (data items) the pipeline reads; raises ``CustomNodeLoadError``."""
@@ -59,7 +71,7 @@ class CustomNode:
         except BaseException:
             library.close()
             raise
-        return cls(name, library, params, outputs, executor)
+        return cls(name, library, params, outputs, executor, deadline)
 
     def inputs_info(self) -> dict[str, TensorInfo]:
         return self.library.inputs_info(self.params)
@@ -71,25 +83,40 @@ class CustomNode:
         self, inputs: Mapping[str, np.ndarray], done: Callable[[CustomNodeCall], None]
     ) -> CustomNodeCall:
         """Start one execution; ``inputs`` must stay valid until ``done`` fires."""
-        call = CustomNodeCall(self.name)
+        call = CustomNodeCall(self.name, self)
         call.started = time.perf_counter()
-        future = self.executor.submit(self.library, inputs, self.params)
-        call.attach(future, self.wanted, done)
+        call.attach(self._submit(inputs), self.wanted, done)
         return call
 
     def run(self, inputs: Mapping[str, np.ndarray]) -> CustomNodeCall:
-        """One execution in the calling thread (nothing else in flight: no hand-off)."""
-        call = CustomNodeCall(self.name)
+        """One execution, waited for by the calling thread (nothing else in flight); on a
+        worker all the same, so that the deadline holds."""
+        call = CustomNodeCall(self.name, self)
         call.started = time.perf_counter()
-        future: Future[dict[str, np.ndarray]] = Future()
-        try:
-            future.set_result(self.library.execute(inputs, self.params))
-        except BaseException as exc:  # reported by outputs(), as for a worker's execution
-            future.set_exception(exc)
+        future = self._submit(inputs)
+        wait([future], timeout=self.deadline if self.deadline > 0 else None)
         call.attach(future, self.wanted, lambda _: None)
+        call.overdue(time.perf_counter())
         return call
 
+    def _submit(self, inputs: Mapping[str, np.ndarray]) -> Future[dict[str, np.ndarray]]:
+        if not self.hung:
+            return self.executor.submit(self.library, inputs, self.params)
+        # Its worker is still stuck in the library: refuse at once, do not pile up.
+        future: Future[dict[str, np.ndarray]] = Future()
+        future.set_exception(
+            CustomNodeError(
+                f"custom node {self.name!r} hung in an earlier request (over its "
+                f"{self.deadline:g} s deadline, parameter CUSTOM_NODE_DEADLINE_SECONDS); the "
+                "model is unavailable until it is reloaded",
+                "DEADLINE_EXCEEDED",
+            )
+        )
+        return future
+
     def close(self) -> None:
+        if self.hung:  # deinitialize would wait for the stuck execution forever
+            return
         self.library.close()
 
 
@@ -131,8 +158,10 @@ def check_wiring(
 class CustomNodeCall:
     """One execution in flight; ``done`` fires exactly once, from the worker thread."""
 
-    def __init__(self, node: str) -> None:
+    def __init__(self, node: str, owner: CustomNode | None = None) -> None:
         self.node = node
+        self.owner = owner
+        self.timed_out = False
         self.started = 0.0
         self.finished = 0.0
         self._future: Future[dict[str, np.ndarray]] | None = None
@@ -157,8 +186,30 @@ class CustomNodeCall:
             self.finished = time.perf_counter()
         done(self)
 
+    def overdue(self, now: float) -> bool:
+        """True once when the execution outlived its node's deadline (then ``done`` never
+        fires for it): the node is marked hung and ``outputs`` raises DEADLINE_EXCEEDED."""
+        owner = self.owner
+        if owner is None or owner.deadline <= 0 or now - self.started < owner.deadline:
+            return False
+        with self._lock:
+            if self._reported or self._future is None or self._future.done():
+                return False
+            self._reported = True
+            self.timed_out = True
+            self.finished = now
+        owner.hung = True
+        return True
+
     def outputs(self) -> Mapping[str, np.ndarray]:
         """The outputs by data item; raises the node's ``BackendError``."""
+        if self.timed_out and self.owner is not None:
+            raise CustomNodeError(
+                f"DEADLINE_EXCEEDED: custom node {self.node!r} did not finish within "
+                f"{self.owner.deadline:g} s (parameter CUSTOM_NODE_DEADLINE_SECONDS); the "
+                "model is reloaded",
+                "DEADLINE_EXCEEDED",
+            )
         if self._future is None:
             raise BackendError(f"node {self.node!r}: outputs read after release")
         try:

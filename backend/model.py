@@ -41,6 +41,7 @@ _errors = importlib.import_module(f"{_package}.errors")
 _instance = importlib.import_module(f"{_package}.instance")
 _pipeline_load = importlib.import_module(f"{_package}.pipeline_load")
 _pipeline_metrics = importlib.import_module(f"{_package}.pipeline_metrics")
+_stub_exit = importlib.import_module(f"{_package}.stub_exit")
 _rejections = importlib.import_module(f"{_package}.rejections")
 BackendError, ModelLoadError, RequestError = (
     _errors.BackendError,
@@ -133,6 +134,9 @@ class TritonPythonModel:
             else:
                 out = [pb_utils.Tensor(name, array) for name, array in result.items()]
                 responses.append(pb_utils.InferenceResponse(output_tensors=out))
+        hung = getattr(self.engine, "hung", None)
+        if hung:  # a worker is stuck in a custom node library: only a new stub frees it
+            _stub_exit.replace_stub(self.name, hung)
         return responses
 
     def finalize(self) -> None:

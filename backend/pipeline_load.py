@@ -80,6 +80,7 @@ def load_pipeline(
                     list(node.inputs),
                     sorted(set(node.outputs.values())),
                     executor,
+                    shared.custom_node_deadline,
                 )
                 continue
             key = (node.model, node.version)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import time
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Optional, Sequence, Union
 
@@ -103,16 +104,27 @@ class PipelineRunner:
             jobs[index] = job
             ready = [(name, b) for name in self._roots for b in self._root_branches(name, branches)]
             self._start_ready(job, ready, owner)
+        checked = time.perf_counter()
         while self._in_flight:
             try:
                 call = self._done.get(timeout=_POLL_SECONDS)
             except queue.Empty:
-                stuck = [c for j in jobs.values() for c in j.calls if c.finished_without_notice()]
-                for call in stuck:
-                    self._in_flight -= 1
-                    self._finish(*owner.pop(id(call)), call, owner)
+                call = None
+            if call is not None and id(call) in owner:  # else already handled as stuck
+                self._in_flight -= 1
+                self._finish(*owner.pop(id(call)), call, owner)
+            now = time.perf_counter()
+            if call is not None and now - checked < _POLL_SECONDS:
                 continue
-            if id(call) in owner:  # else a call already handled as stuck
+            checked = now
+            # Calls over without their callback, or past their custom node's deadline.
+            stuck = [
+                c
+                for j in jobs.values()
+                for c in j.calls
+                if id(c) in owner and (c.finished_without_notice() or _overdue(c, now))
+            ]
+            for call in stuck:
                 self._in_flight -= 1
                 self._finish(*owner.pop(id(call)), call, owner)
         for index, job in jobs.items():
@@ -122,6 +134,11 @@ class PipelineRunner:
                 call.release()
         return results
 
+    @property
+    def hung(self) -> list[str]:
+        """Custom nodes whose execution outlived its deadline (its worker is still stuck)."""
+        return [name for name, node in self.nodes.items() if getattr(node, "hung", False)]
+
     def close(self) -> None:
         """Deinitialize the nodes that hold a library (custom nodes)."""
         for node in self.nodes.values():
@@ -129,7 +146,7 @@ class PipelineRunner:
             if close is not None:
                 close()
         if self.executor is not None:
-            self.executor.close()
+            self.executor.close(wait=not self.hung)
 
     def _check(self, tensors: Mapping[str, np.ndarray]) -> None:
         missing = sorted(set(self.spec.inputs) - set(tensors))
@@ -255,3 +272,8 @@ class PipelineRunner:
             name: value if self.spec.outputs[name][0] == REQUEST else np.array(value, copy=True)
             for name, value in out.items()
         }
+
+
+def _overdue(call: Call, now: float) -> bool:
+    overdue = getattr(call, "overdue", None)  # custom node calls have a deadline
+    return bool(overdue is not None and overdue(now))

@@ -29,6 +29,9 @@ KNOWN_PARAMETERS: dict[str, str] = {
     "LAYOUT": 'JSON object tensor -> "NHWC:NCHW" (request:model) or "NCHW"',
     "MAX_INPUT_BYTES": "largest request (all inputs together) in bytes; 0 = no limit (default)",
     "ALLOW_NON_FINITE": "true = accept NaN/inf in float inputs; false (default) = refuse them",
+    "CUSTOM_NODE_DEADLINE_SECONDS": "pipeline models: longest a custom node's execute may run "
+    "(default 60; 0 = no deadline); past it the request gets DEADLINE_EXCEEDED and the model's "
+    "stub is replaced",
     "EXECUTION_ENV_PATH": "Triton's own: a packed Python environment for the stub",
     "SCALARS": "JSON list of the tensors that are 0-d in the model and [1] in Triton (written "
     "by the converter; the TFS front answers them as scalars, as OVMS)",
@@ -50,6 +53,7 @@ class BackendSettings:
     layout: Mapping[str, str] = field(default_factory=dict)
     max_input_bytes: int = 0
     allow_non_finite: bool = False
+    custom_node_deadline: float = 60.0  # seconds; 0: none
 
     def compile_properties(self) -> dict[str, Any]:
         """The properties for ``Core.compile_model``; PLUGIN_CONFIG wins over the named knobs."""
@@ -94,6 +98,7 @@ def parse_settings(parameters: Mapping[str, Any]) -> BackendSettings:
         layout=_json_object(values, "LAYOUT", _check_layout),
         max_input_bytes=_int(values, "MAX_INPUT_BYTES", minimum=0) or 0,
         allow_non_finite=_bool(values, "ALLOW_NON_FINITE"),
+        custom_node_deadline=_seconds(values, "CUSTOM_NODE_DEADLINE_SECONDS", 60.0),
     )
 
 
@@ -115,6 +120,19 @@ def _int(values: Mapping[str, str], key: str, minimum: int) -> int | None:
         raise ModelLoadError(f"parameter {key}: {text!r} is not an integer") from None
     if number < minimum:
         raise ModelLoadError(f"parameter {key}: {number} is below the minimum {minimum}")
+    return number
+
+
+def _seconds(values: Mapping[str, str], key: str, default: float) -> float:
+    text = values.get(key, "").strip()
+    if not text:
+        return default
+    try:
+        number = float(text)
+    except ValueError:
+        number = -1.0
+    if not number >= 0 or number == float("inf"):
+        raise ModelLoadError(f"parameter {key}: {text!r} is not a number of seconds (0 or more)")
     return number
 
 

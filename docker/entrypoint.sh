@@ -24,6 +24,8 @@
 #   OVTRITON_BACKEND_DIRECTORY     /opt/tritonserver/backends   (must hold python/ and openvino_py/)
 #   TRITONSERVER                   tritonserver
 #   OVTRITON                       ovtriton   (the CLI that converts)
+#   OVTRITON_PYTHON                python3    (runs ovtriton.server.hide_key: the admin key hidden
+#                                             from tritonserver's command line)
 #   OVTRITON_ADMIN_KEY_FILE, OVTRITON_ADMIN_KEY   the key of Triton's control APIs (model
 #                                  repository, shared memory, logging, trace): a client must send
 #                                  the header "ovtriton-admin-key: <key>" (gRPC metadata
@@ -98,6 +100,7 @@ restrict() {
 }
 http_restriction=
 grpc_restriction=
+key=
 restrict
 
 # OVMS's S3 spelling -> tritonserver's (as `ovtriton serve` does, ovtriton/server/remote.py):
@@ -150,6 +153,14 @@ case " $* " in
            max_input_size=--http-max-input-size=1073741823
        fi ;;
 esac
+# tritonserver takes the key only as an argument, which every local user can read in
+# /proc/PID/cmdline (ps): a helper overwrites it there once tritonserver (this very pid, after
+# exec) has parsed it; it stays readable for the ~20 ms before (docs/security.md).
+hide_key() {
+    [ -n "$key" ] || return 0
+    OVTRITON_HIDE_KEYS=$key "${OVTRITON_PYTHON:-python3}" -m ovtriton.server.hide_key $$ \
+        < /dev/null > /dev/null 2>&1 &
+}
 
 set -- \
     "--backend-directory=$backends" \
@@ -162,6 +173,7 @@ set -- \
 
 if [ "$own_repository" = no ]; then
     log "serving the repository given in the arguments"
+    hide_key
     exec "$tritonserver" "$@"
 fi
 
@@ -187,4 +199,5 @@ else
 fi
 
 log "serving $repository"
+hide_key
 exec "$tritonserver" "--model-repository=$repository" "$@"

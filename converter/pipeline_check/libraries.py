@@ -2,7 +2,8 @@
 
 A custom node's inputs and outputs are what its library says (``getInputsInfo`` /
 ``getOutputsInfo`` with the node's ``params``, after ``initialize``, as OVMS asks at load), so
-the converter loads every library once per node through the backend's ctypes runtime.
+the converter inspects every library once per node (``inspection.py``: the backend's ctypes
+runtime in a child process with a deadline).
 """
 
 from __future__ import annotations
@@ -10,13 +11,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from ovtriton.backend.custom_node import CustomNodeLibrary, CustomNodeLoadError, TensorInfo
+from ovtriton.backend.custom_node import TensorInfo
 from ovtriton.backend.dtypes import triton_from_numpy
 
 from ovtriton.backend.tensors import TensorSpec
 
 from ..errors import Problems
 from ..ovms import CustomLibrary, Node
+from .inspection import InspectError, inspect_library
 from .nodes import ANY, NodeIO
 
 
@@ -70,11 +72,8 @@ class Libraries:
         if path is None:
             return None  # reported under the library's entry
         try:
-            with CustomNodeLibrary(path, node=node.name) as library:
-                library.initialize(node.params)
-                inputs = library.inputs_info(node.params)
-                outputs = library.outputs_info(node.params)
-        except CustomNodeLoadError as exc:
+            inputs, outputs = inspect_library(path, node.name or "", node.params)
+        except InspectError as exc:
             self.problems.add(
                 f"{node.path}.library_name",
                 str(exc),

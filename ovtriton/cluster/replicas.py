@@ -8,7 +8,6 @@ tritonserver, which drains) or SIGKILL (serve's tritonserver dies with it).
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import secrets
@@ -16,16 +15,17 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Optional
+
+from tritonclient.utils import InferenceServerException
 
 from ovtriton.errors import UserError
 from ovtriton.server import guard
 from ovtriton.server.admin import HEADER
 from ovtriton.server.ports import Ports
+from ovtriton.server.triton_admin import TritonAdmin
 
 LOGGER = logging.getLogger(__name__)
 
@@ -110,13 +110,19 @@ class Replica:
         while time.monotonic() - started < timeout:
             if not self.running:
                 raise UserError(f"{self.name} exited during start-up; see {self.workdir}/serve.log")
-            if guard.server_name(self.http_url, timeout=1) == self.server_id and self.ready():
+            if self._admin().server_name(timeout=1) == self.server_id and self.ready():
                 return time.monotonic() - started
             time.sleep(0.1)
         raise UserError(f"{self.name} was not ready within {timeout:.0f} s")
 
     def ready(self) -> bool:
-        return _status(f"http://{self.http_url}/v2/health/ready") == 200
+        return self._admin().ready()
+
+    def _admin(self, timeout: float = 120.0) -> TritonAdmin:
+        """Triton's HTTP API of this replica (the admin key read from its file when set)."""
+        key = self.admin_key_file
+        headers = {HEADER: key.read_text(encoding="utf-8").strip()} if key.is_file() else {}
+        return TritonAdmin(self.http_url, headers, timeout=timeout)
 
     def terminate(self, timeout: float = 60.0) -> tuple[float, Optional[float]]:
         """SIGTERM; returns (seconds until serve exited: its drain time, seconds until its
@@ -146,26 +152,12 @@ class Replica:
 
     def load(self, model: str, timeout: float = 120.0) -> tuple[int, str]:
         """Ask this replica to (re)load ``model`` from the bucket: (HTTP status, message)."""
-        if guard.server_name(self.http_url) != self.server_id:
+        admin = self._admin(timeout)
+        if admin.server_name() != self.server_id:
             raise UserError(f"{self.name}: another server answers on {self.http_url}")
-        request = urllib.request.Request(
-            f"http://{self.http_url}/v2/repository/models/{model}/load",
-            data=b"{}",
-            method="POST",
-            headers={HEADER: self.admin_key_file.read_text(encoding="utf-8").strip()},
-        )
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
-                return response.status, ""
-        except urllib.error.HTTPError as exc:
-            return exc.code, json.loads(exc.read() or b"{}").get("error", "")
-
-
-def _status(url: str) -> int:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return response.status
-    except urllib.error.HTTPError as exc:
-        return exc.code
-    except (OSError, urllib.error.URLError):
-        return 0
+            admin.load(model)
+        except InferenceServerException as exc:
+            status = str(exc.status() or "")
+            return (int(status) if status.isdigit() else 500), str(exc.message())
+        return 200, ""

@@ -25,7 +25,7 @@ from ovtriton.server.ports import Ports
 if TYPE_CHECKING:  # imported when the front starts: serve's --help and port checks stay light
     from ovtriton.server.process import TritonServer
     from ovtriton.tfs.front import TfsFront
-    from ovtriton.tfs.reload import ConfigReload
+    from ovtriton.server.reload import ConfigReload
 
 LOGGER = logging.getLogger(__name__)
 

@@ -25,6 +25,7 @@ from ovtriton.server.http_guard import add_guard_options, entrance_from
 
 if TYPE_CHECKING:  # imported when serving: a busy port is reported before OpenVINO loads
     from ovtriton.server.process import ModelState, TritonServer
+    from ovtriton.server.reload import ConfigReload
     from ovtriton.server.watch import ConfigWatcher
 from ovtriton.commands.ovms_flags import add_ovms_arguments, apply_ovms_arguments
 
@@ -204,25 +205,18 @@ def _serve(
     args: Optional[argparse.Namespace] = None,
 ) -> int:
     from ovtriton.commands.ovms_flags import start_front
-    from ovtriton.tfs.reload import config_reload
+    from ovtriton.server.reload import config_reload
 
     with _stop_on_sigterm():
         server.start()
         front = None
         try:
             announce_admin(server)
-            reload = config_reload(watcher, server)  # also POST /v1/config/reload's
+            # --watch and POST /v1/config/reload: one reload at a time, never fatal.
+            reload = config_reload(watcher, server.admin_client, server.verify)
             front = start_front(args, server, reload)
             report_started(server)
-            if reload is not None and poll > 0:
-                LOGGER.info("watching %s for changes", reload.watcher.config_path)
-                while server.running:
-                    time.sleep(poll)
-                    if reload.poll():
-                        report_models(server)
-            code = server.wait()
-            if code != 0:
-                raise UserError(f"tritonserver exited with code {code}:\n{server.log_tail()}")
+            _supervise(server, reload, poll)
         except KeyboardInterrupt:
             LOGGER.info("stopping tritonserver ...")
         finally:
@@ -231,6 +225,27 @@ def _serve(
             server.stop()
     LOGGER.info("tritonserver stopped")
     return 0
+
+
+def _supervise(server: TritonServer, reload: Optional[ConfigReload], poll: float) -> None:
+    """Until stopped: restart tritonserver whenever it dies and, with ``--watch``, apply config
+    changes; neither ever ends serve, except a tritonserver that keeps dying (exit 1)."""
+    from ovtriton.server.supervise import Supervisor
+    from ovtriton.server.triton_admin import CallFailed, message
+
+    supervisor = Supervisor(server)
+    watching = reload if poll > 0 else None
+    if watching is not None:
+        LOGGER.info("watching %s for changes", watching.watcher.config_path)
+    while True:
+        time.sleep(poll if watching is not None else 0.5)
+        if not supervisor.check():
+            raise UserError("tritonserver keeps dying; see the log lines above")
+        if watching is not None and server.running and watching.poll():
+            try:
+                report_models(server)
+            except CallFailed as exc:  # it died meanwhile: the next check restarts it
+                LOGGER.warning("cannot list the models: %s", message(exc))
 
 
 def announce_admin(server: TritonServer) -> None:

@@ -16,7 +16,7 @@ import tritonclient.grpc as grpcclient
 from tritonclient.utils import InferenceServerException
 
 from ovtriton.errors import UserError
-from ovtriton.server import guard
+from ovtriton.server.triton_admin import TritonAdmin
 from ovtriton.server.ports import Ports, client_host
 from ovtriton.server.process import TritonServer
 
@@ -65,7 +65,7 @@ def ovms_front(
 
 def verify(ports: OvmsPorts, expected: str) -> None:
     """Both OVMS ports lead to our Triton: KServe's server metadata names its ``--id``."""
-    guard.verify(ports.rest_url, expected)  # REST: GET /v2 through the front
+    TritonAdmin(ports.rest_url).verify(expected)  # REST: GET /v2 through the front
     client = grpcclient.InferenceServerClient(ports.grpc_url)
     try:
         name = client.get_server_metadata(client_timeout=10).name

@@ -99,6 +99,11 @@ class AdminAccess:
                 keys[restriction.key] = restriction.value
         return {**keys, **{GRPC_PREFIX + key: value for key, value in keys.items()}}
 
+    def secrets(self, extra_args: Sequence[str] = ()) -> list[str]:
+        """The key values tritonserver's command line carries (ours and the operator's)."""
+        values = [self.value] if self.enabled else []
+        return values + [r.value for r in _restrictions(extra_args) if r.value]
+
     def write(self, path: Path) -> Path:
         """Store the key for the operator (readable by the owner only)."""
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -81,10 +81,19 @@ def assemble_backend_dir(installation: Installation, dest: Path) -> Path:
     python_dir.mkdir(parents=True, exist_ok=True)
     python_src = installation.root / "backends" / "python"
     for name in ("libtriton_python.so", "triton_python_backend_utils.py"):
-        shutil.copy2(python_src / name, python_dir / name)
-    shutil.copy2(installation.stub, python_dir / "triton_python_backend_stub")
+        _replace(python_src / name, python_dir / name)
+    _replace(installation.stub, python_dir / "triton_python_backend_stub")
     install_backend(dest / BACKEND_NAME)
     return dest
+
+
+def _replace(source: Path, target: Path) -> None:
+    """Copy ``source`` beside ``target``, then rename it over ``target``: writing into a file
+    a process still runs or maps (a stub left by a killed serve on the same ``--workdir``)
+    fails with ETXTBSY or corrupts that process; a rename does neither."""
+    staging = target.with_name(f".{target.name}.{os.getpid()}")
+    shutil.copy2(source, staging)
+    os.replace(staging, target)
 
 
 def install_backend(target: Path) -> Path:

@@ -2,10 +2,17 @@
 
 - Ports are checked free before start (tritonserver's gRPC endpoint binds with SO_REUSEPORT, so
   a second server on a busy port would start and share the port with the first one).
-- Each start gets its own ``--id``; ``GET /v2`` must answer with it before ovtriton trusts the
-  port (readiness, the watchdog's reloads).
-- tritonserver gets SIGKILL when the thread that started it dies (``PR_SET_PDEATHSIG``); its
-  Python backend stubs follow their parent by themselves.
+- Each start gets its own ``--id``; ``GET /v2`` (``TritonAdmin.verify``) must answer with it
+  before ovtriton trusts the port (readiness, the watchdog's reloads).
+- tritonserver gets SIGKILL when the thread that started it dies (``PR_SET_PDEATHSIG``); a
+  ``Sentinel`` (a tiny ``sh`` child in its own session) SIGKILLs tritonserver's whole process
+  group, its Python backend stubs included, when the process that started it dies (even by
+  ``kill -9``): a stub does not notice its parent's death while that parent is a zombie nobody
+  reaps (a container whose pid 1 does not reap), and stayed alive for minutes.
+- tritonserver runs with SIGCHLD ignored, so the kernel reaps its stubs when they die (Triton
+  2.51 leaves a crashed stub a zombie).
+- This process is a child subreaper (``PR_SET_CHILD_SUBREAPER``): stubs orphaned by a crashed
+  tritonserver become its children and ``reap_orphans`` collects them.
 - Files a killed ``serve`` could not remove carry its pid (``/dev/shm/ovtriton<pid>_*``,
   ``$TMPDIR/ovtriton-<pid>-*``); the next start removes those of pids that no longer exist.
 """
@@ -14,7 +21,6 @@ from __future__ import annotations
 
 import ctypes
 import errno
-import json
 import logging
 import os
 import re
@@ -22,9 +28,8 @@ import secrets
 import shutil
 import signal
 import socket
+import subprocess
 import tempfile
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Iterable, Optional
 
@@ -36,6 +41,8 @@ LOGGER = logging.getLogger(__name__)
 
 SHM_DIR = Path("/dev/shm")
 _PR_SET_PDEATHSIG = 1
+_PR_SET_CHILD_SUBREAPER = 36
+_STUB_COMM = "triton_python_b"  # /proc/PID/comm of triton_python_backend_stub (15 chars)
 _SHM_MARK = re.compile(r"^ovtriton(\d+)_")
 _TMP_MARK = re.compile(r"^ovtriton-(?:serve-)?(\d+)-")
 
@@ -93,34 +100,16 @@ def holder(port: int) -> str:
 
 
 def die_with_parent() -> None:
-    """preexec_fn: SIGKILL this child when the thread that forked it exits."""
+    """preexec_fn: SIGKILL this child when the thread that forked it exits; its own children
+    (Python backend stubs) are reaped by the kernel (SIGCHLD ignored, inherited across exec),
+    so a stub that dies is not left a zombie tritonserver never waits for."""
     parent = os.getppid()
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
         os._exit(126)
+    libc.signal(signal.SIGCHLD, ctypes.c_void_p(1))  # SIG_IGN
     if os.getppid() != parent:  # the parent died before prctl took effect
         os._exit(126)
-
-
-def server_name(http_url: str, timeout: float = 2.0) -> Optional[str]:
-    """The ``name`` ``GET /v2`` answers with (the server's --id), None when nothing answers."""
-    try:
-        with urllib.request.urlopen(f"http://{http_url}/v2", timeout=timeout) as response:
-            return str(json.loads(response.read()).get("name"))
-    except (OSError, ValueError, urllib.error.URLError):
-        return None
-
-
-def verify(http_url: str, expected: str) -> None:
-    """Raise UserError when another server answers on ``http_url`` (ConnectionError: none)."""
-    name = server_name(http_url)
-    if name is None:
-        raise ConnectionError(f"no server answers GET /v2 on {http_url}")
-    if name != expected:
-        raise UserError(
-            f"the server answering on {http_url} is {name!r}, not ovtriton's {expected!r}; "
-            "another process took the port"
-        )
 
 
 def remove_leftovers(shm_dir: Path = SHM_DIR, tmp_dir: Optional[Path] = None) -> list[Path]:
@@ -148,6 +137,82 @@ def remove_leftovers(shm_dir: Path = SHM_DIR, tmp_dir: Optional[Path] = None) ->
     if removed:
         LOGGER.info("removed %d file(s) left by ovtriton processes that are gone", len(removed))
     return removed
+
+
+class Sentinel:
+    """A ``sh`` child that SIGKILLs the process group last given to ``watch`` when this process
+    dies: its stdin is a pipe only this process holds, so ``read`` ends when this process
+    ends, however it ends. Own session: a signal to this process's group does not reach it."""
+
+    _SCRIPT = (
+        'trap "" INT TERM HUP; g=0; while read -r line; do g=$line; done; '
+        '[ "$g" -gt 0 ] 2>/dev/null && kill -9 "-$g" 2>/dev/null; exit 0'
+    )
+
+    def __init__(self, process: subprocess.Popen) -> None:
+        self.process = process
+
+    @classmethod
+    def start(cls) -> "Sentinel":
+        become_subreaper()
+        process = subprocess.Popen(
+            ["sh", "-c", cls._SCRIPT],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        return cls(process)
+
+    def watch(self, pgid: int) -> None:
+        """Kill process group ``pgid`` when this process dies (0: none)."""
+        try:
+            assert self.process.stdin is not None
+            self.process.stdin.write(f"{pgid}\n".encode())
+            self.process.stdin.flush()
+        except (BrokenPipeError, ValueError, OSError) as exc:  # the sentinel was killed
+            LOGGER.warning(
+                "the process-group sentinel is gone (%s); a kill -9 of this process "
+                "may leave tritonserver's stubs behind",
+                exc,
+            )
+
+    def close(self) -> None:
+        self.watch(0)
+        try:
+            if self.process.stdin is not None:
+                self.process.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def become_subreaper() -> None:
+    """Orphaned descendants (stubs of a crashed tritonserver) become children of this process."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        LOGGER.debug("PR_SET_CHILD_SUBREAPER failed: errno %d", ctypes.get_errno())
+
+
+def reap_orphans(timeout: float = 5.0) -> list[int]:
+    """Wait for children that are orphaned Python backend stubs (adopted as subreaper, then
+    SIGKILLed with their group); never for other children, whose status belongs to whoever
+    started them."""
+    stubs = []
+    for child in psutil.Process().children():
+        try:
+            if child.name().startswith(_STUB_COMM):
+                stubs.append(child)
+        except psutil.NoSuchProcess:
+            continue
+    gone, alive = psutil.wait_procs(stubs, timeout=timeout)  # waitpid: reaps them
+    for process in alive:
+        LOGGER.warning("an orphaned stub (pid %d) did not end", process.pid)
+    return [p.pid for p in gone]
 
 
 def kill_group(pgid: int) -> None:

@@ -2,42 +2,38 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import signal
 import subprocess
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Optional, Sequence, Union
 
 from ovtriton.errors import UserError
-from ovtriton.server import embedded, guard
+from ovtriton.server import arguments, embedded, guard, hide_key
+from ovtriton.server.arguments import EXIT_TIMEOUT, EXPLICIT_MODE_ARGS
 from ovtriton.server.admin import AdminAccess
 from ovtriton.server.embedded import MALLOC_TUNING
 from ovtriton.server.http_guard import HttpEntrance
 from ovtriton.server.ports import Ports, client_host
 from ovtriton.server.remote import RemoteRepository, check_reachable
 from ovtriton.server.stubs import StubWatchdog
+from ovtriton.server.triton_admin import TritonAdmin
 
 LOGGER = logging.getLogger(__name__)
 
 SHM_DIR = guard.SHM_DIR
-__all__ = ["EXPLICIT_MODE_ARGS", "MALLOC_TUNING", "SHM_DIR", "ModelState", "Ports", "TritonServer"]
-SUMMARIES = "--metrics-config=summary_latencies=true"  # on by default (OVMS's are histograms)
-# Explicit model control lets the stub watchdog reload a model (`*`: all at start); Triton
-# drains on SIGTERM for EXIT_TIMEOUT s (its default 30 s is spent in full whenever a client
-# keeps an idle keep-alive connection open; requests running longer are cut).
-EXPLICIT_MODE_ARGS = ("--model-control-mode=explicit", "--load-model=*")
-EXIT_TIMEOUT = 5
-
-
-def _unless_given(arg: str, key: str, given: Sequence[str]) -> list[str]:
-    """``[arg]``, or nothing when the operator's own arguments (after ``--``) mention ``key``."""
-    return [] if any(key in a for a in given) else [arg]
+__all__ = [
+    "EXIT_TIMEOUT",
+    "EXPLICIT_MODE_ARGS",
+    "MALLOC_TUNING",
+    "SHM_DIR",
+    "ModelState",
+    "Ports",
+    "TritonServer",
+]
 
 
 @dataclass
@@ -73,6 +69,7 @@ class TritonServer:
     watchdog: Optional[StubWatchdog] = field(default=None, init=False, repr=False)
     _process: Optional[subprocess.Popen] = field(default=None, init=False, repr=False)
     _tmp: Optional[tempfile.TemporaryDirectory] = field(default=None, init=False, repr=False)
+    _sentinel: Optional[guard.Sentinel] = field(default=None, init=False, repr=False)
 
     @property
     def http_url(self) -> str:
@@ -98,6 +95,11 @@ class TritonServer:
         return guard.shm_prefix(self.ports.http)
 
     @property
+    def admin_client(self) -> TritonAdmin:
+        """Triton's HTTP API with the admin key (safe to share between threads)."""
+        return TritonAdmin(self.http_url, self.admin_headers)
+
+    @property
     def admin_headers(self) -> dict[str, str]:
         """Headers (gRPC: metadata) a client sends to use the control APIs of this server."""
         return self.admin.headers(self.extra_args)
@@ -108,49 +110,12 @@ class TritonServer:
         ids = [a.partition("=")[2] for a in self.extra_args if a.startswith("--id=")]
         return ids[-1] if ids else self.server_id
 
-    def _mode_args(self) -> tuple[str, ...]:
-        chosen = any(a.startswith("--model-control-mode") for a in self.extra_args)
-        return EXPLICIT_MODE_ARGS if self.revive_stubs and not chosen else ()
+    def command(self, backend_dir: Path, installation: embedded.Installation) -> list[str]:
+        """tritonserver's command line (``arguments.py``)."""
+        return arguments.command(self, backend_dir, installation)
 
     def _explicit(self) -> bool:
-        modes = [
-            a.partition("=")[2]
-            for a in (*self._mode_args(), *self.extra_args)
-            if a.startswith("--model-control-mode=")
-        ]
-        return bool(modes) and modes[-1] == "explicit"
-
-    def command(self, backend_dir: Path, installation: embedded.Installation) -> list[str]:
-        return [
-            str(installation.binary),
-            f"--model-repository={self._repository_arg()}",
-            f"--backend-directory={backend_dir}",  # never with a trailing slash
-            f"--cache-directory={installation.caches}",
-            *self.http_entrance.flags(self.host, self.ports.http),
-            *embedded.max_input_size_flag(installation, self.extra_args),
-            f"--grpc-address={self.host}",
-            f"--grpc-port={self.ports.grpc}",
-            f"--metrics-address={self.host}",
-            f"--metrics-port={self.ports.metrics}",
-            # Latency quantiles (nv_*_summary_us) on, unless the operator chose after `--`.
-            *_unless_given(SUMMARIES, "summary_latencies", self.extra_args),
-            # One broken model must not take the others down (OVMS skips invalid servables).
-            "--exit-on-error=false",
-            *_unless_given(
-                f"--exit-timeout-secs={EXIT_TIMEOUT}", "--exit-timeout", self.extra_args
-            ),
-            # Unique shared-memory names so several servers can share /dev/shm.
-            f"--backend-config=python,shm-region-prefix-name={self.shm_prefix}",
-            f"--id={self.server_id}",
-            *self.admin.flags(self.extra_args),
-            *self._mode_args(),
-            *self.extra_args,
-        ]
-
-    def _repository_arg(self) -> str:
-        if isinstance(self.repository, RemoteRepository):
-            return self.repository.triton_url
-        return str(self.repository)
+        return arguments.explicit(self)
 
     def start(self) -> "TritonServer":
         if isinstance(self.repository, RemoteRepository):
@@ -164,9 +129,40 @@ class TritonServer:
         if self.workdir is None:
             self._tmp = tempfile.TemporaryDirectory(prefix=guard.temp_prefix())
             self.workdir = Path(self._tmp.name)
-        backend_dir = embedded.assemble_backend_dir(installation, self.workdir / "backends")
         if self.log_path is None:
             self.log_path = self.workdir / "tritonserver.log"
+        # Kills tritonserver's process group (the stubs included) if this process is killed.
+        self._sentinel = guard.Sentinel.start()
+        try:
+            self._launch(installation)
+            self.http_entrance.start(self.host, self.ports.http)  # stays up across restarts
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def restart(self) -> None:
+        """Start tritonserver again after it died: what is left of the old one (its stubs, its
+        shared memory) removed first, a new ``--id``, the stub watchdog following the new
+        process. Raises UserError when the new one does not come up (the caller retries)."""
+        if self.watchdog is not None:
+            self.watchdog.stop()
+            self.watchdog = None
+        if self._process is not None:
+            self._reap(self._process)
+        guard.check_ports_free(self.host, self.ports.named())
+        self.server_id = guard.new_server_id()
+        try:
+            self._launch(embedded.locate())
+        except BaseException:
+            if self._process is not None:
+                self._reap(self._process)
+            raise
+
+    def _launch(self, installation: embedded.Installation) -> None:
+        """Start tritonserver, wait until it answers as ours, start the stub watchdog."""
+        assert self.workdir is not None and self.log_path is not None
+        backend_dir = embedded.assemble_backend_dir(installation, self.workdir / "backends")
         cmd = self.command(backend_dir, installation)
         shown = " ".join(cmd).replace(self.admin.value, "<admin key>") if self.admin.enabled else ""
         LOGGER.debug("starting %s", shown or " ".join(cmd))
@@ -188,20 +184,17 @@ class TritonServer:
                 # Dies with the thread that starts it: start from a long-lived thread.
                 preexec_fn=guard.die_with_parent,
             )
-        try:
-            self.wait_ready()
-            self.http_entrance.start(self.host, self.ports.http)
-            if self.revive_stubs and self._explicit():
-                self.watchdog = StubWatchdog(
-                    self._process.pid,
-                    self.http_url,
-                    headers=self.admin_headers,
-                    verify=self.verify,
-                ).start()
-        except BaseException:
-            self.stop()
-            raise
-        return self
+        if self._sentinel is not None:
+            self._sentinel.watch(self._process.pid)
+        # Other local users must not read the admin key in /proc/PID/cmdline (ps).
+        hide_key.hide_when_parsed(self._process.pid, self.admin.secrets(self.extra_args))
+        self.wait_ready()
+        if self.revive_stubs and self._explicit():
+            self.watchdog = StubWatchdog(
+                self._process.pid,
+                self.admin_client,
+                verify=self.verify,
+            ).start()
 
     def wait_ready(self) -> None:
         """Wait until the server is live and has finished loading its models."""
@@ -212,7 +205,7 @@ class TritonServer:
                     f"tritonserver exited with code {self._process.returncode} during start-up:\n"
                     + self.log_tail()
                 )
-            if _get(f"http://{self.http_url}/v2/health/live") == 200:
+            if self.admin_client.live():
                 try:
                     self.verify()
                     return
@@ -225,26 +218,18 @@ class TritonServer:
 
     def verify(self) -> None:
         """Raise UserError unless our own tritonserver answers on the HTTP port."""
-        guard.verify(self.http_url, self.expected_id)
+        self.admin_client.verify(self.expected_id)
 
     def is_ready(self) -> bool:
-        return _get(f"http://{self.http_url}/v2/health/ready") == 200
+        return self.admin_client.ready()
 
     def models(self) -> list[ModelState]:
         """Every model of the repository with its state and, for a failed one, why."""
-        request = urllib.request.Request(
-            f"http://{self.http_url}/v2/repository/index",
-            data=b"{}",
-            method="POST",
-            headers=self.admin_headers,
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:
-            index = json.loads(response.read())
         return [
             ModelState(
                 m["name"], m.get("version", ""), m.get("state", "UNKNOWN"), m.get("reason", "")
             )
-            for m in index
+            for m in self.admin_client.index()
         ]
 
     def log_tail(self, lines: int = 40) -> str:
@@ -282,27 +267,32 @@ class TritonServer:
                 except subprocess.TimeoutExpired:
                     LOGGER.warning("tritonserver did not stop within %.0f s; killing it", timeout)
             code = self._process.returncode if self._process.returncode is not None else -9
-            guard.kill_group(self._process.pid)
-            self._process.wait()
-            guard.remove_shm(self.shm_prefix)
+            self._reap(self._process)
+        if self._sentinel is not None:
+            self._sentinel.close()
+            self._sentinel = None
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
             self.workdir = None
         return code
 
+    def _reap(self, process: subprocess.Popen) -> None:
+        """Kill what is left of ``process``'s group (its stubs), wait for it, remove its shm."""
+        guard.kill_group(process.pid)
+        if self._sentinel is not None:
+            self._sentinel.watch(0)  # before the pid can be reused by another process group
+        process.wait()
+        guard.reap_orphans()
+        guard.remove_shm(self.shm_prefix)
+
+    @property
+    def returncode(self) -> Optional[int]:
+        """tritonserver's exit status once it ended (negative: the signal that ended it)."""
+        return None if self._process is None else self._process.poll()
+
     def __enter__(self) -> "TritonServer":
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-def _get(url: str) -> int:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return response.status
-    except urllib.error.HTTPError as exc:
-        return exc.code
-    except (OSError, urllib.error.URLError):
-        return 0

@@ -21,12 +21,11 @@ from pathlib import Path
 from typing import Callable, Optional
 
 import psutil
-import tritonclient.http as httpclient
-from tritonclient.utils import InferenceServerException
 
 from ovtriton.backend import BACKEND_NAME
 from ovtriton.errors import UserError
 from ovtriton.server.guard import SHM_DIR
+from ovtriton.server.triton_admin import CallFailed, TritonAdmin, message
 
 LOGGER = logging.getLogger(__name__)
 
@@ -92,18 +91,16 @@ class StubWatchdog:
     def __init__(
         self,
         server_pid: int,
-        http_url: str,
+        admin: TritonAdmin,
         interval: float = 1.0,
-        headers: Optional[dict[str, str]] = None,
         verify: Optional[Callable[[], None]] = None,
     ) -> None:
         self.server_pid = server_pid
         self.interval = interval
-        self._headers = dict(headers or {})  # the admin key of the repository API
+        self._admin = admin  # Triton's repository API with the admin key
         self._verify = verify or (lambda: None)  # raises unless our own server answers
         self._regions: dict[str, int] = {}  # region -> pid of the stub seen using it
         self.revived: list[str] = []  # model names, in order, for logs and tests
-        self._client = httpclient.InferenceServerClient(http_url, network_timeout=600.0)
         self._instances: dict[str, int] = {}  # model -> stubs per version, from its config
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="stub-watchdog", daemon=True)
@@ -116,14 +113,13 @@ class StubWatchdog:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout=30)
-        self._client.close()
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
             try:
                 self.check()
-            except (InferenceServerException, OSError) as exc:  # server stopping or busy
-                LOGGER.debug("stub watchdog: %s", exc)
+            except CallFailed as exc:  # server stopping or busy
+                LOGGER.debug("stub watchdog: %s", message(exc))
             except UserError as exc:  # another server answers on our port: touch nothing
                 LOGGER.error("stub watchdog: %s", exc)
 
@@ -133,7 +129,7 @@ class StubWatchdog:
         self.track()
         ready = [
             (m["name"], m.get("version", ""))
-            for m in self._client.get_model_repository_index(headers=self._headers)
+            for m in self._admin.index()
             if m.get("state") == "READY"
         ]
         stubs = live_stubs(self.server_pid)
@@ -183,7 +179,7 @@ class StubWatchdog:
 
     def _expected(self, name: str, refresh: bool) -> int:
         if refresh or name not in self._instances:
-            config = self._client.get_model_config(name)
+            config = self._admin.model_config(name)
             stubs = 0
             if config.get("backend") in _STUB_BACKENDS:
                 stubs = sum(int(g.get("count", 1)) for g in config.get("instance_group", [{}]))
@@ -198,10 +194,10 @@ class StubWatchdog:
         )
         try:
             # Unload then load: loading an unchanged model is a no-op, even with its config.
-            self._client.unload_model(name, headers=self._headers)
-            self._client.load_model(name, headers=self._headers)
-        except InferenceServerException as exc:
-            LOGGER.error("could not reload %s after its stub died: %s", name, exc.message())
+            self._admin.unload(name)
+            self._admin.load(name)
+        except CallFailed as exc:
+            LOGGER.error("could not reload %s after its stub died: %s", name, message(exc))
             return
         self.revived.append(name)
         LOGGER.warning("model %s reloaded", name)

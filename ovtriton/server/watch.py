@@ -19,9 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Optional
 
-import tritonclient.http as httpclient
-from tritonclient.utils import InferenceServerException
-
 from ovtriton.converter import ConfigError, ConversionOptions, ConversionPlan, convert, plan
 from ovtriton.converter.schema import MAX_CONFIG_BYTES
 from ovtriton.errors import UserError
@@ -40,6 +37,9 @@ class ConfigWatcher:
     # (ovtriton.storage.mirror); a UserError there keeps the old repository serving.
     sync: Optional[Callable[[], object]] = None
     current: Optional[ConversionPlan] = field(default=None, init=False)
+    # Told each model the new config drops, before its folder leaves the repository (Triton's
+    # index stops listing it from then on, though it still serves until unloaded).
+    on_retire: Optional[Callable[[str], None]] = field(default=None, repr=False)
     _fingerprint: bytes = field(default=b"", init=False)
     _last_error: str = field(default="", init=False)
     _sync_failed: bool = field(default=False, init=False)
@@ -115,6 +115,9 @@ class ConfigWatcher:
             LOGGER.info("the new config serves the same models; nothing to reload")
             self.current, self._fingerprint, self._last_error = new, fingerprint, ""
             return False
+        if self.on_retire is not None:
+            for name in sorted(changed - {m.name for m in new.models}):
+                self.on_retire(name)
         try:
             self._write(new, changed)
         except (UserError, OSError) as exc:  # ENOSPC, permissions: nothing was written
@@ -191,38 +194,6 @@ class ConfigWatcher:
         for base in bases:
             digest.update(_listing(base))
         return digest.digest()
-
-
-class TritonControl:
-    """Load/unload through Triton's repository API; a failed load is logged, not fatal."""
-
-    def __init__(
-        self,
-        http_url: str,
-        headers: Optional[dict[str, str]] = None,
-        verify: Optional[Callable[[], None]] = None,
-    ) -> None:
-        self._client = httpclient.InferenceServerClient(http_url, network_timeout=600.0)
-        self._headers = dict(headers or {})  # the admin key of the repository API
-        self._verify = verify or (lambda: None)  # raises UserError unless our server answers
-
-    def load(self, name: str) -> None:
-        try:
-            self._verify()
-            self._client.load_model(name, headers=self._headers)
-        except ConnectionError as exc:
-            LOGGER.error("could not load %s: %s", name, exc)
-        except InferenceServerException as exc:
-            LOGGER.error("Triton could not load %s: %s", name, exc.message())
-
-    def unload(self, name: str) -> None:
-        try:
-            self._verify()
-            self._client.unload_model(name, headers=self._headers)
-        except ConnectionError as exc:
-            LOGGER.error("could not unload %s: %s", name, exc)
-        except InferenceServerException as exc:
-            LOGGER.error("Triton could not unload %s: %s", name, exc.message())
 
 
 def _listing(base: Path) -> bytes:

@@ -15,8 +15,8 @@ from ovtriton.tfs.grpc_front import start_grpc
 from ovtriton.tfs.images import ImageDecoder
 from ovtriton.tfs.metrics import FrontMetrics
 from ovtriton.tfs.passthrough import GuardLimits, app_runner
-from ovtriton.tfs.reload import ConfigReload
 from ovtriton.tfs.rest_front import RestFront
+from ovtriton.tfs.reloader import Reloader
 from ovtriton.tfs.service import TfsService
 from ovtriton.tfs.triton import TritonLink
 
@@ -37,7 +37,7 @@ class FrontConfig:
     triton_headers: tuple[tuple[str, str], ...] = ()
     # ``serve --config``'s reload (POST /v1/config/reload, END for removed models); None when
     # a Triton repository is served.
-    reload: Optional[ConfigReload] = None
+    reload: Optional[Reloader] = None
     # What one request may declare and carry (REST /v2 and TFS), and the bytes in flight
     # both ports may hold together (beyond it requests wait, then get 429/RESOURCE_EXHAUSTED).
     limits: GuardLimits = GuardLimits()

@@ -185,6 +185,8 @@ class RestFront:
                 501,
             )
         outcome = await asyncio.get_running_loop().run_in_executor(None, reload.reload)
+        if outcome.busy:
+            return _json({"error": outcome.error}, 503)
         if outcome.error:
             return _json(
                 {

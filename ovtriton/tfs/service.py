@@ -16,9 +16,9 @@ from ovtriton.tfs.admission import Busy, ByteBudget
 from ovtriton.tfs.errors import TfsError, from_triton
 from ovtriton.tfs.images import ImageDecoder
 from ovtriton.tfs.model_info import ModelInfo, ModelInfoCache
-from ovtriton.tfs.reload import ConfigReload
 from ovtriton.tfs.tensors import from_triton as tensor_from_triton
 from ovtriton.tfs.passthrough import DEFAULT_MAX_INPUT_BYTES
+from ovtriton.tfs.reloader import Reloader
 from ovtriton.tfs.tensors import check_size, optional_version, tf_number, to_triton
 from ovtriton.tfs.triton import Tensor, TritonLink, VersionState
 
@@ -54,7 +54,7 @@ class TfsService:
     def __init__(
         self,
         triton: TritonLink,
-        reload: Optional[ConfigReload] = None,
+        reload: Optional[Reloader] = None,
         images: Optional[ImageDecoder] = None,
         budget: Optional[ByteBudget] = None,
         max_input_bytes: int = DEFAULT_MAX_INPUT_BYTES,

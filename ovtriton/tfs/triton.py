@@ -17,6 +17,11 @@ MESSAGE_LIMIT = 1024 * 1024 * 1024 - 1
 CHANNEL_OPTIONS = [
     ("grpc.max_send_message_length", MESSAGE_LIMIT),
     ("grpc.max_receive_message_length", MESSAGE_LIMIT),
+    # When serve restarts a dead tritonserver, reconnect within a second of it being back
+    # (gRPC's default backoff grows to 120 s while it is down, failing requests meanwhile).
+    ("grpc.initial_reconnect_backoff_ms", 200),
+    ("grpc.min_reconnect_backoff_ms", 200),
+    ("grpc.max_reconnect_backoff_ms", 1000),
 ]
 
 

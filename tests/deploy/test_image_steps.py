@@ -187,6 +187,7 @@ def started(
     ports = Ports.free()
     extra: dict[str, str] = {
         "OVTRITON_CONVERTED_REPOSITORY": str(tmp_path / "converted" / "repository"),
+        "OVTRITON_PYTHON": sys.executable,  # the image's python3 has ovtriton
     }
     if mode in ("triton-repository", "guarded"):
         extra["OVTRITON_MODEL_REPOSITORY"] = str(triton_repository(tmp_path))
@@ -243,9 +244,11 @@ def test_entrypoint_serves_infers_reports_health_and_stops_on_sigterm(
 ) -> None:
     process, ports = started
     # exec: the shell is gone and tritonserver itself gets the signals (PID 1 in a container).
-    assert (
-        Path(f"/proc/{process.pid}/cmdline").read_bytes().split(b"\0")[0].endswith(b"tritonserver")
-    )
+    argv = Path(f"/proc/{process.pid}/cmdline").read_bytes().split(b"\0")
+    assert argv[0].endswith(b"tritonserver")
+    # The admin key is hidden from other local users (ps): only '*' after the header name.
+    keys = [a.partition(b"ovtriton-admin-key=")[2] for a in argv if b"ovtriton-admin-key=" in a]
+    assert len(keys) == 2 and all(k and set(k) == {ord("*")} for k in keys), keys
 
     client = httpclient.InferenceServerClient(f"127.0.0.1:{ports.http}")
     x = np.arange(8, dtype=np.float32).reshape(2, 4)

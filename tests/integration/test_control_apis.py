@@ -152,6 +152,25 @@ def test_the_server_names_itself_with_its_own_id(server: TritonServer) -> None:
     assert server.server_id.startswith(f"ovtriton-{os.getpid()}-")  # unique per start
 
 
+def test_no_other_local_user_can_read_the_admin_key_in_the_command_line(
+    server: TritonServer,
+) -> None:
+    """Issue 19 finding 5: /proc/PID/cmdline (ps) is world-readable; the key is overwritten
+    there once tritonserver parsed it, and tritonserver keeps checking the real key."""
+    import psutil
+
+    cmdline = Path(f"/proc/{server.pid}/cmdline").read_bytes()
+    shown = " ".join(psutil.Process(server.pid).cmdline())  # what ps shows
+    key = server.admin.value
+    assert key.encode() not in cmdline and key not in shown
+    mask = "*" * len(key)
+    assert f"{HEADER}={mask}" in shown  # the flag is still there, its value hidden
+    client = httpclient.InferenceServerClient(server.http_url)
+    client.get_model_repository_index(headers=server.admin_headers)  # the real key works
+    with pytest.raises(InferenceServerException, match="restricted"):
+        client.get_model_repository_index(headers={HEADER: mask})
+
+
 def test_opting_out_leaves_the_control_apis_open(tmp_path: Path) -> None:
     from ovtriton.server.admin import AdminAccess
 

@@ -49,3 +49,22 @@ def test_command_binds_loopback_and_has_no_trailing_slash(tmp_path: Path) -> Non
     assert f"--backend-directory={tmp_path / 'backends'}" in cmd
     assert "--http-address=127.0.0.1" in cmd and "--grpc-address=127.0.0.1" in cmd
     assert cmd[-1] == "--log-verbose=1"
+
+
+def test_assembling_again_over_a_running_stub_works(tmp_path: Path) -> None:
+    """A stub still running from the backend folder (a killed serve's, same --workdir) made the
+    next serve exit 3: copying over a running executable fails with ETXTBSY."""
+    import subprocess
+
+    dest = embedded.assemble_backend_dir(embedded.locate(), tmp_path / "backends")
+    stub = dest / "python" / "triton_python_backend_stub"
+    stub.write_bytes(Path("/bin/sleep").read_bytes())  # stands in for the running stub
+    running = subprocess.Popen([str(stub), "60"])
+    try:
+        embedded.assemble_backend_dir(embedded.locate(), tmp_path / "backends")
+        assert running.poll() is None
+        assert stub.read_bytes() == embedded.locate().stub.read_bytes()
+        assert not list((dest / "python").glob(".*"))  # no staging copy left
+    finally:
+        running.kill()
+        running.wait()

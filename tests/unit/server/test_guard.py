@@ -13,6 +13,7 @@ import pytest
 
 from ovtriton.errors import UserError
 from ovtriton.server import guard
+from ovtriton.server.triton_admin import TritonAdmin
 from ovtriton.server.ports import Ports
 
 
@@ -95,7 +96,7 @@ def test_a_child_with_die_with_parent_dies_with_the_parent() -> None:
 
 def test_verify_tells_another_server_from_no_server() -> None:
     with pytest.raises(ConnectionError, match="no server answers"):
-        guard.verify(f"127.0.0.1:{Ports.free().http}", "ovtriton-1-x")
+        TritonAdmin(f"127.0.0.1:{Ports.free().http}").verify("ovtriton-1-x")
 
 
 def test_server_ids_are_unique_per_start_and_carry_the_pid() -> None:
@@ -122,7 +123,44 @@ def test_verify_refuses_a_server_with_another_name() -> None:
     with HTTPServer(("127.0.0.1", 0), Other) as other:
         threading.Thread(target=other.serve_forever, daemon=True).start()
         url = f"127.0.0.1:{other.server_address[1]}"
-        guard.verify(url, "someone-else")
+        TritonAdmin(url).verify("someone-else")
         with pytest.raises(UserError, match=f"the server answering on {url} is 'someone-else', "):
-            guard.verify(url, "ovtriton-1-x")
+            TritonAdmin(url).verify("ovtriton-1-x")
         other.shutdown()
+
+
+def test_the_sentinel_kills_the_watched_group_when_its_starter_is_killed() -> None:
+    """kill -9 of the process that started the sentinel: the group it watched is SIGKILLed."""
+    code = (
+        "import subprocess, sys\n"
+        "from ovtriton.server import guard\n"
+        "sentinel = guard.Sentinel.start()\n"
+        "group = subprocess.Popen(['sleep', '600'], start_new_session=True)\n"
+        "sentinel.watch(group.pid)\n"
+        "print(group.pid, sentinel.process.pid, flush=True)\n"
+        "sys.stdin.readline()\n"
+    )
+    starter = subprocess.Popen(
+        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert starter.stdout is not None
+    group_pid, sentinel_pid = map(int, starter.stdout.readline().split())
+    watched, sentinel = psutil.Process(group_pid), psutil.Process(sentinel_pid)
+    assert watched.is_running() and sentinel.is_running()
+    starter.kill()
+    starter.wait()
+    _, alive = psutil.wait_procs([watched, sentinel], timeout=30)
+    assert alive == []
+
+
+def test_a_closed_sentinel_kills_nothing() -> None:
+    group = subprocess.Popen(["sleep", "600"], start_new_session=True)
+    try:
+        sentinel = guard.Sentinel.start()
+        sentinel.watch(group.pid)
+        sentinel.watch(0)  # the owner stopped it itself
+        sentinel.close()
+        assert sentinel.process.returncode == 0 and group.poll() is None
+    finally:
+        group.kill()
+        group.wait()

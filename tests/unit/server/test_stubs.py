@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from ovtriton.server.triton_admin import TritonAdmin
 from ovtriton.server.stubs import SHM_DIR, STUB_NAME, StubWatchdog, live_stubs, stubs_of
 
 
@@ -65,7 +66,7 @@ def test_stubs_of_a_process_that_is_gone_are_none() -> None:
 def test_the_watchdog_removes_the_region_of_a_dead_stub_only(spawn) -> None:
     victim, dead_region = spawn("a")
     _, live_region = spawn("b")
-    watchdog = StubWatchdog(os.getpid(), "127.0.0.1:1")
+    watchdog = StubWatchdog(os.getpid(), TritonAdmin("127.0.0.1:1"))
     watchdog.track()
     assert watchdog.remove_dead_regions() == []  # nobody died yet
     victim.kill()

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from ovtriton.commands.conversion import conversion_options
+from ovtriton.converter import ConversionOptions
 from ovtriton.server.watch import ConfigWatcher
 from tests.models import save, scale_model
 
@@ -57,7 +58,8 @@ def setup(tmp_path: Path) -> tuple[ConfigWatcher, Path, Calls]:
     save(scale_model((1, 4)), tmp_path / "models" / "scale" / "1")
     path = tmp_path / "config.json"
     path.write_text(json.dumps(config()))
-    watcher = ConfigWatcher(path, tmp_path / "work" / "repository")
+    # cores=0: no thread budgets, so a pipeline's change reloads only the pipeline
+    watcher = ConfigWatcher(path, tmp_path / "work" / "repository", ConversionOptions(cores=0))
     watcher.convert_initial()
     return watcher, path, Calls()
 
@@ -203,3 +205,19 @@ def test_a_reload_keeps_the_conversion_options(tmp_path: Path) -> None:
     expected = convert(path, tmp_path / "expected", options=options).out_dir
     assert (expected / "pipe" / "1" / "pipeline.json").exists()  # a pipeline model indeed
     assert tree(watcher.repository) == tree(expected)
+
+
+def test_a_dropped_model_is_retired_while_its_folder_is_still_there(
+    setup: tuple[ConfigWatcher, Path, Calls],
+) -> None:
+    watcher, path, calls = setup
+    seen: list[tuple[str, bool, list[str]]] = []
+    watcher.on_retire = lambda name: seen.append(
+        (name, (watcher.repository / name).is_dir(), list(calls.seen))
+    )
+    document = config()
+    del document["pipeline_config_list"]
+    path.write_text(json.dumps(document))
+    assert watcher.poll(calls.load, calls.unload)
+    assert seen == [("pipe", True, [])]  # before the folder went and before the unload
+    assert calls.seen == ["unload pipe"] and not (watcher.repository / "pipe").exists()

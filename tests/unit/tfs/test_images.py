@@ -137,29 +137,6 @@ def test_model_info_is_asked_once_per_version_until_dropped() -> None:
     assert asyncio.run(scenario()) == [1, 2, 3, 4]
 
 
-def test_a_config_reload_that_changed_models_drops_the_cache() -> None:
-    from ovtriton.tfs.reload import ConfigReload
-
-    class Watcher:
-        changed = False
-        last_error = ""
-
-        def poll(self, load: Any, unload: Any) -> bool:
-            return self.changed
-
-    watcher = Watcher()
-    reload = ConfigReload(watcher, control=None, triton_http="")  # type: ignore[arg-type]
-    dropped: list[str] = []
-    reload.on_change(lambda: dropped.append("all"))
-    reload.poll()
-    reload.reload()
-    assert dropped == []
-    watcher.changed = True
-    reload.poll()
-    reload.reload()
-    assert dropped == ["all", "all"]
-
-
 def test_an_unreadable_config_leaves_the_defaults() -> None:
     import grpc
 
@@ -169,28 +146,3 @@ def test_an_unreadable_config_leaves_the_defaults() -> None:
 
     info = asyncio.run(ModelInfoCache(Restricted()).get("m", None))  # type: ignore[arg-type]
     assert info.limit == DEFAULT_LIMIT and info.scalars == frozenset()
-
-
-def test_wait_idle_returns_once_the_poll_ends() -> None:
-    import threading
-
-    from ovtriton.tfs.reload import ConfigReload
-
-    entered, release = threading.Event(), threading.Event()
-
-    class Watcher:
-        last_error = ""
-
-        def poll(self, load: Any, unload: Any) -> bool:
-            entered.set()
-            release.wait(30)
-            return False
-
-    reload = ConfigReload(Watcher(), control=None, triton_http="")  # type: ignore[arg-type]
-    poller = threading.Thread(target=reload.poll)
-    poller.start()
-    assert entered.wait(30) and reload.busy()
-    release.set()
-    reload.wait_idle(30)
-    assert not reload.busy()
-    poller.join(30)
