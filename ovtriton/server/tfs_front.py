@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Optional
 
 from ovtriton.tfs.front import FrontConfig, TfsFront
-from ovtriton.tfs.reload import ConfigReload
+from ovtriton.server.reload import ConfigReload
 
 if TYPE_CHECKING:
     from ovtriton.server.process import TritonServer

@@ -8,9 +8,20 @@ from typing import Callable, Protocol
 
 
 class ReloadAnswer(Protocol):
-    changed: bool  # models were loaded or unloaded
-    error: str  # why the config could not be (fully) applied; "" when it was
-    busy: bool  # another reload ran for longer than the caller would wait
+    @property
+    def changed(self) -> bool:
+        """Models were loaded or unloaded."""
+        ...
+
+    @property
+    def error(self) -> str:
+        """Why the config could not be (fully) applied; "" when it was."""
+        ...
+
+    @property
+    def busy(self) -> bool:
+        """Another reload ran for longer than the caller would wait."""
+        ...
 
 
 class Reloader(Protocol):

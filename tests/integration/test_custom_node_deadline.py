@@ -13,7 +13,7 @@ import psutil
 import pytest
 from tritonclient.utils import InferenceServerException
 
-from ovtriton.converter import convert
+from ovtriton.converter import ConversionOptions, convert
 from ovtriton.server.process import Ports, TritonServer
 from tests.custom_nodes.build import compile_library
 from tests.custom_nodes.faulty import write_one_node_config
@@ -30,7 +30,8 @@ CRASHES = GOOD + 1000  # x[0] >= 1000: the library raises SIGSEGV
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TritonServer]:
     root = tmp_path_factory.mktemp("deadline")
     library = compile_library("sleepy", root)
-    repo = convert(write_one_node_config(root / "ovms", library), root / "repo", copy=True).out_dir
+    config = write_one_node_config(root / "ovms", library)
+    repo = convert(config, root / "repo", options=ConversionOptions(copy=True)).out_dir
     config = repo / "pipe" / "config.pbtxt"
     config.write_text(
         config.read_text()
