@@ -24,7 +24,7 @@ from .pipeline_model import MODEL, pipeline_form, pipeline_model
 from .repository import PlannedModel, check_target, write_repository
 from .schema import load_document
 from .sources import find_versions, resolve_base_path
-from .thread_budgets import apply_thread_budgets
+from .thread_budgets import MEASURED, apply_thread_budgets
 
 LOGGER = logging.getLogger(__name__)
 
@@ -102,6 +102,7 @@ def plan(
     pipelines: str = "ensemble",
     fuse: frozenset[str] = frozenset(),
     cores: int = 0,
+    schedule: str = MEASURED,
 ) -> ConversionPlan:
     """Validate ``config_path`` and read every model; ``ConfigError`` lists all problems.
 
@@ -110,8 +111,8 @@ def plan(
     ``max_input_bytes``: MAX_INPUT_BYTES for models with dynamic dims (None: derived).
     Pipelines become ensembles, or pipeline models (``pipeline_model.py``) when ``pipelines`` is
     ``"model"`` (``"fused"``: deprecated) or their name is in ``fuse`` (``--pipeline-model``).
-    With ``cores`` the models of ensembles get thread budgets for that many cores
-    (``thread_budgets.py``).
+    With ``cores`` the models of ensembles get thread budgets for that many cores, by
+    ``schedule`` (``measured``: from each model's timed cost, or ``even``; ``thread_budgets.py``).
     """
     config_path = Path(config_path)
     pipelines = pipeline_form(pipelines)
@@ -142,7 +143,7 @@ def plan(
             converted[entry.name] = model
     ensembles = [p for p in config.pipelines if pipelines != MODEL and p.name not in fuse]
     if cores > 0:
-        apply_thread_budgets(converted, ensembles, cores)
+        apply_thread_budgets(converted, ensembles, cores, schedule)
     planned = [
         PlannedModel(name, "model", pbtxt.to_text(m.config), m.versions, m.files)
         for name, m in converted.items()
@@ -188,6 +189,7 @@ def convert(
     pipelines: str = "ensemble",
     fuse: frozenset[str] = frozenset(),
     cores: int = 0,
+    schedule: str = MEASURED,
 ) -> ConversionSummary:
     """Write the repository for ``config_path`` into ``out_dir`` atomically (or raise, writing nothing)."""
     result = planned or plan(
@@ -197,6 +199,7 @@ def convert(
         pipelines=pipelines,
         fuse=fuse,
         cores=cores,
+        schedule=schedule,
     )
     out_dir = Path(out_dir)
     check_target(out_dir, force, result.read_paths())

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ovtriton.commands.serve import add_max_input_bytes
 from ovtriton.converter import convert, plan
+from ovtriton.converter.thread_budgets import MEASURED, SCHEDULES
 
 LOGGER = logging.getLogger(__name__)
 
@@ -80,6 +81,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "run side by side) OpenVINO threads unless its plugin_config sets them; auto = this "
         "machine's (default), 0 = leave OpenVINO's default",
     )
+    parser.add_argument(
+        "--schedule",
+        choices=SCHEDULES,
+        default=MEASURED,
+        help="how --cores are shared by the models of an ensemble: measured = time each model "
+        "with the thread counts that fit and give a slow branch more (default), even = N // "
+        "(branches that run side by side) each",
+    )
     add_max_input_bytes(parser)
     parser.set_defaults(run=run)
 
@@ -113,6 +122,7 @@ def run(args: argparse.Namespace) -> int:
             pipelines=args.pipelines,
             fuse=frozenset(args.fuse),
             cores=args.cores,
+            schedule=args.schedule,
         )
         models, versions, ensembles = result.counts()
         print(
@@ -130,6 +140,7 @@ def run(args: argparse.Namespace) -> int:
         pipelines=args.pipelines,
         fuse=frozenset(args.fuse),
         cores=args.cores,
+        schedule=args.schedule,
     )
     print(summary)
     return 0
