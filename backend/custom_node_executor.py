@@ -9,7 +9,7 @@ too, so libraries written for OVMS expect it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
@@ -17,8 +17,6 @@ import numpy as np
 from .custom_node import CustomNodeLibrary
 
 LOGGER = logging.getLogger(__name__)
-
-Call = tuple[CustomNodeLibrary, Mapping[str, np.ndarray], Mapping[str, str]]
 
 
 class CustomNodeExecutor:
@@ -38,17 +36,6 @@ class CustomNodeExecutor:
     ) -> Future[dict[str, np.ndarray]]:
         """Start one execution; the future holds its outputs or its ``CustomNodeError``."""
         return self._pool.submit(library.execute, inputs, params)
-
-    def run_all(self, calls: Sequence[Call]) -> list[dict[str, np.ndarray]]:
-        """Run every call concurrently and return the outputs in the calls' order; the first
-        failure (in that order) is raised once all calls are done, so no execution is left
-        running with its inputs released."""
-        futures = [self.submit(*call) for call in calls]
-        errors = [future.exception() for future in futures]
-        failure = next((error for error in errors if error is not None), None)
-        if failure is not None:
-            raise failure
-        return [future.result() for future in futures]
 
     def close(self) -> None:
         """Wait for the executions in flight, then stop the threads."""

@@ -150,13 +150,6 @@ def gather_all(results: Iterable[tuple[Branch, Tensors]]) -> dict[str, np.ndarra
     return tensors
 
 
-def shard_dims(dims: Sequence[int]) -> tuple[int, ...]:
-    """A demultiplexer's output dims as each sub-request sees them (metadata, config.pbtxt)."""
-    if len(dims) < MIN_RANK:
-        raise ValueError(f"dims {list(dims)}: a demultiplexer's outputs need {MIN_RANK}+ dims")
-    return tuple(dims[1:])
-
-
 def gathered_dims(dims: Sequence[int], counts: Sequence[int]) -> tuple[int, ...]:
     """A sub-result's dims once the demultiplexers of ``counts`` (their ``demultiply_count``,
     outermost first) are gathered: one leading dim each, -1 where the count is dynamic."""

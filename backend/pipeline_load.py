@@ -9,7 +9,9 @@ Schedule: the nodes share the instance's cores; ``pipeline_schedule`` chooses ea
 OpenVINO threads (measured by default, parameter ``SCHEDULE``) and whether the nodes of a
 request run side by side or one after another. Node models run with one stream; the pipeline's
 own ``INFERENCE_NUM_THREADS`` / ``NUM_STREAMS`` / ``PERFORMANCE_HINT`` set every node; a node
-model's ``PLUGIN_CONFIG`` wins over both (as for a standalone model).
+model's ``PLUGIN_CONFIG`` wins over both (as for a standalone model). Each node model is read
+and compiled as a standalone one is (``model_loader``): its ``CACHE_DIR`` fills its own
+folder's cache.
 """
 
 from __future__ import annotations
@@ -23,9 +25,9 @@ from typing import Any, Mapping, Optional
 import openvino as ov
 
 from .errors import ModelLoadError
-from .instance import _check_device
 from .limits import RequestLimits
-from .model_files import find_model_file, read_mapping
+from .model_loader import check_device, max_batch_size, prepared_model
+from .model_files import find_model_file
 from .custom_node_executor import CustomNodeExecutor
 from .custom_node_kind import CustomNode
 from .pipeline_nodes import ModelNode, Node
@@ -38,7 +40,6 @@ from .pipeline_schedule import (
     schedule_mode,
 )
 from .pipeline_spec import PipelineSpec, parse_spec
-from .prepare import prepare_model, read_model
 from .settings import BackendSettings, parse_settings
 from .signature import Signature
 
@@ -129,17 +130,14 @@ def _read_node_model(
     except ModelLoadError as exc:
         raise ModelLoadError(f"node model {folder.name!r}: {exc}") from None
     settings = node_settings(own, shared)
-    max_batch_size = int(config.get("max_batch_size") or 0)
     version_dir = folder / str(version)
     try:
-        _check_device(core, settings.target_device)
-        model_file = find_model_file(version_dir, config.get("default_model_filename") or "")
-        model = read_model(core, model_file)
-        model = prepare_model(model, settings, max_batch_size, read_mapping(version_dir))
-        signature = Signature.of(model, max_batch_size)
+        check_device(core, settings.target_device)
+        path = find_model_file(version_dir, config.get("default_model_filename") or "")
+        model = prepared_model(core, path, version_dir, config, settings)
+        signature = Signature.of(model, max_batch_size(config))
         signature.check_config(config)
     except ModelLoadError as exc:
         raise ModelLoadError(f"node model {folder.name!r} version {version}: {exc}") from None
-    return NodeModel(
-        f"{folder.name!r} version {version}", model, settings, signature, max_batch_size
-    )
+    label = f"{folder.name!r} version {version}"
+    return NodeModel(label, folder, model, settings, signature, max_batch_size(config))

@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any, Mapping, Optional
 
 import openvino as ov
 
 from . import node_cost
 from .errors import ModelLoadError
-from .instance import _compile
+from .model_loader import compile_model, compile_properties
 from .pipeline_spec import PipelineSpec
 from .schedule import EVEN, MEASURED, SCHEDULES, Schedule, even_schedule, plan_schedule
 from .settings import BackendSettings
@@ -44,6 +45,7 @@ class NodeModel:
     """A node model read and prepared, to be compiled with the threads its schedule gives it."""
 
     label: str
+    folder: Path  # the model's Triton folder (CACHE_DIR is relative to it)
     model: ov.Model
     settings: BackendSettings  # threads not set unless the pipeline's INFERENCE_NUM_THREADS is
     signature: Signature
@@ -59,7 +61,9 @@ class NodeModel:
 
     def compile(self, core: ov.Core, threads: int) -> ov.CompiledModel:
         threads = self.settings.inference_num_threads or threads
-        return _compile(core, self.model, replace(self.settings, inference_num_threads=threads))
+        settings = replace(self.settings, inference_num_threads=threads)
+        properties = compile_properties(settings, self.folder)
+        return compile_model(core, self.model, settings.target_device, properties)
 
 
 def measure_model(

@@ -21,7 +21,7 @@ import openvino as ov
 from google.protobuf import json_format
 from ovtriton.backend import node_cost
 from ovtriton.backend.errors import ModelLoadError
-from ovtriton.backend.instance import _compile
+from ovtriton.backend.model_loader import compile_model
 from ovtriton.backend.model_files import KINDS, MAPPING_FILE, SAVED_MODEL_FILE, read_mapping
 from ovtriton.backend.prepare import prepare_model, read_model
 from ovtriton.backend.settings import parse_settings
@@ -71,12 +71,14 @@ def measure_model(core: ov.Core, model: ConvertedModel, counts: list[int]) -> di
     mapping = read_mapping(path.parent) if PurePosixPath(MAPPING_FILE) in files else ({}, {})
     max_batch_size = model.config.max_batch_size
     prepared = prepare_model(read_model(core, path), settings, max_batch_size, mapping)
-    settings = replace(settings, num_streams="1", performance_hint="LATENCY")
-    measured = node_cost.measure(
-        lambda t: _compile(core, prepared, replace(settings, inference_num_threads=t)),
-        counts,
-        max_batch_size > 0,
-    )
+    settings = replace(settings, num_streams="1", performance_hint="LATENCY", cache_dir=None)
+
+    def compile_with(threads: int) -> ov.CompiledModel:
+        properties = replace(settings, inference_num_threads=threads).compile_properties()
+        properties.setdefault("ENABLE_CPU_PINNING", False)  # as the backend compiles it
+        return compile_model(core, prepared, "CPU", properties)
+
+    measured = node_cost.measure(compile_with, counts, max_batch_size > 0)
     return {threads: seconds for threads, (seconds, _) in measured.items()}
 
 

@@ -36,20 +36,6 @@ LOGGER = logging.getLogger(__name__)
 PIPELINE_FILE = "pipeline.json"
 LIBRARY_DIR = "custom_nodes"
 KIND = "pipeline"
-ENSEMBLE, MODEL = "ensemble", "model"  # the forms of a pipeline (``--pipelines``)
-DEPRECATED_FORMS = {"fused": MODEL}  # the old spelling of "model", still accepted
-
-
-def pipeline_form(form: str) -> str:
-    """``--pipelines``'s value in its current spelling (a deprecated one is logged)."""
-    if form in DEPRECATED_FORMS:
-        LOGGER.warning(
-            "--pipelines %s is deprecated; write --pipelines %s", form, DEPRECATED_FORMS[form]
-        )
-        return DEPRECATED_FORMS[form]
-    if form not in (ENSEMBLE, MODEL):
-        raise ValueError(f"pipeline form {form!r} is not {ENSEMBLE!r} or {MODEL!r}")
-    return form
 
 
 def pipeline_model(checked: CheckedPipeline, digests: Mapping[str, str]) -> PlannedModel:

@@ -1,6 +1,7 @@
 """The library entry points: ``plan`` a conversion (validate, read models) and ``convert`` it.
 
-``ovtriton convert`` and ``ovtriton serve --config`` both call these. ``ConversionPlan.changed``
+``ovtriton convert``, ``serve --config`` (its watcher), ``demo`` and ``bench`` all call these
+with one ``ConversionOptions``. ``ConversionPlan.changed``
 compares two plans by per-model digests so a watcher can reload only what changed.
 """
 
@@ -18,13 +19,14 @@ from .errors import Problem, Problems
 from .identity import IDENTITY_PREFIX, identity_model
 from .models import ConvertedModel, convert_model
 from .names import check_names
+from .options import ConversionOptions
 from .parse import parse_config
 from .pipeline_check import Libraries, check_pipeline
-from .pipeline_model import MODEL, pipeline_form, pipeline_model
+from .pipeline_model import pipeline_model
 from .repository import PlannedModel, check_target, write_repository
 from .schema import load_document
 from .sources import find_versions, resolve_base_path
-from .thread_budgets import MEASURED, apply_thread_budgets
+from .thread_budgets import apply_thread_budgets
 
 LOGGER = logging.getLogger(__name__)
 
@@ -96,26 +98,19 @@ class ConversionSummary:
 def plan(
     config_path: Path,
     *,
-    follow_symlinks: bool = False,
+    options: ConversionOptions = ConversionOptions(),
     data: bytes | None = None,
-    max_input_bytes: int | None = None,
-    pipelines: str = "ensemble",
-    fuse: frozenset[str] = frozenset(),
-    cores: int = 0,
-    schedule: str = MEASURED,
 ) -> ConversionPlan:
     """Validate ``config_path`` and read every model; ``ConfigError`` lists all problems.
 
-    Symlinks inside a base path that lead out of it are refused unless ``follow_symlinks``.
+    ``options`` (``options.py``): symlinks out of a base path, MAX_INPUT_BYTES, which
+    pipelines become ensembles and which pipeline models (``pipeline_model.py``; pipelines with
+    custom nodes or demultiplexing always do), the cores the thread budgets of ensembles' models
+    are computed for and how (``schedule``: measured or even; ``thread_budgets.py``).
     ``data``: the config's bytes as already read (the file is then not read again).
-    ``max_input_bytes``: MAX_INPUT_BYTES for models with dynamic dims (None: derived).
-    Pipelines become ensembles, or pipeline models (``pipeline_model.py``) when ``pipelines`` is
-    ``"model"`` (``"fused"``: deprecated) or their name is in ``fuse`` (``--pipeline-model``).
-    With ``cores`` the models of ensembles get thread budgets for that many cores, by
-    ``schedule`` (``measured``: from each model's timed cost, or ``even``; ``thread_budgets.py``).
     """
     config_path = Path(config_path)
-    pipelines = pipeline_form(pipelines)
+    follow_symlinks, max_input_bytes = options.follow_symlinks, options.max_input_bytes
     problems = Problems()
     config = parse_config(load_document(config_path, data), problems)
     check_names(config, problems)
@@ -141,9 +136,10 @@ def plan(
         model = convert_model(core, entry, config_dir, problems, follow_symlinks, max_input_bytes)
         if model is not None:
             converted[entry.name] = model
-    ensembles = [p for p in config.pipelines if pipelines != MODEL and p.name not in fuse]
+    ensembles = [p for p in config.pipelines if not options.as_pipeline_model(p.name)]
+    cores = options.thread_cores()
     if cores > 0:
-        apply_thread_budgets(converted, ensembles, cores, schedule)
+        apply_thread_budgets(converted, ensembles, cores, options.schedule)
     planned = [
         PlannedModel(name, "model", pbtxt.to_text(m.config), m.versions, m.files)
         for name, m in converted.items()
@@ -156,7 +152,7 @@ def plan(
         checked = check_pipeline(pipeline, converted, config.declared, problems, libraries)
         if checked is not None and pipeline.name not in names:  # a clash is reported already
             names.add(pipeline.name)
-            if checked.needs_pipeline_model or pipelines == MODEL or pipeline.name in fuse:
+            if checked.needs_pipeline_model or options.as_pipeline_model(pipeline.name):
                 digests = {m.name: m.digest for m in planned}
                 planned.append(pipeline_model(checked, digests))
                 continue
@@ -167,7 +163,7 @@ def plan(
             for copy in copies:
                 identities.setdefault(copy.model_name, identity_model(copy.datatype, copy.rank))
     planned.extend(identities[name] for name in sorted(identities))
-    for name in sorted(fuse - {p.name for p in config.pipelines}):
+    for name in sorted(options.pipeline_models - {p.name for p in config.pipelines}):
         problems.add(
             "$.pipeline_config_list",
             f"--pipeline-model {name}: no pipeline has that name",
@@ -181,28 +177,15 @@ def convert(
     config_path: Path,
     out_dir: Path,
     *,
+    options: ConversionOptions = ConversionOptions(),
     force: bool = False,
-    copy: bool = False,
-    follow_symlinks: bool = False,
     planned: ConversionPlan | None = None,
-    max_input_bytes: int | None = None,
-    pipelines: str = "ensemble",
-    fuse: frozenset[str] = frozenset(),
-    cores: int = 0,
-    schedule: str = MEASURED,
 ) -> ConversionSummary:
-    """Write the repository for ``config_path`` into ``out_dir`` atomically (or raise, writing nothing)."""
-    result = planned or plan(
-        config_path,
-        follow_symlinks=follow_symlinks,
-        max_input_bytes=max_input_bytes,
-        pipelines=pipelines,
-        fuse=fuse,
-        cores=cores,
-        schedule=schedule,
-    )
+    """Write the repository for ``config_path`` into ``out_dir`` atomically (or raise, writing
+    nothing). ``planned``: the plan made with the same ``options`` (else planned here)."""
+    result = planned or plan(config_path, options=options)
     out_dir = Path(out_dir)
     check_target(out_dir, force, result.read_paths())
-    write_repository(result.models, out_dir, force=force, copy=copy)
+    write_repository(result.models, out_dir, force=force, copy=options.copy)
     LOGGER.debug("wrote %s", out_dir)
-    return ConversionSummary(result, out_dir, copy)
+    return ConversionSummary(result, out_dir, options.copy)

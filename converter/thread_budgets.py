@@ -5,8 +5,9 @@ independent branches run side by side: two models that each take every core figh
 (the issue's measurement: each branch 2.1 ms instead of 1.0 ms alone). Two schedules
 (``--schedule``):
 
-- ``measured`` (default): every model of an ensemble is timed at conversion with the thread
-  counts that fit the cores (``model_cost.py``), and each pipeline gets the side-by-side plan of
+- ``measured`` (default): every model of an ensemble with parallel branches is timed at
+  conversion with the thread counts that fit the cores (``model_cost.py``; a chain keeps every
+  core per node and costs no conversion time), and each pipeline gets the side-by-side plan of
   least estimated latency that keeps throughput (``backend/schedule.py``: the critical path over
   the DAG with per-node cost(threads), nodes that can run together never holding more threads
   than cores); a slow branch may get more threads than a fast one. Ensembles cannot run their
@@ -53,7 +54,11 @@ def thread_budgets(
     for pipeline in pipelines:
         sources = _sources(pipeline)
         models = {node.name: node.model_name for node in pipeline.nodes if node.model_name}
-        if costs is not None and all(model in costs for model in models.values()):
+        if (
+            costs is not None
+            and dag_width(sources) > 1
+            and all(m in costs for m in models.values())
+        ):
             node_costs = {node: costs[model] for node, model in models.items()}
             schedule = plan_schedule(sources, node_costs, cores, one_after_another=False)
         else:
@@ -74,8 +79,9 @@ def apply_thread_budgets(
     pipelines = list(pipelines)
     own = {name for name, model in models.items() if not _budgeted(model)}
     costs = None
-    if schedule == MEASURED:
-        used = {n.model_name for p in pipelines for n in p.nodes if n.model_name}
+    if schedule == MEASURED:  # chains keep every core per node: only parallel branches measured
+        parallel = [p for p in pipelines if dag_width(_sources(p)) > 1]
+        used = {n.model_name for p in parallel for n in p.nodes if n.model_name}
         costs = model_cost.measure_models(models, used - own, cores, _even_share(pipelines, cores))
         costs.update({name: {} for name in own})  # their threads are their own: cost unknown
     for name, threads in sorted(thread_budgets(pipelines, cores, costs).items()):

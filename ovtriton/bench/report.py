@@ -152,7 +152,7 @@ def text(result: Any) -> str:
 
 
 def document(result: Any) -> dict[str, Any]:
-    options = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(result.options).items()}
+    options = {k: _plain(v) for k, v in asdict(result.options).items()}
     return {
         "version": JSON_VERSION,
         "machine": result.machine,
@@ -231,3 +231,14 @@ def write_plot(runs: Sequence[tuple[str, Sequence[CellStats]]], path: Path, titl
             ax.grid(True, alpha=0.3)
         axes[0][column].legend(fontsize=7)
     save_figure(fig, path, title, dpi=80)
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as JSON takes it: paths as text, sets as sorted lists (the options' fields)."""
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, (set, frozenset)):
+        return sorted(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value

@@ -21,6 +21,7 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
+from ovtriton.converter.options import ConversionOptions
 from ovtriton.errors import UserError
 from ovtriton.seed import repository
 from ovtriton.server.process import Ports, TritonServer
@@ -53,6 +54,7 @@ class BenchOptions:
     converter_size: tuple[int, int] = (200, 100)  # models, pipelines
     work: Optional[Path] = None
     label: str = ""  # the workload's name in reports ("seed", "small", or the config's path)
+    conversion: ConversionOptions = ConversionOptions()  # as ``convert``'s flags give them
 
 
 @dataclass
@@ -79,7 +81,7 @@ def run_bench(options: BenchOptions, say: Callable[[str], None] = LOGGER.info) -
             say(f"building the seed's models in {work / 'model_repository'}")
         config = options.config or repository.prepare(work / "model_repository")
         say(f"converting {config} (pipeline {options.pipeline}) into {work / 'triton'}")
-        workload = prepare(config, options.pipeline, work, max(options.batches))
+        workload = prepare(config, options.pipeline, work, max(options.batches), options.conversion)
         notes = []
         batches = tuple(b for b in options.batches if b <= workload.max_batch)
         if batches != tuple(options.batches):

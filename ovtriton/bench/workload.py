@@ -20,9 +20,9 @@ the in-process and client-chaining modes walk the very graph Triton's ensemble w
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ from tritonclient.grpc import model_config_pb2
 from tritonclient.utils import triton_to_np_dtype
 
 from ovtriton.backend.errors import first_line
+from ovtriton.converter.options import ConversionOptions
 from ovtriton.converter.ovms import OvmsConfig
 from ovtriton.errors import UserError
 
@@ -143,8 +144,15 @@ def bench_document(
     return doc
 
 
-def prepare(config: Path, pipeline: str, work: Path, batch: int) -> Workload:
-    """Write the bench config under ``work`` and convert it; batch ``batch`` if the models allow."""
+def prepare(
+    config: Path,
+    pipeline: str,
+    work: Path,
+    batch: int,
+    options: ConversionOptions = ConversionOptions(),
+) -> Workload:
+    """Write the bench config under ``work`` and convert it with ``options``; batch ``batch``
+    if the models allow. The bench's pipeline-model copy of ``pipeline`` is always one."""
     from ovtriton.converter import ConfigError, convert, read_config  # protobuf-heavy
     from ovtriton.converter.schema import load_document
 
@@ -162,9 +170,10 @@ def prepare(config: Path, pipeline: str, work: Path, batch: int) -> Workload:
             summary = convert(
                 path,
                 work / "triton",
+                options=dataclasses.replace(
+                    options, pipeline_models=options.pipeline_models | {pipeline + PIPELINE_MODEL}
+                ),
                 force=True,
-                fuse=frozenset({pipeline + PIPELINE_MODEL}),
-                cores=len(os.sched_getaffinity(0)),
             )
             break
         except ConfigError as exc:

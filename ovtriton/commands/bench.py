@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 from ovtriton.commands import add_seed_options
+from ovtriton.commands.conversion import add_conversion_options, conversion_options
 from ovtriton.errors import UserError
 
 
@@ -114,6 +115,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "TFS Predict, KServe through the front and KServe on Triton's port, p50 at "
         "concurrency 1 and throughput at concurrency 8, with the goals (<= 1.15 x, >= 0.90 x)",
     )
+    add_conversion_options(parser, pipeline_form=False)
     parser.add_argument("--json", type=Path, metavar="PATH", help="write the results as JSON")
     parser.add_argument("--plot", type=Path, metavar="PATH", help="write latency/throughput PNG")
     parser.set_defaults(run=run)
@@ -183,6 +185,7 @@ def _run_workloads(
             converter=args.converter and index == 0,
             work=work / label if len(workloads) > 1 else work,
             label=label,
+            conversion=conversion_options(args),
         )
         results.append(run_bench(options, say=print))
         print(report.text(results[-1]))
@@ -198,10 +201,18 @@ def _run_workloads(
 def _tfs(args: argparse.Namespace, config: Path | None, rounds: int, duration: float) -> int:
     import json
 
-    from ovtriton.tfs.bench_front import run_front_bench
+    from ovtriton.bench.front import run_front_bench
 
     work = args.workdir.resolve() if args.workdir else None
-    result = run_front_bench(config, args.pipeline, rounds, duration, work=work, say=print)
+    result = run_front_bench(
+        config,
+        args.pipeline,
+        rounds,
+        duration,
+        work=work,
+        say=print,
+        options=conversion_options(args),
+    )
     print("\n".join(result.lines()))
     if args.json:
         cells = [c.to_dict() for c in result.cells]

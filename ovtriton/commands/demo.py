@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from ovtriton.commands import add_resize_option, add_seed_options
+from ovtriton.commands.conversion import add_conversion_options, conversion_options
 from ovtriton.commands.serve import add_server_options, port
 from ovtriton.errors import UserError
 
@@ -38,6 +39,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
             help=f"OVMS's {what} port, where the TFS (and KServe) front answers the seed's "
             "TFS clients (default: a free port)",
         )
+    add_conversion_options(parser)
     parser.set_defaults(run=run)
 
 
@@ -63,5 +65,6 @@ def run(args: argparse.Namespace) -> int:
         resize=args.resize,
         say=print,
         ovms_ports=(args.port, args.rest_port),
+        options=conversion_options(args),
     )
     return 0

@@ -11,6 +11,11 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Optional
 
+from ovtriton.commands.conversion import (
+    add_conversion_options,
+    conversion_flags_given,
+    conversion_options,
+)
 from ovtriton.errors import UserError
 from ovtriton.server import guard
 from ovtriton.server.admin import ENV_VAR, HEADER, AdminAccess
@@ -48,27 +53,6 @@ def add_server_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--grpc-port", type=port, default=8001, help="gRPC port (default 8001)")
     parser.add_argument(
         "--metrics-port", type=port, default=8002, help="Prometheus metrics port (default 8002)"
-    )
-
-
-def add_max_input_bytes(parser: argparse.ArgumentParser) -> None:
-    """``--max-input-bytes`` of ``convert`` and ``serve --config``."""
-
-    def size(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            value = -1
-        if value < 0:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a byte count (0 or more)")
-        return value
-
-    parser.add_argument(
-        "--max-input-bytes",
-        type=size,
-        metavar="N",
-        help="MAX_INPUT_BYTES written for models with dynamic input dims (default: the "
-        "largest request their shape ranges allow, else 268435456 = 256 MiB; 0: no limit)",
     )
 
 
@@ -124,17 +108,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default=1.0,
         help="with --watch: how often CONFIG is checked (default 1, as OVMS)",
     )
-    parser.add_argument(
-        "--copy",
-        action="store_true",
-        help="with --config: copy model files instead of linking them",
-    )
-    parser.add_argument(
-        "--follow-symlinks",
-        action="store_true",
-        help="with --config: follow symlinks that lead out of a base path",
-    )
-    add_max_input_bytes(parser)
+    add_conversion_options(parser, when="with --config/--config_path: ")
     add_server_options(parser)
     add_admin_options(parser)
     add_ovms_arguments(parser, source)
@@ -163,6 +137,13 @@ def server_from_args(args: argparse.Namespace, repository: Path) -> TritonServer
 
 def run(args: argparse.Namespace) -> int:
     apply_ovms_arguments(args)
+    given = conversion_flags_given(args)
+    if args.config is None and given:
+        raise UserError(
+            f"{', '.join(given)}: these convert an OVMS config, so they go with --config or "
+            "--config_path (a Triton repository given with --model-repository is served as "
+            "it is)"
+        )
     if args.watch and args.config is None:
         raise UserError(
             "--watch needs --config (a Triton repository is not converted, so "
@@ -181,7 +162,6 @@ def run(args: argparse.Namespace) -> int:
         args.host, Ports(args.http_port, args.grpc_port, args.metrics_port).named() + ovms_ports
     )
     from ovtriton.server.process import EXPLICIT_MODE_ARGS
-    from ovtriton.server.watch import ConfigWatcher
 
     if args.config is None:
         return _serve(
@@ -190,18 +170,21 @@ def run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix=guard.temp_prefix("serve-")) as scratch:
         workdir = args.workdir.resolve() if args.workdir else Path(scratch)
         args.workdir = workdir
-        watcher = ConfigWatcher(
-            args.config.resolve(),
-            workdir / "repository",
-            copy=args.copy,
-            follow_symlinks=args.follow_symlinks,
-            max_input_bytes=args.max_input_bytes,
-        )
-        watcher.convert_initial()
+        watcher = managed_repository(args, workdir)
         server = server_from_args(args, watcher.repository)
         if args.watch:
             server.extra_args = (*EXPLICIT_MODE_ARGS, *server.extra_args)
         return _serve(server, watcher, args.poll_seconds if args.watch else 0, args)
+
+
+def managed_repository(args: argparse.Namespace, workdir: Path) -> ConfigWatcher:
+    """Convert ``args.config`` into ``workdir/repository`` with the conversion flags given,
+    exactly as ``convert`` would (the watcher keeps it in step when ``--watch``)."""
+    from ovtriton.server.watch import ConfigWatcher
+
+    watcher = ConfigWatcher(args.config.resolve(), workdir / "repository", conversion_options(args))
+    watcher.convert_initial()
+    return watcher
 
 
 def _serve(

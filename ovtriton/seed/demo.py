@@ -12,7 +12,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, Optional, Sequence
 
 import numpy as np
 
@@ -24,6 +24,9 @@ from ovtriton.seed.repository import PIPELINE, model_folders
 from ovtriton.seed.stats import Statistics, accuracy
 from ovtriton.server.process import Ports, TritonServer
 from ovtriton.tfs.client import TfsClient, metadata_lines
+
+if TYPE_CHECKING:
+    from ovtriton.converter import ConversionOptions
 
 LOGGER = logging.getLogger(__name__)
 
@@ -79,8 +82,10 @@ def run_demo(
     resize: str = "crop",
     say: Say = print,
     ovms_ports: tuple[Optional[int], Optional[int]] = (None, None),
+    options: Optional[ConversionOptions] = None,
 ) -> DemoResult:
-    """``ovms_ports``: the front's gRPC and REST ports (None: free ones)."""
+    """``ovms_ports``: the front's gRPC and REST ports (None: free ones); ``options``: the
+    conversion's (None: ``convert``'s defaults)."""
     result = DemoResult(paths)
     say(f"== 1. models ({paths.config})")
     result.model_files = models.build_models(model_folders(paths.config))
@@ -88,9 +93,15 @@ def run_demo(
     images, labels = np.load(images_path), np.load(labels_path)
 
     say(f"== 2. convert {paths.config} -> {paths.repository}")
-    from ovtriton.converter import convert  # the converter pulls in protobuf; only here
+    from ovtriton.converter import ConversionOptions, convert  # protobuf, OpenVINO: only here
 
-    say(str(convert(paths.config, paths.repository, force=True)))
+    say(
+        str(
+            convert(
+                paths.config, paths.repository, options=options or ConversionOptions(), force=True
+            )
+        )
+    )
 
     for old in trace.trace_files(paths.trace_file):
         old.unlink()

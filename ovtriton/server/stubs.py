@@ -25,11 +25,11 @@ from tritonclient.utils import InferenceServerException
 
 from ovtriton.backend import BACKEND_NAME
 from ovtriton.errors import UserError
+from ovtriton.server.guard import SHM_DIR
 
 LOGGER = logging.getLogger(__name__)
 
 STUB_NAME = "triton_python_backend_stub"
-SHM_DIR = Path("/dev/shm")
 _STUB_BACKENDS = (BACKEND_NAME, "python")
 
 

@@ -22,7 +22,7 @@ from typing import Callable, Iterable, Optional
 import tritonclient.http as httpclient
 from tritonclient.utils import InferenceServerException
 
-from ovtriton.converter import ConfigError, ConversionPlan, convert, plan
+from ovtriton.converter import ConfigError, ConversionOptions, ConversionPlan, convert, plan
 from ovtriton.converter.schema import MAX_CONFIG_BYTES
 from ovtriton.errors import UserError
 
@@ -35,9 +35,7 @@ class ConfigWatcher:
 
     config_path: Path
     repository: Path
-    copy: bool = False
-    follow_symlinks: bool = False
-    max_input_bytes: Optional[int] = None  # for models with dynamic dims; None: derived
+    options: ConversionOptions = ConversionOptions()  # the same as ``convert``'s
     current: Optional[ConversionPlan] = field(default=None, init=False)
     _fingerprint: bytes = field(default=b"", init=False)
     _last_error: str = field(default="", init=False)
@@ -49,7 +47,13 @@ class ConfigWatcher:
         except OSError:
             data = None  # the converter reads it and says what is wrong with it
         self.current = self._plan(data)
-        convert(self.config_path, self.repository, force=True, copy=self.copy, planned=self.current)
+        convert(
+            self.config_path,
+            self.repository,
+            options=self.options,
+            force=True,
+            planned=self.current,
+        )
         if data is not None:  # else the next poll plans again
             self._fingerprint = self._digest(data, self.current.base_paths)
         models, versions, ensembles = self.current.counts()
@@ -119,7 +123,7 @@ class ConfigWatcher:
             only = dataclasses.replace(
                 new, models=tuple(m for m in new.models if m.name in changed)
             )
-            convert(self.config_path, staging, force=True, copy=self.copy, planned=only)
+            convert(self.config_path, staging, options=self.options, force=True, planned=only)
             for name in sorted(changed):
                 live, fresh, old = (
                     self.repository / name,
@@ -152,12 +156,7 @@ class ConfigWatcher:
             load(name)
 
     def _plan(self, data: Optional[bytes]) -> ConversionPlan:
-        return plan(
-            self.config_path,
-            follow_symlinks=self.follow_symlinks,
-            data=data,
-            max_input_bytes=self.max_input_bytes,
-        )
+        return plan(self.config_path, options=self.options, data=data)
 
     def _complain(self, message: str) -> None:
         """Log ``message`` as an error once, not at every poll while it stays the same."""

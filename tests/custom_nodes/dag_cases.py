@@ -14,7 +14,8 @@ one ``config.json`` with these pipelines (every one compared with ``reference.py
 - ``chain``: custom node -> model -> custom node;
 - ``nested``: a static demultiplexer inside another (OVMS nests only static ones), the inner
   one gathered at a custom node, the outer one by the response;
-- ``slow``: 4 sub-requests, each through a custom node sleeping ``SLEEP_MS`` (overlap proof);
+- ``slow``: 4 sub-requests, each through a custom node sleeping ``SLEEP_MS`` that then waits
+  until all 4 are inside it at once (overlap proof: one after the other, they give up);
 - ``failing``: a library whose ``execute`` returns 7.
 """
 
@@ -166,7 +167,7 @@ def pipelines() -> list[dict]:
                 _node("split", {"image": ("request", "image")}, {"tiles": "tiles"},
                       library_name="split", params={"tiles": str(SLOW_TILES)}, demultiply_count=-1),
                 _node("sleep", {"any": ("split", "tiles")}, {"any": "slept"}, library_name="echo",
-                      params={"sleep_ms": str(SLEEP_MS), "rank": "3"}),
+                      params={"sleep_ms": str(SLEEP_MS), "meet": str(SLOW_TILES), "rank": "3"}),
                 _node("score", {"tile": ("sleep", "slept")}, {"score": "s"}, model_name="tile_score"),
             ],
             "outputs": [{"scores": _src("score", "s")}],

@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 import tritonclient.grpc as grpcclient
 import tritonclient.utils.shared_memory as shm
-from tritonclient.utils import np_to_triton_dtype
+from tritonclient.utils import InferenceServerException, np_to_triton_dtype
 
-from ovtriton.converter import convert
+from ovtriton.converter import ConversionOptions, convert
 from ovtriton.server.process import MALLOC_TUNING, Ports, TritonServer
 from tests.integration.clients import Client
 from tests.unit.converter.golden_cases import pipelines
@@ -44,14 +44,22 @@ def server(root: Path) -> Iterator[TritonServer]:
         {**p, "name": AS_MODEL[p["name"]]} for p in config["pipeline_config_list"]
     ]
     config_path.write_text(json.dumps(config))
-    repo = convert(config_path, root / "repo", fuse=frozenset(AS_MODEL.values())).out_dir
+    repo = convert(
+        config_path,
+        root / "repo",
+        options=ConversionOptions(pipeline_models=frozenset(AS_MODEL.values())),
+    ).out_dir
     assert (repo / "diamond_model" / "1" / "pipeline.json").is_file()
     assert "ensemble" in (repo / "diamond" / "config.pbtxt").read_text()
     seed_config = write_seed(root / "seed")  # the OVMS example's config, stand-in models
     seed = json.loads(seed_config.read_text())
     seed["pipeline_config_list"].append({**seed["pipeline_config_list"][0], "name": SEED_MODEL})
     seed_config.write_text(json.dumps(seed))
-    seed_repo = convert(seed_config, root / "seed_repo", fuse=frozenset({SEED_MODEL})).out_dir
+    seed_repo = convert(
+        seed_config,
+        root / "seed_repo",
+        options=ConversionOptions(pipeline_models=frozenset({SEED_MODEL})),
+    ).out_dir
     with TritonServer(
         repo,
         ports=Ports.free(),
@@ -136,9 +144,25 @@ def _shm_infer(server: TritonServer, model: str, x: np.ndarray) -> dict[str, np.
         }
     finally:
         for region, handle in regions.values():
-            client.unregister_system_shared_memory(region, headers=server.admin_headers)
+            _unregister(client, server, region)
             shm.destroy_shared_memory_region(handle)
         client.close()
+
+
+def _unregister(
+    client: grpcclient.InferenceServerClient, server: TritonServer, region: str
+) -> None:
+    """Triton may still hold a region for a moment after answering ("currently in use"):
+    poll, with a deadline, until it lets go."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            client.unregister_system_shared_memory(region, headers=server.admin_headers)
+            return
+        except InferenceServerException as error:
+            if "currently in use" not in str(error) or time.monotonic() > deadline:
+                raise
+        time.sleep(0.05)  # a pause between polls
 
 
 def test_pipeline_model_over_system_shared_memory(server: TritonServer) -> None:
@@ -153,19 +177,19 @@ def test_pipeline_model_over_system_shared_memory(server: TritonServer) -> None:
 def test_per_node_timings_reach_the_metrics_endpoint(server: TritonServer) -> None:
     client = Client(server, "grpc", timeout=30)
     x = samples(3)[0]
-    client.infer("chain_model", {"in": x})
-    time.sleep(1.1)  # sums are sent at most once a second
-    client.infer("chain_model", {"in": x})
-    text = urllib.request.urlopen(server.metrics_url, timeout=10).read().decode()
-    counts = {
-        m.group(1): float(m.group(2))
-        for m in re.finditer(
-            r'ovtriton_pipeline_node_executions\{node="(\w+)",pipeline="chain_model",stub_pid="\d+"\} '
-            r"(\S+)",
-            text,
-        )
-    }
-    assert set(counts) == {"first", "second"} and min(counts.values()) >= 1, text[-2000:]
+    pattern = re.compile(
+        r'ovtriton_pipeline_node_executions\{node="(\w+)",pipeline="chain_model",stub_pid="\d+"\} '
+        r"(\S+)"
+    )
+    deadline = time.monotonic() + 60  # sums are sent at most once a second, by a later request
+    while True:
+        client.infer("chain_model", {"in": x})
+        text = urllib.request.urlopen(server.metrics_url, timeout=10).read().decode()
+        counts = {m.group(1): float(m.group(2)) for m in pattern.finditer(text)}
+        if set(counts) == {"first", "second"} and min(counts.values()) >= 1:
+            break
+        assert time.monotonic() < deadline, f"the nodes' metrics never arrived: {text[-2000:]}"
+        time.sleep(0.1)  # a pause between polls, not a wait for something
     assert re.search(
         r'ovtriton_pipeline_node_duration_us\{node="first",pipeline="chain_model",stub_pid="\d+"\} '
         r"[1-9]",

@@ -113,16 +113,29 @@ def test_demo_runs_every_step_and_says_where_it_put_things(demo: DemoRun) -> Non
     assert demo.paths.timeline_text.read_text().startswith("request 1 ")
 
 
-def test_committed_config_pbtxt_files_are_what_the_converter_writes(demo: DemoRun) -> None:
-    """model_repository/ is the converter's output for its config.json (weights aside)."""
-    assert demo.code == 0, demo.output
-    converted = sorted(p.parent.name for p in demo.paths.repository.glob("*/config.pbtxt"))
+def test_committed_config_pbtxt_files_are_what_the_converter_writes(
+    demo: DemoRun, tmp_path: Path
+) -> None:
+    """model_repository/ is `ovtriton convert config.json --cores 0`'s output (weights aside;
+    no thread budgets, so the files do not depend on the converting machine's cores)."""
+    from ovtriton.converter import ConversionOptions, convert
+
+    assert demo.code == 0, demo.output  # the demo built the models beside its config copy
+    options = ConversionOptions(cores=0)
+    repository = convert(demo.paths.config, tmp_path / "repo", options=options).out_dir
+    converted = sorted(p.parent.name for p in repository.glob("*/config.pbtxt"))
     committed = sorted(p.parent.name for p in REPOSITORY.glob("*/config.pbtxt"))
     assert converted == committed
     for name in committed:
-        assert (demo.paths.repository / name / "config.pbtxt").read_text() == (
+        assert (repository / name / "config.pbtxt").read_text() == (
             REPOSITORY / name / "config.pbtxt"
         ).read_text(), f"model_repository/{name}/config.pbtxt differs from `ovtriton convert`'s"
+    # the demo converts like `convert` does by default: this machine's cores (auto)
+    budgets = [
+        (demo.paths.repository / name / "config.pbtxt").read_text().count("INFERENCE_NUM_THREADS")
+        for name in PARALLEL_STEPS
+    ]
+    assert budgets == [1, 1]
 
 
 def test_the_seed_repository_with_its_weights_built_serves_as_it_is(

@@ -13,7 +13,6 @@ import json
 import os
 import signal
 import subprocess
-import time
 from pathlib import Path
 from typing import Iterator
 
@@ -98,7 +97,14 @@ def test_watch_keeps_serving_on_a_full_disk_and_applies_the_change_once_there_is
                 )
                 assert "cannot write the new repository" in output.text(), output.text()
                 ok_full = load.ok
-                time.sleep(2)  # several polls on the full disk: retried, logged once
+                # several polls on the full disk (each says it validates the changed config):
+                # retried, the error logged once
+                polls = output.text().count("validating it")
+                eventually(
+                    lambda: output.text().count("validating it") >= polls + 3,
+                    "three more polls on the full disk",
+                    output,
+                )
                 assert process.poll() is None, output.text()
                 assert output.text().count("cannot write the new repository") == 1
                 assert client.get_model_metadata("pipe")["outputs"][0]["name"] == "y"

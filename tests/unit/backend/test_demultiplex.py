@@ -14,7 +14,6 @@ from ovtriton.backend.demultiplex import (
     gather,
     gather_all,
     gathered_dims,
-    shard_dims,
 )
 
 
@@ -172,11 +171,8 @@ def test_without_demultiplexer_the_response_is_the_single_result() -> None:
 
 
 def test_declared_dims_follow_the_docs_examples() -> None:
-    # Model_A's output_A (3,1,100,100) is (1,100,100) per branch; Model_B's (1,50) -> (3,1,50).
-    assert shard_dims((3, 1, 100, 100)) == (1, 100, 100)
+    # Model_B's (1,50) behind a demultiply_count 3 -> (3,1,50).
     assert gathered_dims((1, 50), [3]) == (3, 1, 50)
     # entry demultiplexing -1 around ResNet: [-1,1,3,224,224] -> [-1,1,1000]
     assert gathered_dims((1, 1000), [DYNAMIC]) == (-1, 1, 1000)
     assert gathered_dims((1, 2), [3, 5]) == (3, 5, 1, 2)
-    with pytest.raises(ValueError, match="need 3"):
-        shard_dims((3, 4))

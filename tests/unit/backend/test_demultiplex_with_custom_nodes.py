@@ -89,7 +89,8 @@ def test_entry_demultiplexing_around_a_custom_node(nodes: dict[str, CustomNodeLi
     params = {"constant": "2.5"}
     branches = demultiply("request", {"in": x}, DYNAMIC)
     with CustomNodeExecutor(2) as executor:
-        outputs = executor.run_all([(nodes["add_constant"], t, params) for _, t in branches])
+        futures = [executor.submit(nodes["add_constant"], t, params) for _, t in branches]
+        outputs = [future.result() for future in futures]
     response = gather_all(zip([b for b, _ in branches], outputs))
     assert response["out"].shape == (5, 1, 3)
     np.testing.assert_array_equal(response["out"], x + 2.5)

@@ -9,14 +9,15 @@ from google.protobuf import text_format
 from tritonclient.grpc import model_config_pb2
 
 from ovtriton.cli import main
-from ovtriton.converter import plan
+from ovtriton.converter import ConversionOptions, plan
+from ovtriton.converter.options import machine_cores
 from tests.unit.converter.golden_cases import pipelines
 
 
 def threads(config_path: Path, **options: object) -> dict[str, str | None]:
     """Model name -> its INFERENCE_NUM_THREADS parameter (None: not set)."""
     result: dict[str, str | None] = {}
-    for model in plan(config_path, **options).models:  # type: ignore[arg-type]
+    for model in plan(config_path, options=ConversionOptions(**options)).models:  # type: ignore[arg-type]
         if model.kind == "model":
             config = text_format.Parse(model.config_text, model_config_pb2.ModelConfig())
             value = config.parameters.get("INFERENCE_NUM_THREADS")
@@ -26,16 +27,20 @@ def threads(config_path: Path, **options: object) -> dict[str, str | None]:
 
 def test_models_get_cores_divided_by_the_branches_running_side_by_side(tmp_path: Path) -> None:
     config = pipelines(tmp_path)  # diamond (2 branches) and chain (1), both use "add"
-    assert threads(config) == {"add": None, "sum": None}  # the library's default: no budget
+    assert threads(config, cores=0) == {"add": None, "sum": None}  # 0: no budget
+    # the library's default is the command line's: this machine's cores
+    assert threads(config, schedule="even") == threads(
+        config, cores=machine_cores(), schedule="even"
+    )
     even = {"schedule": "even"}
     assert threads(config, cores=4, **even) == {"add": "2", "sum": "2"}  # the tightest wins
     assert threads(config, cores=1, **even) == {"add": "1", "sum": "1"}
     # a pipeline model splits its budget itself when it loads: only chain's models here
-    assert threads(config, cores=4, fuse=frozenset({"diamond"}), **even) == {
+    assert threads(config, cores=4, pipeline_models=frozenset({"diamond"})) == {
         "add": "4",
         "sum": None,
     }
-    assert threads(config, cores=4, pipelines="model") == {"add": None, "sum": None}
+    assert threads(config, cores=4, pipeline_form="model") == {"add": None, "sum": None}
 
 
 def test_plugin_config_and_other_devices_keep_their_own_setting(tmp_path: Path) -> None:

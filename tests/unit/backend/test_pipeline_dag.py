@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +16,7 @@ from ovtriton.backend.demultiplex import DemultiplexError
 from ovtriton.backend.pipeline_run import PipelineRunner
 from ovtriton.converter import convert
 from ovtriton.converter.errors import ConfigError
-from tests.custom_nodes.dag_cases import SLEEP_MS, SLOW_TILES, reference, write_dag_config
+from tests.custom_nodes.dag_cases import SLOW_TILES, reference, write_dag_config
 from tests.unit.backend.test_pipeline_load import triton_config
 
 RNG = np.random.default_rng(13)
@@ -139,14 +138,11 @@ def test_a_library_failing_init_fails_the_load_and_the_conversion(
 def test_sub_requests_are_in_flight_together(dag: tuple[Path, Path]) -> None:
     _, repo = dag
     runner = load(repo, "slow")
-    try:
-        started = time.perf_counter()
+    try:  # the node's "meet": each sub-request waits inside it for the other three
         [result] = runner.run([{"image": np.ones((2, 4 * SLOW_TILES), np.float32)}])
-        elapsed = time.perf_counter() - started
     finally:
         runner.close()
     assert not isinstance(result, Exception), result
     sleeps = [(start, end) for _, node, start, end in runner.timings if node.startswith("sleep[")]
     assert len(sleeps) == SLOW_TILES
     assert max(start for start, _ in sleeps) < min(end for _, end in sleeps)  # all overlap
-    assert elapsed < SLOW_TILES * SLEEP_MS / 1000 * 0.75

@@ -15,7 +15,7 @@ from tritonclient.grpc import model_config_pb2
 from ovtriton.backend import pipeline_load, pipeline_schedule
 from ovtriton.backend.errors import ModelLoadError
 from ovtriton.backend.pipeline_run import PipelineRunner
-from ovtriton.converter import convert, plan
+from ovtriton.converter import ConversionOptions, convert, plan
 from ovtriton.converter.errors import ConfigError
 from tests.unit.converter.golden_cases import pipelines
 
@@ -31,7 +31,9 @@ def triton_config(model_dir: Path) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("pipeline_model")
-    return convert(pipelines(root / "ovms"), root / "repo", pipelines="model").out_dir
+    return convert(
+        pipelines(root / "ovms"), root / "repo", options=ConversionOptions(pipeline_form="model")
+    ).out_dir
 
 
 def load(repo: Path, name: str, schedule: str = "even") -> PipelineRunner:
@@ -109,10 +111,15 @@ def test_load_errors_name_the_file_or_the_node_model(repo: Path, tmp_path: Path)
 
 def test_fuse_names_one_pipeline_and_refuses_unknown_names(tmp_path: Path) -> None:
     config = pipelines(tmp_path / "ovms")
-    kinds = {m.name: m.kind for m in plan(config, fuse=frozenset({"chain"})).models}
+    kinds = {
+        m.name: m.kind
+        for m in plan(
+            config, options=ConversionOptions(pipeline_models=frozenset({"chain"}))
+        ).models
+    }
     assert kinds == {"add": "model", "sum": "model", "diamond": "ensemble", "chain": "pipeline"}
     with pytest.raises(ConfigError, match="--pipeline-model ghost: no pipeline has that name"):
-        plan(config, fuse=frozenset({"ghost"}))
+        plan(config, options=ConversionOptions(pipeline_models=frozenset({"ghost"})))
 
 
 MS = 1e-3
@@ -206,3 +213,35 @@ def test_a_real_measurement_loads_and_answers_exactly(repo: Path) -> None:
     [result] = runner.run([{"in": x}])
     assert not isinstance(result, Exception), result
     np.testing.assert_array_equal(result["sum"], (x + 1) + (x + 2))
+
+
+def test_a_pipeline_models_nodes_fill_and_then_use_their_compiled_model_cache(
+    tmp_path: Path,
+) -> None:
+    """OVMS's allow_cache on the node models: each node model's CACHE_DIR (its own folder's
+    ``cache``) gets the compiled blobs at the first load and serves the second from them."""
+    config = pipelines(tmp_path / "ovms")
+    document = json.loads(config.read_text())
+    for entry in document["model_config_list"]:
+        entry["config"]["allow_cache"] = True
+    config.write_text(json.dumps(document))
+    repo = convert(
+        config, tmp_path / "repo", options=ConversionOptions(pipeline_models={"diamond"})
+    ).out_dir
+    assert not (repo / "add" / "cache").exists() and not (repo / "sum" / "cache").exists()
+
+    def from_cache(runner: PipelineRunner) -> dict[str, bool]:
+        return {
+            name: bool(node.compiled.get_property("LOADED_FROM_CACHE"))  # type: ignore[attr-defined]
+            for name, node in runner.nodes.items()
+        }
+
+    first = load(repo, "diamond")
+    blobs = {m: sorted(p.name for p in (repo / m / "cache").iterdir()) for m in ("add", "sum")}
+    assert len(blobs["add"]) == 2 and len(blobs["sum"]) == 1  # add versions 1 and 2, sum 1
+    assert from_cache(first) == {"left": False, "right": False, "join": False}
+    first.close()
+    second = load(repo, "diamond")
+    assert from_cache(second) == {"left": True, "right": True, "join": True}
+    assert {m: sorted(p.name for p in (repo / m / "cache").iterdir()) for m in blobs} == blobs
+    second.close()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from ovtriton.converter import convert, plan
+from ovtriton.converter import ConversionOptions, convert, plan
 
 from ovtriton.cli import main
 from ovtriton.errors import UserError
@@ -45,7 +45,7 @@ def test_convert_links_version_files_when_not_copying(seed: Path, tmp_path: Path
 
 
 def test_convert_copies_version_files_when_asked(seed: Path, tmp_path: Path) -> None:
-    convert(seed, tmp_path / "repo", copy=True)
+    convert(seed, tmp_path / "repo", options=ConversionOptions(copy=True))
     source = seed.parent / "public" / "argmax" / "1" / "saved_model.bin"
     target = tmp_path / "repo" / "argmax" / "1" / "saved_model.bin"
     assert target.stat().st_ino != source.stat().st_ino
@@ -180,7 +180,7 @@ def test_pipeline_model_flags_and_their_deprecated_spellings(
 
 def test_pipeline_model_naming_no_pipeline_is_refused(seed: Path, tmp_path: Path) -> None:
     with pytest.raises(UserError) as info:
-        plan(seed, fuse=frozenset({"nope"}))
+        plan(seed, options=ConversionOptions(pipeline_models=frozenset({"nope"})))
     assert "$.pipeline_config_list: --pipeline-model nope: no pipeline has that name" in str(
         info.value
     )

@@ -8,7 +8,7 @@ from typing import Optional
 import pytest
 from ovtriton.backend.settings import parse_settings
 from ovtriton.cli import main
-from ovtriton.converter import plan
+from ovtriton.converter import ConversionOptions, plan
 from ovtriton.converter.input_limit import DEFAULT_MAX_INPUT_BYTES
 from ovtriton.converter.pbtxt import from_text
 
@@ -19,7 +19,7 @@ def limits(config: Path, override: Optional[int] = None) -> dict[str, Optional[i
     """Model name -> the MAX_INPUT_BYTES its config.pbtxt sets (None: no parameter), checked
     to be what the backend reads."""
     result: dict[str, Optional[int]] = {}
-    for model in plan(config, max_input_bytes=override).models:
+    for model in plan(config, options=ConversionOptions(max_input_bytes=override)).models:
         parameters = from_text(model.config_text).parameters
         if "MAX_INPUT_BYTES" in parameters:
             settings = parse_settings(

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from ovtriton.commands.conversion import conversion_options
 from ovtriton.server.watch import ConfigWatcher
 from tests.models import save, scale_model
 
@@ -147,7 +148,7 @@ def test_serve_max_input_bytes_reaches_the_converted_models(tmp_path: Path) -> N
     args = build_parser(["serve"]).parse_args(
         ["serve", "--config", str(path), "--max-input-bytes", "1234"]
     )
-    watcher = ConfigWatcher(path, tmp_path / "repository", max_input_bytes=args.max_input_bytes)
+    watcher = ConfigWatcher(path, tmp_path / "repository", conversion_options(args))
     watcher.convert_initial()
     written = (watcher.repository / "scale" / "config.pbtxt").read_text()
     assert 'key: "MAX_INPUT_BYTES"' in written and 'string_value: "1234"' in written
@@ -182,3 +183,23 @@ def test_each_conversion_warning_is_logged_once(
         ConfigWatcher(path, tmp_path / "work" / "repository").convert_initial()
     warnings = [r.getMessage() for r in caplog.records if "'auto' is deprecated" in r.getMessage()]
     assert len(warnings) == 1, caplog.text
+
+
+def test_a_reload_keeps_the_conversion_options(tmp_path: Path) -> None:
+    """--watch converts every new config with serve's flags: after a change the repository is
+    still the one convert writes with them (here a pipeline model, no thread budget)."""
+    from ovtriton.converter import ConversionOptions, convert
+    from tests.unit.server.test_serve_equals_convert import tree
+
+    save(scale_model((1, 4)), tmp_path / "models" / "scale" / "1")
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config()))
+    options = ConversionOptions(cores=0, pipeline_models=frozenset({"pipe"}))
+    watcher = ConfigWatcher(path, tmp_path / "work" / "repository", options)
+    watcher.convert_initial()
+    path.write_text(json.dumps(config("renamed")))
+    calls = Calls()
+    assert poll(watcher, calls) and calls.seen == ["load pipe"]
+    expected = convert(path, tmp_path / "expected", options=options).out_dir
+    assert (expected / "pipe" / "1" / "pipeline.json").exists()  # a pipeline model indeed
+    assert tree(watcher.repository) == tree(expected)

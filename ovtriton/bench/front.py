@@ -25,10 +25,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 import psutil
 
-from ovtriton.bench.load import CpuMeter, WorkerPool
-from ovtriton.bench.remote import Ensemble
-from ovtriton.bench.stats import CellStats, Sample, summarize
-from ovtriton.bench.workload import prepare
+from ovtriton.converter.options import ConversionOptions
 from ovtriton.errors import UserError
 from ovtriton.seed import repository
 from ovtriton.seed.ovms_ports import OvmsPorts, verify
@@ -36,6 +33,11 @@ from ovtriton.server import guard
 from ovtriton.server.process import Ports, TritonServer
 from ovtriton.tfs.client import TfsClient
 from ovtriton.tfs.front import FrontConfig, TfsFront
+
+from .load import CpuMeter, WorkerPool
+from .remote import Ensemble
+from .stats import CellStats, Sample, summarize
+from .workload import prepare
 
 TFS, KSERVE_FRONT, TRITON = "tfs_grpc", "kserve_front", "triton_grpc"
 MODES = (TFS, KSERVE_FRONT, TRITON)
@@ -94,12 +96,13 @@ def run_front_bench(
     concurrencies: tuple[int, int] = (1, 8),
     work: Optional[Path] = None,
     say: Callable[[str], None] = print,
+    options: ConversionOptions = ConversionOptions(),
 ) -> FrontBench:
     with tempfile.TemporaryDirectory(prefix="ovtriton-bench-tfs-") as tmp:
         folder = work or Path(tmp)
         config = config or repository.prepare(folder / "model_repository")
         say(f"converting {config} (pipeline {pipeline}) into {folder / 'triton'}")
-        workload = prepare(config, pipeline, folder, 1)
+        workload = prepare(config, pipeline, folder, 1, options)
         samples = _measure(workload, rounds, duration_s, concurrencies, folder, say)
     cells = summarize(samples)
     low, high = concurrencies
