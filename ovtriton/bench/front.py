@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 import numpy as np
-import psutil
 
 from ovtriton.converter.options import ConversionOptions
 from ovtriton.errors import UserError
@@ -34,6 +33,7 @@ from ovtriton.server.process import Ports, TritonServer
 from ovtriton.tfs.client import TfsClient
 from ovtriton.tfs.front import FrontConfig, TfsFront
 
+from . import cpu_split
 from .load import CpuMeter, WorkerPool
 from .remote import Ensemble
 from .stats import CellStats, Sample, summarize
@@ -68,12 +68,13 @@ class FrontBench:
     def lines(self) -> list[str]:
         rows = [
             f"{'mode':<14}{'conc':>5}{'requests':>9}{'p50 ms':>9}{'p90 ms':>9}"
-            f"{'req/s':>9}{'CPU ms/req':>12}"
+            f"{'req/s':>9}{'CPU ms/req':>12}  CPU ms/req by stage"
         ]
         for c in sorted(self.cells, key=lambda c: (c.concurrency, MODES.index(c.mode))):
             rows.append(
                 f"{c.mode:<14}{c.concurrency:>5}{c.requests:>9}{c.p50_ms:>9.2f}{c.p90_ms:>9.2f}"
-                f"{c.throughput:>9.1f}{c.cpu_ms_per_inference:>12.2f}"
+                f"{c.throughput:>9.1f}{c.cpu_ms_per_inference:>12.2f}  "
+                f"{cpu_split.describe(c.cpu_ms_by_stage)}"
             )
         for what, (conc, ratio), goal, sign in (
             ("p50", self.latency, LATENCY_GOAL, "<="),
@@ -136,7 +137,7 @@ def _measure(
             KSERVE_FRONT: lambda: Ensemble(front.grpc_url, "grpc", dag),
             TRITON: lambda: Ensemble(server.grpc_url, "grpc", dag),
         }
-        meter = PlusProcess(server.pid, front_pid)
+        meter = CpuMeter(server.pid, front_pid)
         pool = WorkerPool(max(concurrencies))
         try:
             for round_ in range(rounds):
@@ -165,18 +166,6 @@ def _measure(
         finally:
             pool.close()
     return samples
-
-
-class PlusProcess(CpuMeter):
-    """The bench's CPU meter plus one more process (the front's)."""
-
-    def __init__(self, server_pgid: int, pid: int) -> None:
-        super().__init__(server_pgid)
-        self.process = psutil.Process(pid)
-
-    def read(self) -> float:
-        times = self.process.cpu_times()
-        return super().read() + times.user + times.system
 
 
 @contextlib.contextmanager
