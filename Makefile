@@ -6,15 +6,21 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test install clean
+.PHONY: demo test install nginx clean
 
 $(BIN)/ovtriton: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[server,test,models,deploy]"
+	$(BIN)/pip install --quiet -e ".[server,test,models,deploy,cluster]"
 	touch $@
 
-install: $(BIN)/ovtriton
+install: $(BIN)/ovtriton nginx
+
+# The cluster's load balancer (ovtriton cluster, tests/cluster/): Debian's nginx, installed as
+# root when missing (CI runs as root on a clean machine). The package's own service stays off.
+nginx:
+	@command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || \
+		{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nginx; }
 
 demo: install
 	$(BIN)/ovtriton demo --config model_repository/config.json --workdir build/demo

@@ -6,6 +6,7 @@ inputs and outputs it declares are exactly those the backend serves.
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Mapping
@@ -20,6 +21,7 @@ from .errors import ModelLoadError, first_line
 from .settings import BackendSettings
 
 LOGGER = logging.getLogger(__name__)
+SCALARS_INFO = "ovtriton_scalars"  # rt_info key: the tensors carry_scalars made [1]
 
 
 def read_model(core: ov.Core, path: Path) -> ov.Model:
@@ -65,10 +67,12 @@ def carry_scalars(model: ov.Model) -> ov.Model:
 
     Triton 2.51 has no 0-d tensors (a non-batching model's tensor must have ``dims``, and an
     empty ``reshape`` is refused), so ``[1]`` is what it carries; the model still computes on
-    its scalar (a Squeeze after the new input, an Unsqueeze before each output).
+    its scalar (a Squeeze after the new input, an Unsqueeze before each output). The names of
+    the carried tensors are kept in the model's rt_info under ``SCALARS_INFO`` (the converter
+    writes them into config.pbtxt's ``SCALARS``, so the TFS front answers them as scalars).
     """
     axis = ops.constant(np.array([0], dtype=np.int64))
-    changed = False
+    carried_names: list[str] = []
     params = []
     for param in model.get_parameters():
         if not _is_scalar(param.get_output_partial_shape(0)):
@@ -80,19 +84,27 @@ def carry_scalars(model: ov.Model) -> ov.Model:
             target.replace_source_output(scalar.output(0))
         _move_names(param.output(0), vector.output(0))
         params.append(vector)
-        changed = True
+        carried_names.append(vector.output(0).get_any_name())
     for result in model.get_results():
         source = result.input_value(0)
         if _is_scalar(source.get_partial_shape()):
             vector = ops.unsqueeze(source, axis)
             _move_names(source, vector.output(0))
             result.input(0).replace_source_output(vector.output(0))
-            changed = True
-    if not changed:
+            carried_names.append(vector.output(0).get_any_name())
+    if not carried_names:
         return model
     carried = ov.Model(model.get_results(), params, model.get_friendly_name())
     carried.validate_nodes_and_infer_types()
+    carried.set_rt_info(json.dumps(carried_names), SCALARS_INFO)
     return carried
+
+
+def carried_scalars(model: ov.Model) -> list[str]:
+    """The tensors :func:`carry_scalars` turned from 0-d into ``[1]`` (empty: none)."""
+    if not model.has_rt_info(SCALARS_INFO):
+        return []
+    return list(json.loads(model.get_rt_info(SCALARS_INFO).astype(str)))
 
 
 def _is_scalar(pshape: ov.PartialShape) -> bool:

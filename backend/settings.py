@@ -30,6 +30,8 @@ KNOWN_PARAMETERS: dict[str, str] = {
     "MAX_INPUT_BYTES": "largest request (all inputs together) in bytes; 0 = no limit (default)",
     "ALLOW_NON_FINITE": "true = accept NaN/inf in float inputs; false (default) = refuse them",
     "EXECUTION_ENV_PATH": "Triton's own: a packed Python environment for the stub",
+    "SCALARS": "JSON list of the tensors that are 0-d in the model and [1] in Triton (written "
+    "by the converter; the TFS front answers them as scalars, as OVMS)",
 }
 
 

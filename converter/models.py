@@ -19,7 +19,7 @@ import openvino as ov
 from ovtriton.backend import BACKEND_NAME
 from ovtriton.backend.errors import ModelLoadError
 from ovtriton.backend.model_files import find_model_file, read_mapping
-from ovtriton.backend.prepare import prepare_model, read_model
+from ovtriton.backend.prepare import carried_scalars, prepare_model, read_model
 from ovtriton.backend.signature import Bound, port_bounds
 from ovtriton.backend.tensors import TensorSpec, describe
 from ovtriton.backend.settings import BackendSettings, parse_settings
@@ -165,6 +165,9 @@ def _read_version(
             limit = input_limit.max_input_bytes(prepared, shaping.max_batch_size, max_input_bytes)
             if limit:
                 parameters += ((input_limit.PARAMETER, str(limit)),)
+            scalars = carried_scalars(prepared)
+            if scalars:  # 0-d in the model, [1] in Triton: the TFS front answers them as 0-d
+                parameters += (("SCALARS", json.dumps(scalars)),)
             return _Served(shaping.max_batch_size, parameters, inputs, outputs, bounds)
         LOGGER.info(
             "%s: outputs are not batch-first; batch_size %s set by reshape instead",

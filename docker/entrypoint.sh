@@ -9,7 +9,8 @@
 #   1. OVTRITON_OVMS_CONFIG is set            -> convert that config.json, serve the result
 #   2. $OVTRITON_MODEL_REPOSITORY/config.json -> convert it (an OVMS model folder), serve the result
 #   3. otherwise                              -> serve $OVTRITON_MODEL_REPOSITORY as it is (a local
-#                                                Triton repository, or s3:// gs:// as:// URL)
+#                                                Triton repository, or s3:// gs:// as:// URL; s3://
+#                                                with OVMS's S3_ENDPOINT and AWS_REGION too)
 #   A --model-repository/--model-store flag among the arguments skips all of this: tritonserver
 #   gets the flags as given.
 #
@@ -93,6 +94,28 @@ http_restriction=
 grpc_restriction=
 restrict
 
+# OVMS's S3 spelling -> tritonserver's (as `ovtriton serve` does, ovtriton/server/remote.py):
+# s3://bucket/path with S3_ENDPOINT=http(s)://host[:port] becomes s3://host:port/bucket/path
+# (s3://https://host:port/... for TLS); AWS_REGION fills AWS_DEFAULT_REGION. Credentials
+# (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN) pass as they are, never logged.
+s3_for_tritonserver() {
+    if [ -n "${AWS_REGION:-}" ] && [ -z "${AWS_DEFAULT_REGION:-}" ]; then
+        export AWS_DEFAULT_REGION="$AWS_REGION"
+    fi
+    rest=${repository#s3://}
+    first=${rest%%/*}
+    [ -n "${S3_ENDPOINT:-}" ] || return 0
+    case $first in *:*) return 0 ;; esac  # already s3://host:port/... (or s3://http...)
+    endpoint=${S3_ENDPOINT%/}
+    case $endpoint in
+        https://*) scheme=https://; address=${endpoint#https://}; port=443 ;;
+        http://*) scheme=; address=${endpoint#http://}; port=80 ;;
+        *) scheme=; address=$endpoint; port=80 ;;
+    esac
+    case $address in *:*) ;; *) address=$address:$port ;; esac
+    repository="s3://$scheme$address/$rest"
+}
+
 set -- \
     "--backend-directory=$backends" \
     "--http-address=$host" "--http-port=${OVTRITON_HTTP_PORT:-8000}" \
@@ -121,6 +144,7 @@ if [ -n "$config" ]; then
     repository=$converted
 else
     case $repository in
+        s3://*) s3_for_tritonserver ;;
         *://*) ;;  # object storage: tritonserver reads it itself
         *) [ -d "$repository" ] || fail "model repository $repository is not a directory (mount one, or set OVTRITON_MODEL_REPOSITORY)" ;;
     esac

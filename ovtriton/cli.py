@@ -31,6 +31,7 @@ COMMANDS = {
     "metadata": "show a served model's or pipeline's inputs and outputs",
     "bench": "benchmark a pipeline: in-process OpenVINO vs Triton ensemble vs client chaining",
     "soak": "drive bounded load on loopback; report errors, p50/p99 and memory growth",
+    "cluster": "a cluster on this machine: S3 server, serve replicas, nginx; scenarios under load",
 }
 
 EPILOG = """examples:
@@ -42,6 +43,7 @@ EPILOG = """examples:
   ovtriton metadata image_classification_pipeline
   ovtriton models build model_repository
   ovtriton soak --minutes 10 --concurrency 8
+  ovtriton cluster --scenario all --json cluster.json
   ovtriton bench --quick --json bench.json --plot bench.png
 """
 

@@ -9,7 +9,7 @@ import tempfile
 import time
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Optional, Union
 
 from ovtriton.commands.conversion import (
     add_conversion_options,
@@ -20,11 +20,12 @@ from ovtriton.errors import UserError
 from ovtriton.server import guard
 from ovtriton.server.admin import ENV_VAR, HEADER, AdminAccess
 from ovtriton.server.ports import Ports
+from ovtriton.server.remote import RemoteRepository, repository_argument, resolve
 
 if TYPE_CHECKING:  # imported when serving: a busy port is reported before OpenVINO loads
     from ovtriton.server.process import ModelState, TritonServer
     from ovtriton.server.watch import ConfigWatcher
-from ovtriton.tfs.ovms_flags import add_ovms_arguments, apply_ovms_arguments
+from ovtriton.commands.ovms_flags import add_ovms_arguments, apply_ovms_arguments
 
 LOGGER = logging.getLogger(__name__)
 
@@ -88,7 +89,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument(
-        "--model-repository", type=Path, metavar="DIR", help="Triton model repository to serve"
+        "--model-repository",
+        type=repository_argument,
+        metavar="DIR|URL",
+        help="Triton model repository: a folder, or s3://[host:port/]bucket/prefix, gs://..., "
+        "az://container/prefix read by tritonserver (credentials as for OVMS: AWS_*, "
+        "S3_ENDPOINT, GOOGLE_APPLICATION_CREDENTIALS, AZURE_STORAGE_CONNECTION_STRING)",
     )
     source.add_argument(
         "--config",
@@ -122,11 +128,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
-def server_from_args(args: argparse.Namespace, repository: Path) -> TritonServer:
+def server_from_args(args: argparse.Namespace, repository: Union[Path, str]) -> TritonServer:
     from ovtriton.server.process import TritonServer
 
+    where: Union[Path, RemoteRepository] = (
+        repository.resolve() if isinstance(repository, Path) else resolve(repository)
+    )
     return TritonServer(
-        repository=repository.resolve(),
+        repository=where,
         host=args.host,
         ports=Ports(args.http_port, args.grpc_port, args.metrics_port),
         extra_args=tuple(args.passthrough),
@@ -193,7 +202,7 @@ def _serve(
     poll: float,
     args: Optional[argparse.Namespace] = None,
 ) -> int:
-    from ovtriton.tfs.ovms_flags import start_front
+    from ovtriton.commands.ovms_flags import start_front
     from ovtriton.tfs.reload import config_reload
 
     with _stop_on_sigterm():

@@ -12,13 +12,14 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Optional, Sequence
+from typing import Mapping, Optional, Sequence, Union
 
 from ovtriton.errors import UserError
 from ovtriton.server import embedded, guard
 from ovtriton.server.admin import AdminAccess
 from ovtriton.server.embedded import MALLOC_TUNING
 from ovtriton.server.ports import Ports, client_host
+from ovtriton.server.remote import RemoteRepository, check_reachable
 from ovtriton.server.stubs import StubWatchdog
 
 LOGGER = logging.getLogger(__name__)
@@ -50,7 +51,7 @@ class ModelState:
 class TritonServer:
     """The embedded tritonserver serving ``repository``. Use as a context manager."""
 
-    repository: Path
+    repository: Union[Path, RemoteRepository]  # a folder, or a bucket (tritonserver reads it)
     host: str = "127.0.0.1"
     ports: Ports = field(default_factory=Ports)
     extra_args: Sequence[str] = ()
@@ -113,7 +114,7 @@ class TritonServer:
     def command(self, backend_dir: Path, installation: embedded.Installation) -> list[str]:
         return [
             str(installation.binary),
-            f"--model-repository={self.repository}",
+            f"--model-repository={self._repository_arg()}",
             f"--backend-directory={backend_dir}",  # never with a trailing slash
             f"--cache-directory={installation.caches}",
             f"--http-address={self.host}",
@@ -137,8 +138,15 @@ class TritonServer:
             *self.extra_args,
         ]
 
+    def _repository_arg(self) -> str:
+        if isinstance(self.repository, RemoteRepository):
+            return self.repository.triton_url
+        return str(self.repository)
+
     def start(self) -> "TritonServer":
-        if not self.repository.is_dir():
+        if isinstance(self.repository, RemoteRepository):
+            check_reachable(self.repository)
+        elif not self.repository.is_dir():
             raise UserError(f"model repository {self.repository} is not a directory")
         installation = embedded.locate()
         guard.check_ports_free(self.host, self.ports.named())
@@ -161,6 +169,9 @@ class TritonServer:
                 env={
                     **(MALLOC_TUNING if self.malloc_tuning else {}),
                     **embedded.environment(installation),
+                    **(
+                        self.repository.env if isinstance(self.repository, RemoteRepository) else {}
+                    ),
                     **self.env,
                 },
                 start_new_session=True,  # its own process group: the stubs go with it

@@ -12,6 +12,7 @@ for the second or two the load takes; other models are not touched.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections import Counter
@@ -59,9 +60,25 @@ def stubs_of(server_pid: int) -> list[Stub]:
         if len(argv) >= 3 and argv[0].endswith(STUB_NAME):
             model_py = Path(argv[1])
             found.append(
-                Stub(model_py.parent.parent.name, model_py.parent.name, argv[2], child.pid)
+                Stub(model_name(model_py.parent.parent), model_py.parent.name, argv[2], child.pid)
             )
     return found
+
+
+@functools.lru_cache(maxsize=256)
+def model_name(folder: Path) -> str:
+    """The model a stub serves: its folder's name, or, for a repository in object storage
+    (tritonserver copies each model to a folder of its own, /tmp/folderXXXXXX), the name its
+    config.pbtxt gives."""
+    from google.protobuf import text_format
+    from tritonclient.grpc import model_config_pb2
+
+    try:
+        text = (folder / "config.pbtxt").read_text(encoding="utf-8")
+        config = text_format.Parse(text, model_config_pb2.ModelConfig(), allow_unknown_field=True)
+    except (OSError, text_format.ParseError, UnicodeDecodeError):
+        return folder.name
+    return config.name or folder.name
 
 
 def live_stubs(server_pid: int) -> Counter:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Optional
 from aiohttp import web
 
 from ovtriton.tfs.grpc_front import start_grpc
+from ovtriton.tfs.images import ImageDecoder
 from ovtriton.tfs.metrics import FrontMetrics
 from ovtriton.tfs.reload import ConfigReload
 from ovtriton.tfs.rest_front import RestFront
@@ -87,7 +88,7 @@ class TfsFront:
         self._stop = asyncio.Event()
         triton = TritonLink(config.triton_grpc, config.triton_headers, config.shared_memory)
         await triton.open()
-        service = TfsService(triton, config.reload)
+        service = TfsService(triton, config.reload, ImageDecoder())
         grpc_server = None
         runner: Optional[web.AppRunner] = None
         try:
@@ -108,6 +109,7 @@ class TfsFront:
             if grpc_server is not None:
                 await grpc_server.stop(grace=1)
             await triton.close()
+            service.images.close()
 
 
 def start_front_for(

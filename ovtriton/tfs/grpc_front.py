@@ -18,7 +18,7 @@ from ovtriton.tfs.errors import TfsError
 from ovtriton.tfs.metrics import FrontMetrics
 from ovtriton.tfs.service import TfsService
 from ovtriton.tfs.kserve_images import decode_images, may_carry_bytes
-from ovtriton.tfs.triton import CHANNEL_OPTIONS, TritonLink
+from ovtriton.tfs.triton import CHANNEL_OPTIONS
 
 LOGGER = logging.getLogger(__name__)
 PREDICTION = "tensorflow.serving.PredictionService"
@@ -80,9 +80,9 @@ def tfs_handlers(service: TfsService, metrics: FrontMetrics) -> list[grpc.Generi
 class KServeProxy(grpc.GenericRpcHandler):
     """Passes every KServe v2 gRPC call to Triton unchanged (bytes in, bytes out)."""
 
-    def __init__(self, triton: TritonLink) -> None:
-        self.triton = triton
-        self.channel = triton.channel
+    def __init__(self, service: TfsService) -> None:
+        self.tfs = service
+        self.channel = service.triton.channel
 
     def service(self, details: grpc.HandlerCallDetails) -> Optional[grpc.RpcMethodHandler]:
         method = details.method
@@ -105,12 +105,17 @@ class KServeProxy(grpc.GenericRpcHandler):
         unary_call = self.channel.unary_unary(method)
 
         infer = method.endswith("/ModelInfer")
+        repository = "/RepositoryModel" in method  # a load/unload may change any model
 
         async def unary(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
             try:
                 if infer and may_carry_bytes(request):
-                    request = await decode_images(request, self.triton)
-                return bytes(await unary_call(request, metadata=_forwarded(context)))
+                    request = await decode_images(request, self.tfs)
+                try:
+                    return bytes(await unary_call(request, metadata=_forwarded(context)))
+                finally:
+                    if repository:
+                        self.tfs.models.drop()
             except TfsError as error:
                 await context.abort(error.code, error.message)
                 raise  # not reached: abort raises
@@ -134,7 +139,7 @@ async def start_grpc(address: str, service: TfsService, metrics: FrontMetrics) -
     """Serve TFS and KServe gRPC on ``address`` (host:port)."""
     # No SO_REUSEPORT: a second server on the same port must fail, not share the traffic.
     server = grpc.aio.server(options=[*CHANNEL_OPTIONS, ("grpc.so_reuseport", 0)])
-    server.add_generic_rpc_handlers((*tfs_handlers(service, metrics), KServeProxy(service.triton)))
+    server.add_generic_rpc_handlers((*tfs_handlers(service, metrics), KServeProxy(service)))
     try:
         bound = server.add_insecure_port(address)
     except RuntimeError as error:  # grpc raises on a port in use

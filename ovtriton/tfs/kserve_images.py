@@ -9,16 +9,17 @@ as the bytes it came as.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, Optional
 
 import grpc
 import numpy as np
 from tritonclient.grpc import service_pb2
 
-from ovtriton.tfs.errors import TfsError, from_triton
-from ovtriton.tfs.images import decode, wants_images
+from ovtriton.tfs.errors import TfsError
 from ovtriton.tfs.tensors import BY_KSERVE, deserialize_bytes
-from ovtriton.tfs.triton import TritonLink
+
+if TYPE_CHECKING:
+    from ovtriton.tfs.service import TfsService
 
 # InferTensorContents field for each datatype (FP16/BF16 have none: raw only).
 _CONTENTS = {
@@ -41,32 +42,43 @@ def may_carry_bytes(request: bytes) -> bool:
     return b"BYTES" in request
 
 
-async def decode_images(request: bytes, triton: TritonLink) -> bytes:
+async def decode_images(request: bytes, service: "TfsService") -> bytes:
     """``request`` (a serialized ModelInferRequest) with its image inputs decoded."""
     message = service_pb2.ModelInferRequest.FromString(request)
     byte_inputs = [i for i, t in enumerate(message.inputs) if t.datatype == "BYTES"]
     if not byte_inputs:
         return request
     version = int(message.model_version) if message.model_version.isdigit() else None
-    try:
-        meta = await triton.metadata(message.model_name, version)
-    except grpc.RpcError as error:
-        raise from_triton(error, message.model_name) from None
-    targets = {t.name: (t.datatype, [int(s) for s in t.shape]) for t in meta.inputs}
+    info = await service.models.get(message.model_name, version)
     changed = False
     for index in byte_inputs:
         tensor = message.inputs[index]
-        target = targets.get(tensor.name)
-        if target is None or not wants_images(*target):
+        target = info.image_input(tensor.name)
+        if target is None:
             continue
         if message.raw_input_contents:
-            blobs = deserialize_bytes(message.raw_input_contents[index])
+            blobs = split_bytes(message.raw_input_contents[index])
+            if blobs is None:
+                raise TfsError(
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                    f"Image parsing failed: raw_input_contents of input {tensor.name!r} is not "
+                    "Triton's BYTES layout (each image: 4-byte little-endian length, then bytes)",
+                )
         else:
             blobs = list(tensor.contents.bytes_contents)
-        shape, raw = decode(tensor.name, blobs, *target)
-        _replace(message, index, target[0], shape, raw)
+        shape, raw = await service.images.decode(target, blobs)
+        _replace(message, index, target.datatype, shape, raw)
         changed = True
     return bytes(message.SerializeToString()) if changed else request
+
+
+def split_bytes(raw: bytes) -> Optional[list[bytes]]:
+    """Triton's BYTES layout (4-byte little-endian length, then the bytes) split; None if ``raw``
+    is not in it (a length running past the end)."""
+    offset = 0
+    while offset + 4 <= len(raw):
+        offset += 4 + int.from_bytes(raw[offset : offset + 4], "little")
+    return deserialize_bytes(raw) if offset == len(raw) else None
 
 
 def _replace(message: Any, index: int, datatype: str, shape: list[int], raw: bytes) -> None:

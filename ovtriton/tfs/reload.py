@@ -15,7 +15,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 if TYPE_CHECKING:
     from ovtriton.server.process import TritonServer
@@ -56,17 +56,41 @@ class ConfigReload:
         self.triton_http = triton_http
         self._lock = threading.Lock()
         self._retired: dict[str, tuple[int, ...]] = {}  # name -> versions it served
+        self._listeners: list[Callable[[], None]] = []
+
+    def on_change(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` after every poll that loaded or unloaded models."""
+        self._listeners.append(listener)
 
     def poll(self) -> bool:
         """Apply a changed config (or model folders); True when Triton was told to reload."""
         with self._lock:
-            return self.watcher.poll(self._load, self._unload)
+            changed = self.watcher.poll(self._load, self._unload)
+        if changed:
+            self._changed()
+        return changed
 
     def reload(self) -> ReloadOutcome:
         """``POST /v1/config/reload``: read the config now; an invalid one says why."""
         with self._lock:
             changed = self.watcher.poll(self._load, self._unload)
-            return ReloadOutcome(changed, "" if changed else self.watcher.last_error)
+            outcome = ReloadOutcome(changed, "" if changed else self.watcher.last_error)
+        if changed:
+            self._changed()
+        return outcome
+
+    def _changed(self) -> None:
+        for listener in self._listeners:
+            listener()
+
+    def busy(self) -> bool:
+        """Whether a poll is applying a config now (the repository may be half reloaded)."""
+        return self._lock.locked()
+
+    def wait_idle(self, timeout: float = 120.0) -> None:
+        """Return once no poll runs (or after ``timeout`` seconds)."""
+        if self._lock.acquire(timeout=timeout):
+            self._lock.release()
 
     def retired(self, name: str) -> tuple[int, ...]:
         """The versions a model removed from the config served (empty: not removed)."""

@@ -14,12 +14,12 @@ import logging
 from typing import Any, Awaitable, Callable, Optional
 
 import aiohttp
-import grpc
 from aiohttp import web
 from google.protobuf import json_format
 
 from ovtriton.tfs import protos
-from ovtriton.tfs.errors import TfsError, from_triton
+from ovtriton.tfs.errors import TfsError
+from ovtriton.tfs.kserve_rest import HEADER_LENGTH, as_ovms_error, decode_rest_images, not_json
 from ovtriton.tfs.metrics import FrontMetrics
 from ovtriton.tfs.rest_json import predict_request, predict_response
 from ovtriton.tfs.service import TfsService
@@ -116,15 +116,9 @@ class RestFront:
         try:
             body = await request.json(loads=json.loads)
         except ValueError as error:
-            raise TfsError(
-                grpc.StatusCode.INVALID_ARGUMENT, f"the body is not JSON: {error}"
-            ) from None
-        try:
-            meta = await self.service.triton.metadata(model, version or None)
-        except grpc.RpcError as error:
-            raise from_triton(error, model) from None
-        types = {tensor.name: tensor.datatype for tensor in meta.inputs}
-        message, row = predict_request(body, model, version, types)
+            raise not_json(f"Error: {error}") from None
+        info = await self.service.models.get(model, version or None)
+        message, row = predict_request(body, model, version, info.input_types)
         return _json(predict_response(await self.service.predict(message), row))
 
     async def config(self, request: web.Request) -> web.Response:
@@ -175,12 +169,38 @@ class RestFront:
         if self.session is None:
             raise RuntimeError("the REST front's client session is opened on startup")
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_HEADERS}
+        headers.setdefault("Accept-Encoding", "identity")  # compressed only when asked for
+        data = await request.read()
+        try:
+            data = await self._kserve_images(request, headers, data)
+        except TfsError as error:
+            return _json({"error": error.message}, error.http_status)
         async with self.session.request(
             request.method,
             f"http://{self.triton_http}{request.rel_url}",
             headers=headers,
-            data=await request.read(),
+            data=data,
         ) as answer:
             body = await answer.read()
+            if request.method == "POST" and "/repository/" in request.path:
+                self.service.models.drop()  # a load or unload may have changed any model
             out = {k: v for k, v in answer.headers.items() if k.lower() not in _HOP_HEADERS}
+            ovms = as_ovms_error(answer.status, body)  # OVMS's 412 for a body that is not JSON
+            if ovms is not None:
+                return _json({"error": ovms.message}, ovms.http_status)
             return web.Response(body=body, status=answer.status, headers=out)
+
+    async def _kserve_images(
+        self, request: web.Request, headers: dict[str, str], data: bytes
+    ) -> bytes:
+        """``data`` with binary images decoded for the model (``headers`` updated to match)."""
+        if request.method != "POST" or not request.path.endswith("/infer"):
+            return data
+        rewritten = await decode_rest_images(request.path, request.headers, data, self.service)
+        if rewritten is None:
+            return data
+        body, extra = rewritten
+        for key in [k for k in headers if k.lower() == HEADER_LENGTH.lower()]:
+            del headers[key]
+        headers.update(extra)
+        return body

@@ -7,6 +7,7 @@ Triton's metadata), as OVMS does. ``{"b64": "..."}`` values are binary strings (
 from __future__ import annotations
 
 import base64
+import json
 from typing import Any
 
 import grpc
@@ -88,7 +89,9 @@ def _leaves_to_bytes(value: Any, name: str) -> Any:
     if isinstance(value, str):
         return value.encode("utf-8")
     raise TfsError(
-        _BAD, f"input {name!r}: expected strings or {{'b64': ...}} values, got {value!r}"
+        _BAD,
+        f"input {name!r}: expected strings or {{'b64': ...}} values, got "
+        f"{json.dumps(value, default=str)[:80]}",
     )
 
 

@@ -6,13 +6,15 @@ return the TFS protobuf messages and raise :class:`TfsError` with the code OVMS 
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Optional
 
 import grpc
 
 from ovtriton.tfs import protos
 from ovtriton.tfs.errors import TfsError, from_triton
-from ovtriton.tfs.images import decode, wants_images
+from ovtriton.tfs.images import ImageDecoder
+from ovtriton.tfs.model_info import ModelInfo, ModelInfoCache
 from ovtriton.tfs.reload import ConfigReload
 from ovtriton.tfs.tensors import from_triton as tensor_from_triton
 from ovtriton.tfs.tensors import optional_version, tf_number, to_triton
@@ -47,48 +49,55 @@ def _version_number(version: str) -> int:
 class TfsService:
     """TensorFlow Serving's PredictionService and ModelService, answered by Triton."""
 
-    def __init__(self, triton: TritonLink, reload: Optional[ConfigReload] = None) -> None:
+    def __init__(
+        self,
+        triton: TritonLink,
+        reload: Optional[ConfigReload] = None,
+        images: Optional[ImageDecoder] = None,
+    ) -> None:
         self.triton = triton
         self.reload = reload  # knows the models removed from serve's config (END in OVMS)
+        self.models = ModelInfoCache(triton)
+        self.images = images or ImageDecoder()
+        if reload is not None:
+            reload.on_change(self.models.drop)
 
     async def predict(self, request: Any) -> Any:
         model = _model_name(request.model_spec)
         version = optional_version(request.model_spec)
         if not request.inputs:
             raise TfsError(grpc.StatusCode.INVALID_ARGUMENT, "the request has no inputs")
-        inputs = await self._inputs(model, version, request)
+        info = await self.models.get(model, version)
+        inputs = await self._inputs(info, request)
         try:
             answered, outputs = await self.triton.infer(
                 model, version, inputs, list(request.output_filter)
             )
         except grpc.RpcError as error:
+            self.models.drop(model)  # the model may have changed under the cached metadata
             raise from_triton(error, model) from None
         response = protos.PredictResponse()
         response.model_spec.name = model
         response.model_spec.version.value = _version_number(answered)
         for out in outputs:
-            response.outputs[out.name].CopyFrom(
-                tensor_from_triton(out.datatype, out.shape, out.raw)
-            )
+            shape = [] if out.name in info.scalars and out.shape == [1] else out.shape
+            response.outputs[out.name].CopyFrom(tensor_from_triton(out.datatype, shape, out.raw))
         return response
 
-    async def _inputs(self, model: str, version: Optional[int], request: Any) -> list[Tensor]:
-        """The request's tensors for Triton; strings for an image input are decoded images."""
-        targets: dict[str, tuple[str, list[int]]] = {}
-        if any(tensor.dtype == _DT_STRING for tensor in request.inputs.values()):
-            try:
-                meta = await self.triton.metadata(model, version)
-            except grpc.RpcError as error:
-                raise from_triton(error, model) from None
-            targets = {t.name: (t.datatype, [int(s) for s in t.shape]) for t in meta.inputs}
+    async def _inputs(self, info: ModelInfo, request: Any) -> list[Tensor]:
+        """The request's tensors for Triton: strings for an image input are decoded images,
+        a 0-d tensor for a model scalar is Triton's ``[1]`` (Triton 2.51 has no 0-d tensors)."""
         inputs = []
         for name, tensor in request.inputs.items():
-            target = targets.get(name)
-            if tensor.dtype == _DT_STRING and target and wants_images(*target):
-                shape, raw = decode(name, list(tensor.string_val), *target)
-                inputs.append(Tensor(name, target[0], shape, raw))
-            else:
-                inputs.append(Tensor(name, *to_triton(name, tensor)))
+            target = info.image_input(name) if tensor.dtype == _DT_STRING else None
+            if target is not None:
+                shape, raw = await self.images.decode(target, list(tensor.string_val))
+                inputs.append(Tensor(name, target.datatype, shape, raw))
+                continue
+            datatype, shape, raw = to_triton(name, tensor)
+            if not shape and name in info.scalars:
+                shape = [1]
+            inputs.append(Tensor(name, datatype, shape, raw))
         return inputs
 
     async def metadata(self, request: Any) -> Any:
@@ -100,19 +109,19 @@ class TfsService:
                 f"metadata_field {fields} is not supported; ask for {SIGNATURE_DEF_KEY!r}",
             )
         version = optional_version(request.model_spec)
-        try:
-            meta = await self.triton.metadata(model, version)
-        except grpc.RpcError as error:
-            raise from_triton(error, model) from None
+        info = await self.models.get(model, version)
+        meta = info.metadata
         signature = protos.SignatureDef(method_name="")
         for tensors, target in ((meta.inputs, signature.inputs), (meta.outputs, signature.outputs)):
             for tensor in tensors:
-                info = target[tensor.name]
-                info.name = tensor.name
-                info.dtype = tf_number(tensor.datatype)
-                info.tensor_shape.dim.extend(
-                    protos.TensorShapeProto.Dim(size=int(s)) for s in tensor.shape
-                )
+                entry = target[tensor.name]
+                entry.name = tensor.name
+                entry.dtype = tf_number(tensor.datatype)
+                entry.tensor_shape.SetInParent()
+                if tensor.name not in info.scalars:  # a model scalar: shape [] as in OVMS
+                    entry.tensor_shape.dim.extend(
+                        protos.TensorShapeProto.Dim(size=int(s)) for s in tensor.shape
+                    )
         signatures = protos.SignatureDefMap()
         signatures.signature_def[SIGNATURE].CopyFrom(signature)
         response = protos.GetModelMetadataResponse()
@@ -127,6 +136,10 @@ class TfsService:
         model = _model_name(request.model_spec)
         version = optional_version(request.model_spec)
         rows = await self._versions(model)
+        if not rows and self.reload is not None and self.reload.busy():
+            # The repository is rewritten before Triton unloads: ask again once it settled.
+            await asyncio.get_running_loop().run_in_executor(None, self.reload.wait_idle)
+            rows = await self._versions(model)
         if not rows and self.reload is not None:  # removed from the config: END, as OVMS
             rows = [VersionState(model, str(v), "END", "") for v in self.reload.retired(model)]
         if not rows:

@@ -172,6 +172,12 @@ class TritonLink:
         )
         return await self._stub.ModelMetadata(request, metadata=self.headers or None)
 
+    async def config(self, model: str, version: Optional[int]) -> Any:
+        request = service_pb2.ModelConfigRequest(
+            name=model, version=str(version) if version else ""
+        )
+        return await self._stub.ModelConfig(request, metadata=self.headers or None)
+
     async def index(self) -> list[VersionState]:
         response = await self._stub.RepositoryIndex(
             service_pb2.RepositoryIndexRequest(), metadata=self.headers or None

@@ -106,6 +106,41 @@ def test_entrypoint_passes_object_storage_to_tritonserver(fakes: dict[str, str])
     assert "server --http-port=8080" in result.stdout.splitlines()
 
 
+@pytest.mark.parametrize(
+    ("endpoint", "expected"),
+    [
+        ("http://minio.storage:9000", "s3://minio.storage:9000/bucket/repo"),
+        ("https://minio.storage", "s3://https://minio.storage:443/bucket/repo"),
+        ("", "s3://bucket/repo"),
+    ],
+)
+def test_entrypoint_maps_ovms_s3_variables(
+    fakes: dict[str, str], tmp_path: Path, endpoint: str, expected: str
+) -> None:
+    server = tmp_path / "tritonserver-env"
+    server.write_text(
+        '#!/bin/sh\nfor a in "$@"; do echo "server $a"; done\n'
+        'echo "region $AWS_DEFAULT_REGION"\necho "key $AWS_SECRET_ACCESS_KEY"\n'
+    )
+    server.chmod(0o755)
+    env = {
+        **fakes,
+        "TRITONSERVER": str(server),
+        "OVTRITON_MODEL_REPOSITORY": "s3://bucket/repo",
+        "AWS_REGION": "eu-west-1",
+        "AWS_SECRET_ACCESS_KEY": "not-logged-secret",
+    }
+    if endpoint:
+        env["S3_ENDPOINT"] = endpoint
+    result = run(env)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert f"server --model-repository={expected}" in lines
+    assert "region eu-west-1" in lines
+    assert "key not-logged-secret" in lines  # passed to tritonserver ...
+    assert "not-logged-secret" not in result.stderr  # ... and never logged
+
+
 def test_entrypoint_leaves_a_repository_flag_alone(fakes: dict[str, str], tmp_path: Path) -> None:
     result = run(
         {**fakes, "OVTRITON_MODEL_REPOSITORY": str(tmp_path / "absent")},

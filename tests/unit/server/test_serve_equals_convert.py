@@ -17,7 +17,7 @@ from ovtriton.commands.conversion import PIPELINE_FORMS, conversion_options
 from ovtriton.commands.serve import managed_repository
 from ovtriton.converter import ConversionOptions
 from ovtriton.converter.options import PIPELINE_FORMS as CONVERTER_FORMS
-from ovtriton.tfs.ovms_flags import apply_ovms_arguments
+from ovtriton.commands.ovms_flags import apply_ovms_arguments
 from tests.custom_nodes.dag_cases import write_dag_config
 from tests.unit.converter.golden_cases import CASES
 

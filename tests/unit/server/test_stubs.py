@@ -73,3 +73,16 @@ def test_the_watchdog_removes_the_region_of_a_dead_stub_only(spawn) -> None:
     assert watchdog.remove_dead_regions() == [dead_region]
     assert not dead_region.exists() and live_region.exists()
     assert watchdog.remove_dead_regions() == []  # forgotten once removed
+
+
+def test_a_remote_models_stub_is_named_by_its_config(tmp_path: Path) -> None:
+    from ovtriton.server.stubs import model_name
+
+    # tritonserver copies a model from object storage into /tmp/folderXXXXXX.
+    localized = tmp_path / "folderAb12Cd"
+    localized.mkdir()
+    (localized / "config.pbtxt").write_text('name: "scale"\nbackend: "openvino_py"\n')
+    assert model_name(localized) == "scale"
+    plain = tmp_path / "resnet"
+    plain.mkdir()
+    assert model_name(plain) == "resnet"  # no config.pbtxt: the folder's name

@@ -1,4 +1,4 @@
-"""OVMS's command line on ``ovtriton serve``: its flags, mapped onto serve's own and the TFS front.
+"""OVMS's command line on ``ovtriton serve``: its flags (:mod:`.ovms_flag_table`) acted on.
 
 ``--config_path`` is ``--config`` (watched, as OVMS does, every
 ``--file_system_poll_wait_seconds``); ``--model_path`` + ``--model_name`` (one-model mode) become
@@ -17,6 +17,8 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
+from ovtriton import __version__
+from ovtriton.commands.ovms_flag_table import FLAGS, OvmsFlag
 from ovtriton.errors import UserError
 from ovtriton.server.ports import Ports
 
@@ -46,15 +48,24 @@ _MODEL_FLAGS: dict[str, Any] = {
     "layout": str,
     "model_version_policy": json_value,
 }
-_ACCEPTED_WITHOUT_EFFECT = {
-    "grpc_workers": "the front's gRPC server is asynchronous; Triton sizes its own threads",
-    "rest_workers": "the front's REST server is asynchronous",
-    "metrics_enable": "metrics are always on: Triton's port, and /metrics on --rest_port",
+_TYPES: dict[str, Any] = {
+    **_MODEL_FLAGS,
+    "port": int,
+    "rest_port": int,
+    "file_system_poll_wait_seconds": float,
+}
+_SOURCES = ("config_path", "model_path")  # in serve's group of what to serve
+_LOG_LEVELS = {
+    "TRACE": logging.DEBUG,
+    "DEBUG": logging.DEBUG,
+    "INFO": logging.INFO,
+    "WARNING": logging.WARNING,
+    "ERROR": logging.ERROR,
 }
 
 
 def add_ovms_arguments(parser: argparse.ArgumentParser, source: Any) -> None:
-    """Add OVMS's flags; ``source`` is serve's mutually exclusive group of what to serve."""
+    """Add every OVMS flag of :data:`FLAGS`; ``source`` is serve's group of what to serve."""
     source.add_argument(
         "--config_path", type=Path, metavar="CONFIG", help="OVMS's --config_path: as --config, "
         "and watched like OVMS does (--file_system_poll_wait_seconds, 0 = never)",
@@ -65,27 +76,41 @@ def add_ovms_arguments(parser: argparse.ArgumentParser, source: Any) -> None:
     )  # fmt: skip
     ovms = parser.add_argument_group(
         "OVMS's flags", "OVMS's command line works unchanged: the TensorFlow Serving API and "
-        "KServe answer on --port (gRPC) and --rest_port (REST); Triton keeps its own ports",
+        "KServe answer on --port (gRPC) and --rest_port (REST); Triton keeps its own ports. "
+        "Each flag is mapped, accepted with a warning or refused (docs/migration.md)",
     )  # fmt: skip
-    ovms.add_argument("--model_name", help="with --model_path: the name clients call")
-    ovms.add_argument("--port", type=int, help="gRPC port of the TFS + KServe front")
-    ovms.add_argument("--rest_port", type=int, help="REST port of the TFS + KServe front")
-    ovms.add_argument(
-        "--file_system_poll_wait_seconds", type=float, default=None, metavar="S",
-        help="with --config_path: how often the config is checked (default 1; 0 = never)",
-    )  # fmt: skip
-    for flag, kind in _MODEL_FLAGS.items():
-        ovms.add_argument(f"--{flag}", type=kind, help="with --model_path: as in config.json")
-    ovms.add_argument("--grpc_workers", type=int, help="accepted; no effect here")
-    ovms.add_argument("--rest_workers", type=int, help="accepted; no effect here")
-    ovms.add_argument("--metrics_enable", action="store_true", help="accepted; metrics are on")
+    for flag in FLAGS:
+        if flag.name in _SOURCES or flag.name == "help":
+            continue
+        text = f"{flag.action}: {flag.what}"
+        if flag.name == "version":
+            ovms.add_argument(flag.option, action="version", version=f"ovtriton {__version__}")
+        elif flag.value == "switch":
+            ovms.add_argument(flag.option, dest=flag.dest, nargs="?", const="true", help=text)
+        else:
+            kind = _TYPES.get(flag.dest, str)
+            ovms.add_argument(flag.option, dest=flag.dest, type=kind, help=text, default=None)
+
+
+def _given(args: argparse.Namespace, action: str) -> list[OvmsFlag]:
+    return [f for f in FLAGS if f.action == action and getattr(args, f.dest, None) is not None]
 
 
 def apply_ovms_arguments(args: argparse.Namespace) -> None:
     """Turn OVMS's flags into serve's own settings (``config``, ``watch``, Triton's ports)."""
-    for flag, why in _ACCEPTED_WITHOUT_EFFECT.items():
-        if getattr(args, flag, None):
-            LOGGER.info("--%s has no effect with ovtriton: %s", flag, why)
+    refused = _given(args, "refused")
+    if refused:
+        raise UserError(
+            "OVMS flags ovtriton cannot honour (ignoring them would change answers):\n"
+            + "\n".join(f"  {f.option}: {f.what}" for f in refused)
+        )
+    for flag in _given(args, "warned"):
+        LOGGER.warning("%s is accepted and changes nothing here: %s", flag.option, flag.what)
+    _apply_logging(args)
+    _apply_bind_address(args)
+    for name in ("port", "rest_port"):  # OVMS: 0 (its default) = that server is not started
+        if getattr(args, name) == 0:
+            setattr(args, name, None)
     model_flags = {f: getattr(args, f) for f in _MODEL_FLAGS if getattr(args, f) is not None}
     if args.model_path is not None:
         if not args.model_name:
@@ -104,6 +129,40 @@ def apply_ovms_arguments(args: argparse.Namespace) -> None:
         if wait:
             args.poll_seconds = wait
     _move_colliding_triton_ports(args)
+
+
+def _apply_logging(args: argparse.Namespace) -> None:
+    """``--log_level`` and ``--log_path``: serve's own log (DEBUG: Triton's verbose log too)."""
+    if args.log_level is not None:
+        level = _LOG_LEVELS.get(args.log_level.upper())
+        if level is None:
+            raise UserError(
+                f"--log_level {args.log_level!r}: give one of {', '.join(_LOG_LEVELS)} (as OVMS)"
+            )
+        logging.getLogger().setLevel(level)
+        passthrough = list(getattr(args, "passthrough", None) or [])
+        if level == logging.DEBUG and not any("--log-verbose" in a for a in passthrough):
+            args.passthrough = [*passthrough, "--log-verbose=1"]
+    if args.log_path is not None:
+        try:
+            handler = logging.FileHandler(args.log_path, encoding="utf-8")
+        except OSError as error:
+            raise UserError(f"--log_path {args.log_path}: cannot write it ({error})") from None
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logging.getLogger().addHandler(handler)
+
+
+def _apply_bind_address(args: argparse.Namespace) -> None:
+    """``--grpc_bind_address``/``--rest_bind_address``: one address, serve's ``--host``."""
+    given = [v for v in (args.grpc_bind_address, args.rest_bind_address) if v is not None]
+    addresses = {a.strip() for value in given for a in value.split(",") if a.strip()}
+    if len(addresses) > 1:
+        raise UserError(
+            f"--grpc_bind_address/--rest_bind_address name {sorted(addresses)}: ovtriton binds "
+            "every port to one address; give the same single address to both"
+        )
+    if addresses:
+        args.host = addresses.pop()
 
 
 def _one_model_config(name: str, path: Path, settings: dict[str, Any]) -> Path:

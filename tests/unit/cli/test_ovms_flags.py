@@ -9,7 +9,7 @@ import pytest
 
 from ovtriton.cli import build_parser
 from ovtriton.errors import UserError
-from ovtriton.tfs.ovms_flags import apply_ovms_arguments
+from ovtriton.commands.ovms_flags import apply_ovms_arguments
 
 
 def parse(*argv: str) -> object:

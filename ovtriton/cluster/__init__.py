@@ -1,0 +1,1 @@
+"""``ovtriton cluster``: a storage server, serve replicas reading one bucket, a load balancer."""
