@@ -118,6 +118,7 @@ def start_front_for(
     grpc_port: Optional[int],
     rest_port: Optional[int],
     reload: Optional[ConfigReload] = None,
+    shared_memory: bool = False,
 ) -> TfsFront:
     """Start the front for a running ``server`` on OVMS's ports; a port in use is an ``OSError``.
 
@@ -133,6 +134,7 @@ def start_front_for(
             triton_metrics=server.metrics_url,
             triton_headers=tuple(server.admin_headers.items()),
             reload=reload,
+            shared_memory=shared_memory,
         )
     )
     front.start()

@@ -5,6 +5,8 @@ it stops, also when Triton stopped first."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,8 @@ from ovtriton.tfs import protos
 from ovtriton.tfs.front import FrontConfig, TfsFront
 from ovtriton.tfs.shm_pool import PREFIX
 from ovtriton.tfs.tensors import from_numpy, to_numpy
-from tests.integration.test_tfs_front import PIPELINE, images, write_ovms_config
+from tests.integration.test_serve_cli import read_until
+from tests.integration.test_tfs_front import PIPELINE, images, kserve_label, write_ovms_config
 
 pytestmark = pytest.mark.integration
 
@@ -123,3 +126,30 @@ def test_regions_are_released_when_triton_stopped_first(server: TritonServer) ->
     finally:
         shared.stop()
     assert segments() == []
+
+
+def test_serve_front_shared_memory_answers_and_releases_its_regions_at_stop(
+    tmp_path: Path,
+) -> None:
+    config = write_ovms_config(tmp_path / "ovms")
+    triton, ovms = Ports.free(), Ports.free()
+    command = [
+        sys.executable, "-m", "ovtriton", "serve", "--config_path", str(config),
+        "--port", str(ovms.grpc), "--front-shared-memory", *triton.flags(),
+        "--workdir", str(tmp_path / "work"),
+    ]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    prefix = f"{PREFIX}_{process.pid}_"
+    try:
+        read_until(process, "Press Ctrl-C to stop")
+        url = f"127.0.0.1:{ovms.grpc}"
+        image = images(1)[0]
+        answers = [predict(url, PIPELINE, {"image": image}, [])["label"] for _ in range(3)]
+        want = kserve_label(f"127.0.0.1:{triton.grpc}", image)
+        for got in answers:  # plain first, then through shared memory
+            np.testing.assert_array_equal(got, want)
+        assert any(p.name.startswith(prefix) for p in Path("/dev/shm").iterdir())
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+    assert not any(p.name.startswith(prefix) for p in Path("/dev/shm").iterdir())
