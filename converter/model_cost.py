@@ -7,6 +7,11 @@ per count). A model that cannot be measured (not on CPU, dynamic or string input
 OpenVINO refuses) gets no costs; the pipelines using it keep the even split, and the log says
 why. Counts beyond this machine's cores are not measured: they cost what the largest measured
 count costs in the cost model (``backend/schedule.py``).
+
+Costs are kept for the life of the process, per model content (its files' size and mtime, its
+config before budgets) and thread counts: ``serve --watch`` plans again whenever config.json
+changes, and a model that did not change must get the same budget (else Triton would reload
+it for nothing).
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from .models import ConvertedModel
 LOGGER = logging.getLogger(__name__)
 
 Costs = dict[str, dict[int, float]]  # model name -> threads -> seconds
+_MEASURED: dict[tuple, dict[int, float]] = {}  # model content + counts -> its costs
 
 
 def local_cores() -> int:
@@ -48,8 +54,15 @@ def measure_models(
         model = models.get(name)
         if model is None:
             continue
+        key = (
+            tuple((str(f.source), f.fingerprint()) for f in model.files),
+            model.config.SerializeToString(deterministic=True),
+            tuple(counts),
+        )
         try:
-            costs[name] = measure_model(core, model, counts)
+            if key not in _MEASURED:
+                _MEASURED[key] = measure_model(core, model, counts)
+            costs[name] = _MEASURED[key]
         except (ModelLoadError, node_cost.NotMeasurable, RuntimeError) as exc:
             LOGGER.info("model %s: not measured (%s); its pipelines keep the even split", name, exc)
     return costs

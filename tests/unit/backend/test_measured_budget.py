@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ from google.protobuf import text_format
 from tritonclient.grpc import model_config_pb2
 
 from ovtriton.cli import main
-from ovtriton.converter import model_cost
+from ovtriton.converter import ConversionOptions, model_cost, plan
 from tests.unit.converter.golden_cases import pipelines
 from tests.unit.converter.seed_models import elementwise, save
 
@@ -83,6 +84,7 @@ def fake_costs(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, list[int]]]:
 
     monkeypatch.setattr(model_cost, "measure_model", measure)
     monkeypatch.setattr(model_cost, "local_cores", lambda: 4)
+    monkeypatch.setattr(model_cost, "_MEASURED", {})  # nothing measured before
     return asked
 
 
@@ -125,3 +127,20 @@ def test_a_real_measurement_writes_budgets_that_fit_the_cores(tmp_path: Path) ->
     assert main(["convert", str(config), "-o", str(tmp_path / "repo"), "--cores", "2"]) == 0
     threads = written_threads(tmp_path / "repo")
     assert set(threads) == {"add", "sum"} and set(threads.values()) <= {"1", "2"}
+
+
+def test_a_model_that_did_not_change_keeps_its_costs_when_planned_again(
+    tmp_path: Path, fake_costs: list[tuple[str, list[int]]]
+) -> None:
+    """serve --watch plans again on every config change: unchanged models are not measured
+    again (same budget, no reload); a changed model file is."""
+    config = unbalanced(tmp_path / "ovms")
+    options = ConversionOptions(cores=4)
+    first = plan(config, options=options)
+    assert sorted(name for name, _ in fake_costs) == ["big", "small", "sum"]
+    again = plan(config, options=options)
+    assert len(fake_costs) == 3 and again.changed(first) == set()
+    model = tmp_path / "ovms" / "small" / "1" / "model.bin"
+    os.utime(model, ns=(model.stat().st_atime_ns, model.stat().st_mtime_ns + 10**9))
+    plan(config, options=options)
+    assert [name for name, _ in fake_costs[3:]] == ["small"]
