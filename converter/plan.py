@@ -154,7 +154,7 @@ def plan(
             names.add(pipeline.name)
             if checked.needs_pipeline_model or options.as_pipeline_model(pipeline.name):
                 digests = {m.name: m.digest for m in planned}
-                planned.append(pipeline_model(checked, digests))
+                planned.append(pipeline_model(checked, digests, options.schedule))
                 continue
             ensemble, copies = ensemble_config(checked)
             planned.append(

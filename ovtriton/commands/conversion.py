@@ -105,9 +105,10 @@ def add_conversion_options(
         "--schedule",
         choices=SCHEDULES,
         default=SCHEDULES[0],
-        help=f"{when}how --cores are shared by the models of an ensemble with parallel "
-        "branches: measured = time each model with the thread counts that fit and give a slow "
-        "branch more (default), even = N // (branches that run side by side) each",
+        help=f"{when}how the cores are shared by the nodes of a pipeline: measured = time each "
+        "model with the thread counts that fit and give a slow branch more (default; a pipeline "
+        "model may also run its nodes one after another), even = N // (branches that run side "
+        "by side) each (written as parameter SCHEDULE of pipeline models)",
     )
     group.add_argument(
         "--max-input-bytes",

@@ -144,3 +144,20 @@ def test_a_model_that_did_not_change_keeps_its_costs_when_planned_again(
     os.utime(model, ns=(model.stat().st_atime_ns, model.stat().st_mtime_ns + 10**9))
     plan(config, options=options)
     assert [name for name, _ in fake_costs[3:]] == ["small"]
+
+
+def test_schedule_even_is_written_into_pipeline_models(tmp_path: Path) -> None:
+    config = pipelines(tmp_path / "ovms")
+
+    def schedules(**options: Any) -> dict[str, str | None]:
+        found = {}
+        for model in plan(config, options=ConversionOptions(**options)).models:
+            if model.kind == "pipeline":
+                parsed = text_format.Parse(model.config_text, model_config_pb2.ModelConfig())
+                value = parsed.parameters.get("SCHEDULE")
+                found[model.name] = value.string_value if value is not None else None
+        return found
+
+    assert schedules(pipeline_form="model") == {"diamond": None, "chain": None}  # measured
+    even = schedules(pipeline_form="model", schedule="even")
+    assert even == {"diamond": "even", "chain": "even"}
