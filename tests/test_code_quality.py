@@ -39,3 +39,20 @@ def test_no_module_grows_past_300_lines() -> None:
         if (n := len(path.read_text(encoding="utf-8").splitlines())) > 300
     ]
     assert not long, "\n".join(long)
+
+
+def test_every_subpackage_is_shipped() -> None:
+    """pyproject's explicit package list names every folder with an __init__.py (a subpackage
+    left out imports in the checkout and fails in a wheel, e.g. the Docker image's install)."""
+    import tomllib
+
+    declared = set(
+        tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
+    found = set()
+    for top, installed_as in (("ovtriton", "ovtriton"), ("backend", "ovtriton.backend"),
+                              ("converter", "ovtriton.converter")):  # fmt: skip
+        for init in (ROOT / top).rglob("__init__.py"):
+            parts = init.parent.relative_to(ROOT / top).parts
+            found.add(".".join((installed_as, *parts)))
+    assert declared == found

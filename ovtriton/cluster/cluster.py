@@ -45,7 +45,7 @@ def write_model(version_dir: Path, factor: float) -> None:
 
 def converted_repository(workdir: Path, versions: int) -> Path:
     """Versions 1..``versions`` of ``scale`` in an OVMS config, converted to a Triton repository."""
-    from ovtriton.converter import convert
+    from ovtriton.converter import ConversionOptions, convert
 
     models = workdir / "ovms" / MODEL
     for version in range(1, versions + 1):
@@ -56,7 +56,7 @@ def converted_repository(workdir: Path, versions: int) -> Path:
     config.write_text(json.dumps({"model_config_list": [{"config": entry}]}), encoding="utf-8")
     out = workdir / f"triton-v{versions}"
     if not out.exists():  # the same versions always convert to the same repository
-        convert(config, out, copy=True)
+        convert(config, out, options=ConversionOptions(copy=True))
     return out
 
 
