@@ -10,14 +10,17 @@ region in a small ``ModelInfer``, and reads the outputs from another region.
   to the pool; at most ``MAX_SETS`` sets exist (more requests in flight use plain gRPC).
 - *Output sizes* are learned: the first request of a (model, version, input shapes, output
   filter) goes plain; its outputs' names and sizes let later ones take the shared-memory path.
-  A shared-memory request Triton refuses (an output grew: strings) is sent again plain and the
-  sizes are learned again.
+  A shared-memory request Triton refuses (an output grew) is sent again plain and the sizes are
+  learned again. Strings never take this path (their sizes vary).
+- A set left by a cancelled request is never reused (Triton may still write its outputs
+  there): it is unregistered and unlinked instead.
 - ``close()`` unregisters every region and unlinks its segment (the front calls it when it
   stops); a region's name holds the front's pid, so regions of different fronts never clash.
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 import os
@@ -60,6 +63,7 @@ class ShmPool:
     sizes: dict[tuple, list[tuple[str, int]]] = field(default_factory=dict)
     regions: list[Region] = field(default_factory=list)
     _names: Any = field(default_factory=itertools.count)
+    _dropping: set[Any] = field(default_factory=set)  # discard()'s tasks, kept referenced
 
     async def acquire(self, input_bytes: int, output_bytes: int) -> Optional[RegionSet]:
         """A free set big enough (grown or made and registered if needed); None at the limit."""
@@ -79,8 +83,17 @@ class ShmPool:
     def release(self, regions: RegionSet) -> None:
         self.free.append(regions)
 
+    def discard(self, regions: RegionSet) -> None:
+        """Never reuse ``regions`` (a request left them while Triton may still write there):
+        unregister and unlink them in the background (Triton's own mapping stays valid)."""
+        task = asyncio.get_running_loop().create_task(self._drop(regions))
+        self._dropping.add(task)
+        task.add_done_callback(self._dropping.discard)
+
     async def close(self) -> None:
         """Unregister every region and unlink its segment."""
+        if self._dropping:
+            await asyncio.gather(*self._dropping, return_exceptions=True)
         for region in list(self.regions):
             await self._unregister(region)
         self.free.clear()

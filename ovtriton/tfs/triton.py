@@ -131,6 +131,7 @@ class TritonLink:
         )
         if regions is None:
             return None
+        finished = False  # Triton answered (or refused): nothing will write into the regions
         try:
             request = service_pb2.ModelInferRequest(
                 model_name=model, model_version=str(version) if version else ""
@@ -151,9 +152,11 @@ class TritonLink:
             try:
                 response = await self._stub.ModelInfer(request)
             except grpc.RpcError as error:
+                finished = error.code() != grpc.StatusCode.CANCELLED
                 if "shared memory" in (error.details() or "").lower():
                     return None
                 raise
+            finished = True
             return response.model_version, [
                 Tensor(
                     out.name,
@@ -164,7 +167,10 @@ class TritonLink:
                 for out in response.outputs
             ]
         finally:
-            self.pool.release(regions)
+            if finished:
+                self.pool.release(regions)
+            else:  # cancelled in flight: Triton may still write its outputs there
+                self.pool.discard(regions)
 
     async def metadata(self, model: str, version: Optional[int]) -> Any:
         request = service_pb2.ModelMetadataRequest(

@@ -83,3 +83,18 @@ def test_a_failed_registration_unlinks_the_segment() -> None:
         asyncio.run(pool.acquire(10, 10))
     [name] = stub.registered
     assert not Path("/dev/shm", name).exists() and pool.regions == []
+
+
+def test_a_discarded_set_is_never_reused_and_is_released() -> None:
+    stub = Stub()
+    pool = shm_pool.ShmPool(stub)
+
+    async def scenario() -> None:
+        left = await pool.acquire(10, 10)
+        assert left is not None
+        pool.discard(left)  # a cancelled request's set
+        await pool.close()  # waits for the discard
+        assert stub.registered == {} and pool.sets == 0 and pool.free == []
+        assert not Path("/dev/shm", left.inputs.name).exists()
+
+    asyncio.run(scenario())
