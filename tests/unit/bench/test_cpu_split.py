@@ -91,3 +91,26 @@ def test_read_cpu_names_the_group_leader_triton_and_the_other_members_stubs() ->
         front.wait(timeout=10)
         os.killpg(leader.pid, signal.SIGKILL)  # the group this test started, nothing else
         leader.wait(timeout=10)
+
+
+def test_the_cpu_target_compares_the_pipeline_model_with_in_process_plus_the_floor() -> None:
+    from ovtriton.bench.stats import summarize
+    from ovtriton.bench.targets import pipeline_cpu
+
+    def cell(mode: str, concurrency: int, cpu_ms: float) -> Sample:
+        return Sample(mode, 1, concurrency, [1.0] * 100, 1.0, cpu_ms / 10)  # 100 inferences
+
+    cells = summarize(
+        [
+            cell("inprocess", 4, 10.0),
+            cell("inprocess_1t", 4, 9.0),  # the leanest in-process configuration
+            cell("floor_grpc", 4, 2.0),
+            cell("floor_http", 4, 3.0),
+            cell("pipeline_grpc", 4, 11.0),  # 11 / (9 + 2) = 1.00
+            cell("pipeline_http", 4, 13.2),  # 13.2 / (9 + 3) = 1.10: the worst
+        ]
+    )
+    target = pipeline_cpu(cells)
+    assert target.value == pytest.approx(1.10) and target.limit == 1.10 and target.holds
+    assert "pipeline_http 13.20 vs inprocess_1t 9.00 + floor_http 3.00 ms" in target.detail
+    assert pipeline_cpu(cells[:2]).holds is None  # no pipeline model measured

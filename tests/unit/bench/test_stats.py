@@ -160,9 +160,11 @@ def test_pipeline_targets_use_the_floor_of_the_same_transport_and_cpu_at_c4_c8()
             _sample("pipeline_http", 1, 1, 4.8),  # 4.8 / (3 + 1) = 1.20
             _sample("ensemble_grpc", 1, 1, 6.6),  # 6.6 / 4.8 = 1.375
             _sample("inprocess", 1, 4, 1.0, cpu=1.0),
-            _sample("pipeline_grpc", 1, 4, 1.0, cpu=1.1),
+            _sample("floor_grpc", 1, 4, 1.0, cpu=0.5),
+            _sample("pipeline_grpc", 1, 4, 1.0, cpu=1.1),  # 1.1 / (1.0 + 0.5)
             _sample("inprocess", 1, 8, 1.0, cpu=1.0),
-            _sample("pipeline_grpc", 1, 8, 1.0, cpu=1.3),
+            _sample("floor_grpc", 1, 8, 1.0, cpu=0.5),
+            _sample("pipeline_grpc", 1, 8, 1.0, cpu=1.95),  # 1.95 / (1.0 + 0.5) = 1.3
         ]
     )
     found = {t.name.split(" ")[0] + t.name.split(" ")[2]: t for t in targets(cells, None, None, [])}
