@@ -40,8 +40,9 @@ def resolve_base_path(entry: ModelEntry, config_dir: Path, problems: Problems) -
     if text.lower().startswith(REMOTE_SCHEMES):
         problems.add(
             where,
-            f"remote base_path {text!r} is not supported by ovtriton yet",
-            "download the model folder and point base_path at the local copy",
+            f"remote base_path {text!r} is read through a local mirror",
+            "use `ovtriton convert` or `ovtriton serve` (they mirror it), or "
+            "ovtriton.storage.session.localize before plan()",
         )
         return None
     if ".." in Path(text).parts:

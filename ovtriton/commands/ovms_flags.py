@@ -67,7 +67,7 @@ _LOG_LEVELS = {
 def add_ovms_arguments(parser: argparse.ArgumentParser, source: Any) -> None:
     """Add every OVMS flag of :data:`FLAGS`; ``source`` is serve's group of what to serve."""
     source.add_argument(
-        "--config_path", type=Path, metavar="CONFIG", help="OVMS's --config_path: as --config, "
+        "--config_path", metavar="CONFIG", help="OVMS's --config_path: as --config, "
         "and watched like OVMS does (--file_system_poll_wait_seconds, 0 = never)",
     )  # fmt: skip
     source.add_argument(
@@ -120,7 +120,7 @@ def apply_ovms_arguments(args: argparse.Namespace) -> None:
     if args.model_path is not None:
         if not args.model_name:
             raise UserError("--model_path needs --model_name (the name clients call the model by)")
-        args.config = _one_model_config(args.model_name, Path(args.model_path), model_flags)
+        args.config = _one_model_config(args.model_name, args.model_path, model_flags)
     elif args.model_name or model_flags:
         given = ["--model_name"] * bool(args.model_name) + [f"--{f}" for f in model_flags]
         raise UserError(
@@ -170,18 +170,22 @@ def _apply_bind_address(args: argparse.Namespace) -> None:
         args.host = addresses.pop()
 
 
-def _one_model_config(name: str, path: Path, settings: dict[str, Any]) -> Path:
-    if not path.is_dir():
-        raise UserError(f"--model_path {path}: no such folder (it holds version folders 1/, 2/ …)")
+def _one_model_config(name: str, model_path: str, settings: dict[str, Any]) -> Path:
+    from ovtriton.storage.urls import is_remote
+
+    if is_remote(model_path):  # mirrored by serve, as any remote base_path
+        base_path = model_path.strip()
+    elif not Path(model_path).is_dir():
+        raise UserError(
+            f"--model_path {model_path}: no such folder (it holds version folders 1/, 2/ …)"
+        )
+    else:
+        base_path = str(Path(model_path).resolve())
     folder = Path(tempfile.mkdtemp(prefix="ovtriton-ovms-"))
     atexit.register(shutil.rmtree, folder, True)
-    config = {
-        "model_config_list": [
-            {"config": {"name": name, "base_path": str(path.resolve()), **settings}}
-        ]
-    }
+    config = {"model_config_list": [{"config": {"name": name, "base_path": base_path, **settings}}]}
     (folder / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
-    LOGGER.info("one-model mode: serving %s from %s", name, path)
+    LOGGER.info("one-model mode: serving %s from %s", name, base_path)
     return folder / "config.json"
 
 

@@ -98,9 +98,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     source.add_argument(
         "--config",
-        type=Path,
         metavar="CONFIG",
-        help="OVMS config.json (or YAML) to convert and serve",
+        help="OVMS config.json (or YAML) to convert and serve: a path, or s3://, gs://, az:// "
+        "(its models may be in object storage too; see README, object storage)",
     )
     parser.add_argument(
         "--watch",
@@ -189,11 +189,9 @@ def run(args: argparse.Namespace) -> int:
 def managed_repository(args: argparse.Namespace, workdir: Path) -> ConfigWatcher:
     """Convert ``args.config`` into ``workdir/repository`` with the conversion flags given,
     exactly as ``convert`` would (the watcher keeps it in step when ``--watch``)."""
-    from ovtriton.server.watch import ConfigWatcher
+    from ovtriton.storage.session import config_watcher
 
-    watcher = ConfigWatcher(args.config.resolve(), workdir / "repository", conversion_options(args))
-    watcher.convert_initial()
-    return watcher
+    return config_watcher(str(args.config), workdir, conversion_options(args))
 
 
 def _serve(

@@ -36,9 +36,13 @@ class ConfigWatcher:
     config_path: Path
     repository: Path
     options: ConversionOptions = ConversionOptions()  # the same as ``convert``'s
+    # Called before each poll: brings config_path up to date with object storage
+    # (ovtriton.storage.mirror); a UserError there keeps the old repository serving.
+    sync: Optional[Callable[[], object]] = None
     current: Optional[ConversionPlan] = field(default=None, init=False)
     _fingerprint: bytes = field(default=b"", init=False)
     _last_error: str = field(default="", init=False)
+    _sync_failed: bool = field(default=False, init=False)
 
     def convert_initial(self) -> ConversionPlan:
         """First conversion; an invalid config here is the user's error (nothing to fall back on)."""
@@ -76,6 +80,16 @@ class ConfigWatcher:
         Triton was told to reload. Whatever goes wrong here (a config missing, unreadable,
         half-written or invalid; a full disk while converting) is logged and the models that
         run keep serving; the change is tried again at the next poll."""
+        if self.sync is not None:
+            try:
+                self.sync()
+            except UserError as exc:  # storage unreachable, refusing, or a bad remote config
+                self._complain(f"{exc}; the previous repository keeps serving, retrying")
+                self._sync_failed = True
+                return False
+            if self._sync_failed:  # the next failure is logged again
+                LOGGER.info("object storage answers again")
+                self._sync_failed, self._last_error = False, ""
         try:
             data, fingerprint = self._read()
         except OSError as exc:

@@ -21,7 +21,7 @@ def parse(*argv: str) -> object:
 def test_config_path_is_served_and_watched_like_ovms(tmp_path: Path) -> None:
     config = tmp_path / "config.json"
     args = parse("--config_path", str(config), "--port", "9000", "--rest_port", "8000")
-    assert args.config == config and args.watch and args.poll_seconds == 1.0
+    assert Path(args.config) == config and args.watch and args.poll_seconds == 1.0
     assert (args.port, args.rest_port) == (9000, 8000)
     # Triton's default HTTP port 8000 is OVMS's REST port here: Triton moves, OVMS's wins.
     assert args.http_port != 8000 and args.grpc_port == 8001 and args.metrics_port == 8002

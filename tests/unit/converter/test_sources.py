@@ -76,7 +76,7 @@ def test_remote_and_dotdot_base_paths_are_refused(tmp_path: Path) -> None:
     find_versions(entry("s3://bucket/m"), tmp_path, problems)
     find_versions(entry("a/../m"), tmp_path, problems)
     assert [p.message for p in problems.items] == [
-        "remote base_path 's3://bucket/m' is not supported by ovtriton yet",
+        "remote base_path 's3://bucket/m' is read through a local mirror",
         "base_path 'a/../m' escapes with '..'",
     ]
 
