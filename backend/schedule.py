@@ -154,7 +154,8 @@ def _grow(
         return critical_path(sources, {n: _cost(costs, n, candidate[n]) for n in sources})
 
     best = latency(threads)
-    for _ in range(cores * len(sources)):  # every move adds at least one thread: bounded
+    moves = sum(len(costs.get(node, {})) for node in sources)
+    for _ in range(moves):  # every move raises one node to a larger measured count: bounded
         move: Optional[tuple[float, dict[str, int]]] = None
         for node in sources:
             for more in sorted(t for t in costs.get(node, {}) if threads[node] < t <= cores):

@@ -104,3 +104,27 @@ def test_nodes_without_a_cost_cost_nothing_and_the_choice_is_described() -> None
     assert schedule.latency == pytest.approx(1.65 * MS) and not schedule.side_by_side
     text = schedule.describe()
     assert text.startswith("measured schedule, ") and "custom=" in text and "ms CPU" in text
+
+
+def test_a_wide_dag_on_many_cores_shares_them_within_every_antichain() -> None:
+    branches = {f"b{i}": set() for i in range(12)}
+    sources = {**branches, "join": set(branches)}
+    costs = {
+        node: {t: (1.0 + i) / t**0.9 for t in (1, 2, 4, 8, 16, 32, 64)}
+        for i, node in enumerate(sources)
+    }
+    schedule = plan_schedule(sources, costs, 64)
+    assert schedule.side_by_side
+    assert sum(schedule.threads[n] for n in branches) <= 64  # they run together
+    assert schedule.threads["join"] == 64  # alone at the end: every core
+    # the slowest branch (b11) gets at least as many threads as the fastest (b0)
+    assert schedule.threads["b11"] >= schedule.threads["b0"]
+
+
+def test_a_dag_of_more_than_14_nodes_keeps_the_even_split() -> None:
+    chain = {f"n{i}": ({f"n{i - 1}"} if i else set()) for i in range(15)}
+    costs = {node: {1: 1.0, 2: 0.4} for node in chain}  # 2 threads would be much faster
+    schedule = plan_schedule(chain, costs, 2)
+    assert schedule.kind == "even" and set(schedule.threads.values()) == {2}
+    fourteen = {k: v for k, v in chain.items() if k != "n14"}
+    assert plan_schedule(fourteen, costs, 2).kind == "measured"
