@@ -12,14 +12,19 @@ whatever came. For those models the converter writes a limit:
 - ``ovtriton convert --max-input-bytes N`` (and ``serve --max-input-bytes``) writes N instead;
   0 writes no limit.
 
-The limit counts all inputs of one request together, as the backend checks it.
+The limit counts all inputs of one request together, as the backend checks it. Pipeline
+models (``--pipelines fused``, DAGs with custom nodes) get it too (:func:`limit_pipeline`).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Optional
 
 import openvino as ov
+
+from . import pbtxt
+from .repository import PlannedModel
 
 DEFAULT_MAX_INPUT_BYTES = 256 << 20
 PARAMETER = "MAX_INPUT_BYTES"
@@ -66,3 +71,17 @@ def max_input_bytes(model: ov.Model, max_batch_size: int, override: Optional[int
         return max(0, override)
     largest = largest_request(model)
     return largest or DEFAULT_MAX_INPUT_BYTES
+
+
+def limit_pipeline(model: PlannedModel, override: Optional[int]) -> PlannedModel:
+    """``model`` (a pipeline model: ``max_batch_size`` 0, every dim in its config) with
+    ``MAX_INPUT_BYTES`` when an input dim is dynamic: ``override``, else the default (a
+    pipeline's node ranges do not bound its inputs here); unchanged when all dims are fixed,
+    when ``override`` is 0 or when the config already sets it."""
+    config = pbtxt.from_text(model.config_text)
+    dynamic = any(d < 0 for tensor in config.input for d in tensor.dims)
+    if not dynamic or override == 0 or PARAMETER in config.parameters:
+        return model
+    limit = DEFAULT_MAX_INPUT_BYTES if override is None else override
+    config.parameters[PARAMETER].string_value = str(limit)
+    return replace(model, config_text=pbtxt.to_text(config))

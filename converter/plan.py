@@ -13,7 +13,7 @@ from pathlib import Path
 
 import openvino as ov
 
-from . import pbtxt
+from . import input_limit, pbtxt
 from .ensembles import ensemble_config
 from .errors import Problem, Problems
 from .identity import IDENTITY_PREFIX, identity_model
@@ -154,7 +154,11 @@ def plan(
             names.add(pipeline.name)
             if checked.needs_pipeline_model or options.as_pipeline_model(pipeline.name):
                 digests = {m.name: m.digest for m in planned}
-                planned.append(pipeline_model(checked, digests, options.schedule))
+                planned.append(
+                    input_limit.limit_pipeline(
+                        pipeline_model(checked, digests, options.schedule), max_input_bytes
+                    )
+                )
                 continue
             ensemble, copies = ensemble_config(checked)
             planned.append(

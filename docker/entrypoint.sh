@@ -33,6 +33,12 @@
 #   OVTRITON_MAX_INPUT_BYTES       MAX_INPUT_BYTES the conversion writes for models with dynamic
 #                                  dims (ovtriton convert --max-input-bytes; unset: derived from
 #                                  their shape ranges, else 256 MiB). Size it to the memory limit.
+#   OVTRITON_HTTP_GUARD            auto   the HTTP guard (python -m ovtriton.server.http_guard) on
+#                                  the HTTP port, tritonserver's own HTTP on 127.0.0.1:
+#                                  $OVTRITON_UPSTREAM_HTTP_PORT (18000): one JSON request (a huge
+#                                  declared shape, deep nesting) otherwise crashes tritonserver
+#                                  2.51. auto: unless OVTRITON_HOST is loopback; on; off (UNSAFE)
+#   OVTRITON_PYTHON                python3   the interpreter that runs the guard
 #   A --http-restricted-api/--grpc-restricted-protocol flag among the arguments replaces ours.
 # Extra arguments are passed to tritonserver after the entrypoint's own flags (later flags win).
 set -eu
@@ -115,13 +121,43 @@ s3_for_tritonserver() {
     case $address in *:*) ;; *) address=$address:$port ;; esac
     repository="s3://$scheme$address/$rest"
 }
+# The HTTP guard in front of tritonserver's HTTP port (it dies with tritonserver: it is started
+# here, then this shell becomes tritonserver by exec, and the guard has PR_SET_PDEATHSIG).
+http_host=$host
+http_port=${OVTRITON_HTTP_PORT:-8000}
+guard=${OVTRITON_HTTP_GUARD:-auto}
+case $guard in
+    on) ;;
+    off) log "warning: no HTTP guard (OVTRITON_HTTP_GUARD=off): one JSON request can crash tritonserver" ;;
+    auto) case $host in 127.0.0.1 | localhost | ::1) guard=off ;; *) guard=on ;; esac ;;
+    *) fail "OVTRITON_HTTP_GUARD must be auto, on or off, not '$guard'" ;;
+esac
+if [ "$guard" = on ]; then
+    http_host=127.0.0.1
+    http_port=${OVTRITON_UPSTREAM_HTTP_PORT:-18000}
+    "${OVTRITON_PYTHON:-python3}" -m ovtriton.server.http_guard --die-with-parent \
+        --listen "$host:${OVTRITON_HTTP_PORT:-8000}" --upstream "127.0.0.1:$http_port" \
+        ${OVTRITON_MAX_INPUT_BYTES:+"--max-input-bytes=$OVTRITON_MAX_INPUT_BYTES"} &
+    log "HTTP guard on $host:${OVTRITON_HTTP_PORT:-8000}, tritonserver's HTTP on 127.0.0.1:$http_port"
+fi
+
+# A tritonserver newer than 2.51 may know --http-max-input-size: the guard's own body limit then
+# (unless given among the arguments); the guard stays in front either way.
+max_input_size=
+case " $* " in
+    *" --http-max-input-size"*) ;;
+    *) if "$tritonserver" --help 2>&1 | grep -q -e '--http-max-input-size'; then
+           max_input_size=--http-max-input-size=1073741823
+       fi ;;
+esac
 
 set -- \
     "--backend-directory=$backends" \
-    "--http-address=$host" "--http-port=${OVTRITON_HTTP_PORT:-8000}" \
+    "--http-address=$http_host" "--http-port=$http_port" \
     "--grpc-address=$host" "--grpc-port=${OVTRITON_GRPC_PORT:-8001}" \
     "--metrics-address=$host" "--metrics-port=${OVTRITON_METRICS_PORT:-8002}" \
     ${http_restriction:+"$http_restriction"} ${grpc_restriction:+"$grpc_restriction"} \
+    ${max_input_size:+"$max_input_size"} \
     "$@"
 
 if [ "$own_repository" = no ]; then

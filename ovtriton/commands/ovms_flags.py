@@ -215,7 +215,7 @@ def start_front(
         getattr(args, "port", None) is None and getattr(args, "rest_port", None) is None
     ):
         return None
-    from ovtriton.tfs.front import start_front_for
+    from ovtriton.server.tfs_front import start_front_for
 
     try:
         front = start_front_for(

@@ -21,6 +21,7 @@ from ovtriton.server import guard
 from ovtriton.server.admin import ENV_VAR, HEADER, AdminAccess
 from ovtriton.server.ports import Ports
 from ovtriton.server.remote import RemoteRepository, repository_argument, resolve
+from ovtriton.server.http_guard import add_guard_options, entrance_from
 
 if TYPE_CHECKING:  # imported when serving: a busy port is reported before OpenVINO loads
     from ovtriton.server.process import ModelState, TritonServer
@@ -116,6 +117,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     add_conversion_options(parser, when="with --config/--config_path: ")
     add_server_options(parser)
+    add_guard_options(parser)
     add_admin_options(parser)
     add_ovms_arguments(parser, source)
     parser.add_argument(
@@ -141,6 +143,7 @@ def server_from_args(args: argparse.Namespace, repository: Union[Path, str]) -> 
         extra_args=tuple(args.passthrough),
         workdir=args.workdir.resolve() if getattr(args, "workdir", None) else None,
         admin=AdminAccess.from_sources(args.admin_key_file, args.open_control_apis),
+        http_entrance=entrance_from(args),
     )
 
 
@@ -254,8 +257,9 @@ def report_started(server: TritonServer) -> None:
     models = report_models(server)
     failed = [m for m in models if m.state != "READY"]
     LOGGER.info(
-        "tritonserver is up: HTTP http://%s  gRPC %s  metrics %s  log %s",
-        server.http_url,
+        "tritonserver is up: HTTP http://%s%s  gRPC %s  metrics %s  log %s",
+        server.public_http_url,
+        " (guarded)" if server.public_http_url != server.http_url else "",
         server.grpc_url,
         server.metrics_url,
         server.log_path,

@@ -45,7 +45,7 @@ def ovms_front(
     server: TritonServer, grpc_port: Optional[int] = None, rest_port: Optional[int] = None
 ) -> Iterator[OvmsPorts]:
     """The front on ``grpc_port``/``rest_port`` (None: free ones), verified to reach ``server``."""
-    from ovtriton.tfs.front import start_front_for
+    from ovtriton.server.tfs_front import start_front_for
 
     spare = Ports.free(client_host(server.host))
     ports = OvmsPorts(server.host, grpc_port or spare.http, rest_port or spare.grpc)

@@ -7,13 +7,16 @@ the running Python) and ``openvino_py/`` (a copy of this project's ``backend/``)
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import shutil
+import subprocess
 import sys
 import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 from ovtriton.backend import BACKEND_NAME
 from ovtriton.errors import UserError
@@ -103,3 +106,34 @@ def environment(installation: Installation, base: dict[str, str] | None = None) 
     env["LD_LIBRARY_PATH"] = os.pathsep.join(paths)
     env["PATH"] = os.pathsep.join([str(Path(sys.exec_prefix) / "bin"), env.get("PATH", "")])
     return env
+
+
+# The largest HTTP body tritonserver reads once it has a flag for it (2.51 has none; later
+# versions have --http-max-input-size): the front's and the guard's own body limit.
+HTTP_MAX_INPUT_SIZE = 1024**3 - 1
+
+
+@functools.lru_cache(maxsize=8)
+def _help_text(binary: str) -> str:
+    try:
+        done = subprocess.run(
+            [binary, "--help"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            env=environment(locate()),
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError, UserError):
+        return ""
+    return done.stdout + done.stderr
+
+
+def max_input_size_flag(installation: Installation, given: Sequence[str]) -> list[str]:
+    """``--http-max-input-size=…`` when this tritonserver knows the flag and the operator did
+    not set it (after ``--``); nothing for 2.51. The HTTP guard stays in front either way: a
+    body limit cannot stop a 106-byte body that declares a terabyte."""
+    flag = "--http-max-input-size"
+    if any(a.startswith(flag) for a in given) or flag not in _help_text(str(installation.binary)):
+        return []
+    return [f"{flag}={HTTP_MAX_INPUT_SIZE}"]

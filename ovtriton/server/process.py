@@ -18,6 +18,7 @@ from ovtriton.errors import UserError
 from ovtriton.server import embedded, guard
 from ovtriton.server.admin import AdminAccess
 from ovtriton.server.embedded import MALLOC_TUNING
+from ovtriton.server.http_guard import HttpEntrance
 from ovtriton.server.ports import Ports, client_host
 from ovtriton.server.remote import RemoteRepository, check_reachable
 from ovtriton.server.stubs import StubWatchdog
@@ -67,12 +68,20 @@ class TritonServer:
     # start unless given. AdminAccess(enabled=False) leaves them open to every client.
     admin: AdminAccess = field(default_factory=AdminAccess)
     server_id: str = field(default_factory=guard.new_server_id)
+    # Whether the HTTP guard stands on host:ports.http (tritonserver's HTTP then on loopback).
+    http_entrance: HttpEntrance = field(default_factory=HttpEntrance)
     watchdog: Optional[StubWatchdog] = field(default=None, init=False, repr=False)
     _process: Optional[subprocess.Popen] = field(default=None, init=False, repr=False)
     _tmp: Optional[tempfile.TemporaryDirectory] = field(default=None, init=False, repr=False)
 
     @property
     def http_url(self) -> str:
+        """tritonserver's own HTTP (behind the guard: its loopback port)."""
+        return self.http_entrance.upstream or self.public_http_url
+
+    @property
+    def public_http_url(self) -> str:
+        """What clients reach: the guard when there is one."""
         return f"{client_host(self.host)}:{self.ports.http}"
 
     @property
@@ -117,8 +126,8 @@ class TritonServer:
             f"--model-repository={self._repository_arg()}",
             f"--backend-directory={backend_dir}",  # never with a trailing slash
             f"--cache-directory={installation.caches}",
-            f"--http-address={self.host}",
-            f"--http-port={self.ports.http}",
+            *self.http_entrance.flags(self.host, self.ports.http),
+            *embedded.max_input_size_flag(installation, self.extra_args),
             f"--grpc-address={self.host}",
             f"--grpc-port={self.ports.grpc}",
             f"--metrics-address={self.host}",
@@ -151,6 +160,7 @@ class TritonServer:
         installation = embedded.locate()
         guard.check_ports_free(self.host, self.ports.named())
         guard.remove_leftovers()
+        self.http_entrance.prepare(self.host)
         if self.workdir is None:
             self._tmp = tempfile.TemporaryDirectory(prefix=guard.temp_prefix())
             self.workdir = Path(self._tmp.name)
@@ -180,6 +190,7 @@ class TritonServer:
             )
         try:
             self.wait_ready()
+            self.http_entrance.start(self.host, self.ports.http)
             if self.revive_stubs and self._explicit():
                 self.watchdog = StubWatchdog(
                     self._process.pid,
@@ -259,6 +270,7 @@ class TritonServer:
     def stop(self, timeout: float = 40.0) -> int:
         """SIGTERM (Triton drains in-flight requests), then SIGKILL the whole process group."""
         code = 0
+        self.http_entrance.stop()
         if self.watchdog is not None:
             self.watchdog.stop()
             self.watchdog = None

@@ -26,14 +26,15 @@ HTTP_STATUS = {
 class TfsError(Exception):
     """A request the front answers with an error: the gRPC code and a message for the client."""
 
-    def __init__(self, code: grpc.StatusCode, message: str) -> None:
+    def __init__(self, code: grpc.StatusCode, message: str, http_status: int = 0) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self._http_status = http_status  # when it differs from the code's (429: busy)
 
     @property
     def http_status(self) -> int:
-        return HTTP_STATUS.get(self.code, 500)
+        return self._http_status or HTTP_STATUS.get(self.code, 500)
 
 
 def from_triton(error: grpc.RpcError, model: str) -> TfsError:

@@ -6,20 +6,19 @@ import asyncio
 import logging
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Optional
+from typing import Optional
 
 from aiohttp import web
 
+from ovtriton.tfs.admission import Admission
 from ovtriton.tfs.grpc_front import start_grpc
 from ovtriton.tfs.images import ImageDecoder
 from ovtriton.tfs.metrics import FrontMetrics
+from ovtriton.tfs.passthrough import GuardLimits, app_runner
 from ovtriton.tfs.reload import ConfigReload
 from ovtriton.tfs.rest_front import RestFront
 from ovtriton.tfs.service import TfsService
 from ovtriton.tfs.triton import TritonLink
-
-if TYPE_CHECKING:
-    from ovtriton.server.process import TritonServer
 
 LOGGER = logging.getLogger(__name__)
 
@@ -43,6 +42,10 @@ class FrontConfig:
     # second gRPC copy; needs triton_headers to carry the admin key if registration is
     # restricted.
     shared_memory: bool = False
+    # What one request may declare and carry (REST /v2 and TFS), and the bytes in flight
+    # both ports may hold together (beyond it requests wait, then get 429/RESOURCE_EXHAUSTED).
+    limits: GuardLimits = GuardLimits()
+    admission: Admission = Admission()
 
 
 class TfsFront:
@@ -88,7 +91,10 @@ class TfsFront:
         self._stop = asyncio.Event()
         triton = TritonLink(config.triton_grpc, config.triton_headers, config.shared_memory)
         await triton.open()
-        service = TfsService(triton, config.reload, ImageDecoder())
+        budget = config.admission.budget()
+        service = TfsService(
+            triton, config.reload, ImageDecoder(), budget, config.limits.max_input_bytes
+        )
         grpc_server = None
         runner: Optional[web.AppRunner] = None
         try:
@@ -96,8 +102,15 @@ class TfsFront:
                 address = f"{config.host}:{config.grpc_port}"
                 grpc_server = await start_grpc(address, service, self.metrics)
             if config.rest_port is not None:
-                rest = RestFront(service, self.metrics, config.triton_http, config.triton_metrics)
-                runner = web.AppRunner(rest.app, access_log=None)
+                rest = RestFront(
+                    service,
+                    self.metrics,
+                    config.triton_http,
+                    config.triton_metrics,
+                    config.limits,
+                    budget,
+                )
+                runner = app_runner(rest.app)
                 await runner.setup()
                 await web.TCPSite(runner, config.host, config.rest_port).start()
                 LOGGER.info("TFS + KServe REST front on %s:%s", config.host, config.rest_port)
@@ -110,32 +123,3 @@ class TfsFront:
                 await grpc_server.stop(grace=1)
             await triton.close()
             service.images.close()
-
-
-def start_front_for(
-    server: "TritonServer",
-    host: str,
-    grpc_port: Optional[int],
-    rest_port: Optional[int],
-    reload: Optional[ConfigReload] = None,
-    shared_memory: bool = False,
-) -> TfsFront:
-    """Start the front for a running ``server`` on OVMS's ports; a port in use is an ``OSError``.
-
-    Neither socket is shared (no SO_REUSEPORT), so a started front owns its ports.
-    """
-    front = TfsFront(
-        FrontConfig(
-            host=host,
-            grpc_port=grpc_port,
-            rest_port=rest_port,
-            triton_grpc=server.grpc_url,
-            triton_http=server.http_url,
-            triton_metrics=server.metrics_url,
-            triton_headers=tuple(server.admin_headers.items()),
-            reload=reload,
-            shared_memory=shared_memory,
-        )
-    )
-    front.start()
-    return front

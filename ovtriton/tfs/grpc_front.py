@@ -14,6 +14,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Optional
 import grpc
 
 from ovtriton.tfs import protos
+from ovtriton.tfs.admission import Busy
 from ovtriton.tfs.errors import TfsError
 from ovtriton.tfs.metrics import FrontMetrics
 from ovtriton.tfs.service import TfsService
@@ -39,6 +40,7 @@ def _unary(
                 return await handler(request)
             except TfsError as error:
                 outcome.failed()
+                metrics.refused("gRPC", error.code.name.lower())
                 await context.abort(error.code, error.message)
 
     return grpc.unary_unary_rpc_method_handler(
@@ -80,9 +82,11 @@ def tfs_handlers(service: TfsService, metrics: FrontMetrics) -> list[grpc.Generi
 class KServeProxy(grpc.GenericRpcHandler):
     """Passes every KServe v2 gRPC call to Triton unchanged (bytes in, bytes out)."""
 
-    def __init__(self, service: TfsService) -> None:
+    def __init__(self, service: TfsService, metrics: FrontMetrics) -> None:
         self.tfs = service
         self.channel = service.triton.channel
+        self.budget = service.budget  # a request holds its size while Triton runs it
+        self.refusals = metrics.refusals.counter("gRPC KServe")
 
     def service(self, details: grpc.HandlerCallDetails) -> Optional[grpc.RpcMethodHandler]:
         method = details.method
@@ -109,17 +113,24 @@ class KServeProxy(grpc.GenericRpcHandler):
 
         async def unary(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
             try:
-                if infer and may_carry_bytes(request):
-                    request = await decode_images(request, self.tfs)
-                try:
-                    return bytes(await unary_call(request, metadata=_forwarded(context)))
-                finally:
-                    if repository:
-                        self.tfs.models.drop()
+                async with self.budget.hold(len(request)):
+                    if infer and may_carry_bytes(request):
+                        request = await decode_images(request, self.tfs)
+                    try:
+                        return bytes(await unary_call(request, metadata=_forwarded(context)))
+                    finally:
+                        if repository:
+                            self.tfs.models.drop()
+            except Busy as error:
+                self.refusals["busy"] += 1
+                await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(error))
+                raise  # not reached: abort raises
             except TfsError as error:
+                self.refusals[error.code.name.lower()] += 1
                 await context.abort(error.code, error.message)
                 raise  # not reached: abort raises
             except grpc.aio.AioRpcError as error:
+                self.refusals[f"triton_{error.code().name.lower()}"] += 1
                 await context.abort(error.code(), error.details() or "")
                 raise  # not reached: abort raises
 
@@ -139,7 +150,9 @@ async def start_grpc(address: str, service: TfsService, metrics: FrontMetrics) -
     """Serve TFS and KServe gRPC on ``address`` (host:port)."""
     # No SO_REUSEPORT: a second server on the same port must fail, not share the traffic.
     server = grpc.aio.server(options=[*CHANNEL_OPTIONS, ("grpc.so_reuseport", 0)])
-    server.add_generic_rpc_handlers((*tfs_handlers(service, metrics), KServeProxy(service)))
+    server.add_generic_rpc_handlers(
+        (*tfs_handlers(service, metrics), KServeProxy(service, metrics))
+    )
     try:
         bound = server.add_insecure_port(address)
     except RuntimeError as error:  # grpc raises on a port in use

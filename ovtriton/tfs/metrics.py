@@ -4,12 +4,20 @@
 (histogram, OVMS's buckets ``floor(10·1.8^k)`` µs) for the requests that came in through the
 TFS API, labelled ``api="TensorFlowServing"``, ``interface`` gRPC/REST, ``method`` and ``name``
 as OVMS labels them. Served on the REST port's ``/metrics`` after Triton's own metrics.
+
+``ovtriton_front_requests_refused{interface, reason}`` counts every request the front
+answered with an error, by reason: the guard's own (``too_deep``, ``too_large``,
+``shape_exceeds_data``, ``body_too_large``, ``invalid_body``, ``busy``), Triton's refusals seen
+through the front (``triton_<HTTP status>`` on ``/v2``) and the TFS API's (the gRPC code, e.g.
+``invalid_argument``). The front's counters live as long as the front: a model reload does
+not reset them.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from collections import Counter
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -55,6 +63,31 @@ class _OvmsCounters(Collector):
             yield family
 
 
+class _Refusals(Collector):
+    """``ovtriton_front_requests_refused``: one reason counter per interface."""
+
+    def __init__(self) -> None:
+        self.by_interface: dict[str, Counter] = {}
+
+    def counter(self, interface: str) -> Counter:
+        return self.by_interface.setdefault(interface, Counter())
+
+    def collect(self) -> Iterator[Metric]:
+        family = Metric(
+            "ovtriton_front_requests_refused",
+            "Requests the TFS front answered with an error, by interface and reason.",
+            "counter",
+        )
+        for interface, counts in sorted(self.by_interface.items()):
+            for reason, value in sorted(counts.items()):
+                family.add_sample(
+                    "ovtriton_front_requests_refused_total",
+                    {"interface": interface, "reason": reason},
+                    float(value),
+                )
+        yield family
+
+
 class FrontMetrics:
     """Prometheus metrics of one TFS front (a registry of its own, not the global one)."""
 
@@ -62,6 +95,8 @@ class FrontMetrics:
         self.registry = CollectorRegistry(auto_describe=True)
         self.counters = _OvmsCounters()
         self.registry.register(self.counters)
+        self.refusals = _Refusals()
+        self.registry.register(self.refusals)
         self.time = Histogram(
             "ovms_request_time_us",
             "Processing time of requests to a model or a DAG, in microseconds (TFS front).",
@@ -84,6 +119,9 @@ class FrontMetrics:
             self.counters.inc(metric, (API, interface, method, name))
             if method == "Predict":
                 self.time.labels(interface, name).observe((time.perf_counter() - start) * 1e6)
+
+    def refused(self, interface: str, reason: str) -> None:
+        self.refusals.counter(interface)[reason] += 1
 
     def exposition(self) -> bytes:
         """The metrics in Prometheus's text format."""

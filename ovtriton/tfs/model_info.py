@@ -51,8 +51,9 @@ class ModelInfo:
 class ModelInfoCache:
     """:class:`ModelInfo` per (model, version), filled on first use, dropped on any change."""
 
-    def __init__(self, triton: TritonLink) -> None:
+    def __init__(self, triton: TritonLink, default_limit: int = DEFAULT_LIMIT) -> None:
         self.triton = triton
+        self.default_limit = default_limit  # for models without MAX_INPUT_BYTES
         self._entries: dict[tuple[str, Optional[int]], ModelInfo] = {}
         self._lock = threading.Lock()  # drop() comes from the reload thread too
 
@@ -75,9 +76,9 @@ class ModelInfoCache:
                 model,
                 error.code() if hasattr(error, "code") else error,
             )
-            info = ModelInfo(metadata, DEFAULT_LIMIT)
+            info = ModelInfo(metadata, self.default_limit)
         else:
-            info = ModelInfo(metadata, _limit(config), _scalars(config))
+            info = ModelInfo(metadata, _limit(config, self.default_limit), _scalars(config))
         with self._lock:
             self._entries[key] = info
         return info
@@ -92,11 +93,11 @@ class ModelInfoCache:
                     del self._entries[key]
 
 
-def _limit(config: Any) -> int:
+def _limit(config: Any, default: int) -> int:
     parameter = config.config.parameters.get(LIMIT_PARAMETER)
     if parameter is not None and parameter.string_value.isdigit():
-        return int(parameter.string_value) or DEFAULT_LIMIT
-    return DEFAULT_LIMIT
+        return int(parameter.string_value) or default
+    return default
 
 
 def _scalars(config: Any) -> frozenset[str]:

@@ -2,7 +2,8 @@
 
 - ``GET /v1/models/{m}[/versions/{v}]`` status, ``…/metadata``, ``POST …:predict``;
 - OVMS's ``GET /v1/config`` and ``POST /v1/config/reload`` (``serve --config``'s reload, now);
-- ``/v2/…`` (KServe v2 REST) passed to Triton's HTTP port unchanged;
+- ``/v2/…`` (KServe v2 REST) passed to Triton's HTTP port, guarded (``passthrough``: depth,
+  declared sizes, inflation, bytes in flight);
 - ``GET /metrics``: Triton's metrics, then the front's own (OVMS serves them on this port too).
 """
 
@@ -14,20 +15,25 @@ import logging
 from typing import Any, Awaitable, Callable, Optional
 
 import aiohttp
+import grpc
 from aiohttp import web
 from google.protobuf import json_format
 
 from ovtriton.tfs import protos
 from ovtriton.tfs.errors import TfsError
+from ovtriton.tfs.across_reloads import POLL_SECONDS, AcrossReloads
+from ovtriton.tfs.admission import ByteBudget
 from ovtriton.tfs.kserve_rest import HEADER_LENGTH, as_ovms_error, decode_rest_images, not_json
 from ovtriton.tfs.metrics import FrontMetrics
+from ovtriton.tfs.json_guard import BodyRefused, check_depth
+from ovtriton.tfs.passthrough import GuardedPassthrough, GuardLimits, read_body
 from ovtriton.tfs.rest_json import predict_request, predict_response
 from ovtriton.tfs.service import TfsService
 
 LOGGER = logging.getLogger(__name__)
 _MODEL = "/v1/models/{model:[^/:]+}"
 _VERSION = _MODEL + "/versions/{version:[0-9]+}"
-_HOP_HEADERS = {"host", "content-length", "transfer-encoding", "connection", "keep-alive"}
+_BAD = grpc.StatusCode.INVALID_ARGUMENT
 
 
 def _json(body: Any, status: int = 200) -> web.Response:
@@ -57,13 +63,21 @@ class RestFront:
         metrics: FrontMetrics,
         triton_http: str,
         triton_metrics: Optional[str],
+        limits: GuardLimits = GuardLimits(),
+        budget: Optional[ByteBudget] = None,
     ) -> None:
         self.service = service
         self.metrics = metrics
         self.triton_http = triton_http
         self.triton_metrics = triton_metrics
+        self.limits = limits
         self.session: Optional[aiohttp.ClientSession] = None
-        self.app = web.Application(client_max_size=1024**3)
+        self.across = AcrossReloads()  # Triton's and the backend's counters across reloads
+        self._poller: Optional[asyncio.Task] = None
+        self.passthrough = FrontPassthrough(
+            service, triton_http, limits, budget, metrics.refusals.counter("REST /v2")
+        )
+        self.app = web.Application(client_max_size=limits.max_body_bytes)
         self.app.router.add_get("/v1/config", self.config)
         self.app.router.add_post("/v1/config/reload", self.config_reload)
         for base in (_MODEL, _VERSION):
@@ -73,16 +87,38 @@ class RestFront:
             )
             self.app.router.add_post(base + ":predict", self._tfs("Predict", self.predict))
         self.app.router.add_get("/metrics", self.prometheus)
-        self.app.router.add_route("*", "/v2{tail:.*}", self.kserve)
-        self.app.on_startup.append(self._open)
-        self.app.on_cleanup.append(self._close)
+        self.app.router.add_route("*", "/v2{tail:.*}", self.passthrough.forward)
+        self.app.on_startup.extend((self._open, self.passthrough.open))
+        self.app.on_cleanup.extend((self._close, self.passthrough.close))
 
     async def _open(self, app: web.Application) -> None:
         self.session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=0), auto_decompress=False
         )
+        if self.triton_metrics:
+            self._poller = asyncio.create_task(self._poll())
+
+    async def _poll(self) -> None:
+        """Read Triton's metrics every POLL_SECONDS, so a reload between scrapes is seen."""
+        while True:
+            await asyncio.sleep(POLL_SECONDS)
+            await self._triton_metrics()
+
+    async def _triton_metrics(self) -> bytes:
+        text = b""
+        if self.triton_metrics and self.session is not None:
+            try:
+                async with self.session.get(self.triton_metrics) as answer:
+                    text = await answer.read()
+            except aiohttp.ClientError as error:
+                LOGGER.warning("Triton's metrics at %s: %s", self.triton_metrics, error)
+        if text:
+            self.across.update(text.decode(errors="replace"))
+        return text
 
     async def _close(self, app: web.Application) -> None:
+        if self._poller is not None:
+            self._poller.cancel()
         if self.session is not None:
             await self.session.close()
 
@@ -95,6 +131,7 @@ class RestFront:
                     return await handler(request)
                 except TfsError as error:
                     outcome.failed()
+                    self.metrics.refused("REST", error.code.name.lower())
                     return _json({"error": error.message}, error.http_status)
 
         return call
@@ -114,7 +151,12 @@ class RestFront:
         model = request.match_info["model"]
         version = int(request.match_info.get("version", 0))
         try:
-            body = await request.json(loads=json.loads)
+            text = await read_body(request, self.limits)
+            check_depth(text, self.limits.max_depth)  # json.loads recurses
+            body = json.loads(text)
+        except BodyRefused as error:
+            code = grpc.StatusCode.RESOURCE_EXHAUSTED if error.status == 413 else _BAD
+            raise TfsError(code, error.message) from None
         except ValueError as error:
             raise not_json(f"Error: {error}") from None
         info = await self.service.models.get(model, version or None)
@@ -155,52 +197,37 @@ class RestFront:
         return response
 
     async def prometheus(self, request: web.Request) -> web.Response:
-        text = b""
-        if self.triton_metrics and self.session is not None:
-            try:
-                async with self.session.get(self.triton_metrics) as answer:
-                    text = await answer.read()
-            except aiohttp.ClientError as error:
-                LOGGER.warning("Triton's metrics at %s: %s", self.triton_metrics, error)
-        return web.Response(body=text + self.metrics.exposition(), content_type="text/plain")
+        text = await self._triton_metrics()
+        body = text + self.across.exposition() + self.metrics.exposition()
+        return web.Response(body=body, content_type="text/plain")
 
-    async def kserve(self, request: web.Request) -> web.StreamResponse:
-        """KServe v2 REST, passed to Triton as it came (headers, body, query)."""
-        if self.session is None:
-            raise RuntimeError("the REST front's client session is opened on startup")
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_HEADERS}
-        headers.setdefault("Accept-Encoding", "identity")  # compressed only when asked for
-        data = await request.read()
-        try:
-            data = await self._kserve_images(request, headers, data)
-        except TfsError as error:
-            return _json({"error": error.message}, error.http_status)
-        async with self.session.request(
-            request.method,
-            f"http://{self.triton_http}{request.rel_url}",
-            headers=headers,
-            data=data,
-        ) as answer:
-            body = await answer.read()
-            if request.method == "POST" and "/repository/" in request.path:
-                self.service.models.drop()  # a load or unload may have changed any model
-            out = {k: v for k, v in answer.headers.items() if k.lower() not in _HOP_HEADERS}
-            ovms = as_ovms_error(answer.status, body)  # OVMS's 412 for a body that is not JSON
-            if ovms is not None:
-                return _json({"error": ovms.message}, ovms.http_status)
-            return web.Response(body=body, status=answer.status, headers=out)
 
-    async def _kserve_images(
-        self, request: web.Request, headers: dict[str, str], data: bytes
-    ) -> bytes:
-        """``data`` with binary images decoded for the model (``headers`` updated to match)."""
+class FrontPassthrough(GuardedPassthrough):
+    """The front's ``/v2``: guarded as Triton's own port is, plus what OVMS's REST port does —
+    binary images decoded for the model (``kserve_rest``), OVMS's answer to a body that is not
+    JSON, and the model info cache dropped when a repository call may have changed models."""
+
+    def __init__(self, service: TfsService, *args: Any) -> None:
+        super().__init__(*args)
+        self.service = service
+
+    async def rewrite(self, request: web.Request, body: bytes, headers: dict[str, str]) -> bytes:
         if request.method != "POST" or not request.path.endswith("/infer"):
-            return data
-        rewritten = await decode_rest_images(request.path, request.headers, data, self.service)
+            return body
+        try:
+            rewritten = await decode_rest_images(request.path, request.headers, body, self.service)
+        except TfsError as error:
+            raise BodyRefused(error.http_status, error.message) from None
         if rewritten is None:
-            return data
+            return body
         body, extra = rewritten
         for key in [k for k in headers if k.lower() == HEADER_LENGTH.lower()]:
             del headers[key]
         headers.update(extra)
         return body
+
+    def answer(self, request: web.Request, status: int, payload: bytes) -> Optional[web.Response]:
+        if request.method == "POST" and "/repository/" in request.path:
+            self.service.models.drop()  # a load or unload may have changed any model
+        ovms = as_ovms_error(status, payload)  # OVMS's 412 for a body that is not JSON
+        return None if ovms is None else _json({"error": ovms.message}, ovms.http_status)

@@ -12,12 +12,14 @@ from typing import Any, Optional
 import grpc
 
 from ovtriton.tfs import protos
+from ovtriton.tfs.admission import Busy, ByteBudget
 from ovtriton.tfs.errors import TfsError, from_triton
 from ovtriton.tfs.images import ImageDecoder
 from ovtriton.tfs.model_info import ModelInfo, ModelInfoCache
 from ovtriton.tfs.reload import ConfigReload
 from ovtriton.tfs.tensors import from_triton as tensor_from_triton
-from ovtriton.tfs.tensors import optional_version, tf_number, to_triton
+from ovtriton.tfs.passthrough import DEFAULT_MAX_INPUT_BYTES
+from ovtriton.tfs.tensors import check_size, optional_version, tf_number, to_triton
 from ovtriton.tfs.triton import Tensor, TritonLink, VersionState
 
 SIGNATURE = "serving_default"
@@ -54,11 +56,15 @@ class TfsService:
         triton: TritonLink,
         reload: Optional[ConfigReload] = None,
         images: Optional[ImageDecoder] = None,
+        budget: Optional[ByteBudget] = None,
+        max_input_bytes: int = DEFAULT_MAX_INPUT_BYTES,
     ) -> None:
         self.triton = triton
         self.reload = reload  # knows the models removed from serve's config (END in OVMS)
-        self.models = ModelInfoCache(triton)
+        # metadata, MAX_INPUT_BYTES (else ``max_input_bytes``) and scalars per model version
+        self.models = ModelInfoCache(triton, max_input_bytes)
         self.images = images or ImageDecoder()
+        self.budget = budget or ByteBudget()  # bytes in flight, shared with the other port
         if reload is not None:
             reload.on_change(self.models.drop)
 
@@ -68,6 +74,16 @@ class TfsService:
         if not request.inputs:
             raise TfsError(grpc.StatusCode.INVALID_ARGUMENT, "the request has no inputs")
         info = await self.models.get(model, version)
+        declared = check_size(dict(request.inputs), info.limit)
+        try:
+            async with self.budget.hold(max(declared, request.ByteSize())):
+                return await self._predict(info, model, version, request)
+        except Busy as error:
+            raise TfsError(grpc.StatusCode.RESOURCE_EXHAUSTED, str(error), 429) from None
+
+    async def _predict(
+        self, info: ModelInfo, model: str, version: Optional[int], request: Any
+    ) -> Any:
         inputs = await self._inputs(info, request)
         try:
             answered, outputs = await self.triton.infer(

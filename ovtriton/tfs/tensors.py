@@ -9,6 +9,7 @@ OVMS does.
 
 from __future__ import annotations
 
+import math
 import struct
 from dataclasses import dataclass
 from typing import Any, Optional
@@ -57,8 +58,47 @@ def tf_number(kserve: str) -> int:
     return DATA_TYPE.values_by_name[dtype.tf].number if dtype else 0
 
 
-def shape_of(tensor: Any) -> list[int]:
-    return [d.size for d in tensor.tensor_shape.dim]
+def shape_of(tensor: Any, name: str = "") -> list[int]:
+    """The tensor's shape; a negative dimension (``-1``) is INVALID_ARGUMENT: a request's
+    shape is concrete."""
+    shape = [d.size for d in tensor.tensor_shape.dim]
+    if any(size < 0 for size in shape):
+        raise TfsError(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            f"input {name!r}: shape {shape} has a negative dimension; send the tensor's "
+            "actual shape",
+        )
+    return shape
+
+
+def declared_bytes(name: str, tensor: Any) -> int:
+    """Bytes the tensor takes once decoded (its shape × element size; strings: Triton's
+    4-byte length prefix plus their bytes), computed before anything is allocated, so a
+    single ``float_val`` or ``string_val`` filling a huge shape is weighed by what it fills."""
+    dtype = _dtype_of(name, tensor)
+    shape = shape_of(tensor, name)
+    count = math.prod(shape)
+    if dtype.kserve != "BYTES":
+        return count * np.dtype(dtype.numpy).itemsize
+    values = tensor.string_val
+    if len(values) == 1:
+        return count * (4 + len(values[0]))
+    return sum(4 + len(value) for value in values)
+
+
+def check_size(inputs: dict[str, Any], limit: int) -> int:
+    """The request's declared bytes; INVALID_ARGUMENT above ``limit`` (0: no limit)."""
+    sizes = {name: declared_bytes(name, tensor) for name, tensor in inputs.items()}
+    total = sum(sizes.values())
+    if limit and total > limit:
+        largest = max(sizes, key=lambda n: sizes[n])
+        raise TfsError(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            f"request inputs total {total} bytes once decoded (largest: input {largest!r}, "
+            f"{sizes[largest]} bytes), above this model's limit MAX_INPUT_BYTES={limit} (or "
+            "the front's default); send smaller requests",
+        )
+    return total
 
 
 def _dtype_of(name: str, tensor: Any) -> DType:
@@ -76,7 +116,7 @@ def _dtype_of(name: str, tensor: Any) -> DType:
 def to_triton(name: str, tensor: Any) -> tuple[str, list[int], bytes]:
     """The KServe datatype, shape and Triton raw content of one request TensorProto."""
     dtype = _dtype_of(name, tensor)
-    shape = shape_of(tensor)
+    shape = shape_of(tensor, name)
     if tensor.tensor_content and dtype.kserve != "BYTES":
         return dtype.kserve, shape, tensor.tensor_content
     array = to_numpy(tensor, name)
@@ -88,8 +128,8 @@ def to_triton(name: str, tensor: Any) -> tuple[str, list[int], bytes]:
 def to_numpy(tensor: Any, name: str = "") -> np.ndarray:
     """Decode one TensorProto, whichever encoding it uses."""
     dtype = _dtype_of(name, tensor)
-    shape = shape_of(tensor)
-    count = int(np.prod(shape)) if shape else 1
+    shape = shape_of(tensor, name)
+    count = math.prod(shape)
     if dtype.kserve == "BYTES":
         values = np.array(list(tensor.string_val), dtype=np.object_)
     elif tensor.tensor_content:

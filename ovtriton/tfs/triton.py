@@ -179,6 +179,7 @@ class TritonLink:
         return await self._stub.ModelMetadata(request, metadata=self.headers or None)
 
     async def config(self, model: str, version: Optional[int]) -> Any:
+        """The model's configuration (Triton's ModelConfigResponse)."""
         request = service_pb2.ModelConfigRequest(
             name=model, version=str(version) if version else ""
         )

@@ -20,12 +20,15 @@ def fakes(tmp_path: Path) -> dict[str, str]:
     server.write_text('#!/bin/sh\nfor a in "$@"; do echo "server $a"; done\n')
     converter = tmp_path / "ovtriton"
     converter.write_text('#!/bin/sh\necho "ovtriton $*"\nmkdir -p "$4"\n')
-    for f in (server, converter):
+    python = tmp_path / "python3"  # runs the HTTP guard: records its arguments
+    python.write_text(f'#!/bin/sh\necho "$*" > {tmp_path / "guard.args"}\n')
+    for f in (server, converter, python):
         f.chmod(0o755)
     return {
         "PATH": os.environ["PATH"],
         "TRITONSERVER": str(server),
         "OVTRITON": str(converter),
+        "OVTRITON_PYTHON": str(python),
         "OVTRITON_BACKEND_DIRECTORY": str(tmp_path / "backends") + "/",
         "OVTRITON_CONVERTED_REPOSITORY": str(tmp_path / "converted" / "repository"),
     }
@@ -49,7 +52,13 @@ def test_entrypoint_serves_a_triton_repository_when_there_is_no_ovms_config(
     # No trailing slash on the backend directory (server #7410); the image's defaults; extra
     # flags last so they win.
     assert f"server --backend-directory={tmp_path / 'backends'}" in lines
-    assert "server --http-address=0.0.0.0" in lines and "server --http-port=8000" in lines
+    # All interfaces: the HTTP guard on 8000, tritonserver's own HTTP on loopback behind it.
+    assert "server --http-address=127.0.0.1" in lines and "server --http-port=18000" in lines
+    assert (tmp_path / "guard.args").read_text().split() == [
+        "-m", "ovtriton.server.http_guard", "--die-with-parent",
+        "--listen", "0.0.0.0:8000", "--upstream", "127.0.0.1:18000",
+    ]  # fmt: skip
+    assert "server --grpc-address=0.0.0.0" in lines
     assert "server --grpc-port=8001" in lines and "server --metrics-port=8002" in lines
     assert lines[-1] == "server --log-verbose=1"
 
@@ -97,13 +106,16 @@ def test_entrypoint_converts_with_the_max_input_bytes_of_the_environment(
     assert "--max-input-bytes" not in unset.stdout
 
 
-def test_entrypoint_passes_object_storage_to_tritonserver(fakes: dict[str, str]) -> None:
+def test_entrypoint_passes_object_storage_to_tritonserver(
+    fakes: dict[str, str], tmp_path: Path
+) -> None:
     result = run(
         {**fakes, "OVTRITON_MODEL_REPOSITORY": "s3://bucket/repo", "OVTRITON_HTTP_PORT": "8080"}
     )
     assert result.returncode == 0, result.stderr
     assert "server --model-repository=s3://bucket/repo" in result.stdout.splitlines()
-    assert "server --http-port=8080" in result.stdout.splitlines()
+    assert "server --http-port=18000" in result.stdout.splitlines()  # the guard has 8080
+    assert "--listen 0.0.0.0:8080" in (tmp_path / "guard.args").read_text()
 
 
 @pytest.mark.parametrize(
@@ -248,3 +260,64 @@ def test_entrypoint_opt_out_and_operator_flags_replace_ours(
     assert "control APIs open to every client" in opened.stderr
     own = run(env, "--http-restricted-api=model-repository:k=v")
     assert restriction_lines(own.stdout) == ["server --http-restricted-api=model-repository:k=v"]
+
+
+@pytest.mark.parametrize(
+    ("host", "guard", "guarded"),
+    [("127.0.0.1", "auto", False), ("0.0.0.0", "off", False), ("127.0.0.1", "on", True)],
+)
+def test_entrypoint_guard_modes(
+    fakes: dict[str, str], tmp_path: Path, host: str, guard: str, guarded: bool
+) -> None:
+    (tmp_path / "repo").mkdir()
+    env = {
+        **fakes,
+        "OVTRITON_MODEL_REPOSITORY": str(tmp_path / "repo"),
+        "OVTRITON_HOST": host,
+        "OVTRITON_HTTP_GUARD": guard,
+    }
+    result = run(env)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert (tmp_path / "guard.args").exists() == guarded
+    expected = ("127.0.0.1", "18000") if guarded else (host, "8000")
+    assert f"server --http-address={expected[0]}" in lines
+    assert f"server --http-port={expected[1]}" in lines
+    if guard == "off":
+        assert "no HTTP guard" in result.stderr
+
+
+def test_entrypoint_refuses_an_unknown_guard_mode(fakes: dict[str, str], tmp_path: Path) -> None:
+    (tmp_path / "repo").mkdir()
+    env = {
+        **fakes,
+        "OVTRITON_MODEL_REPOSITORY": str(tmp_path / "repo"),
+        "OVTRITON_HTTP_GUARD": "yes",
+    }
+    result = run(env)
+    assert result.returncode == 1 and "must be auto, on or off" in result.stderr
+
+
+def test_entrypoint_passes_http_max_input_size_when_tritonserver_knows_it(
+    fakes: dict[str, str], tmp_path: Path
+) -> None:
+    (tmp_path / "repo").mkdir()
+    newer = tmp_path / "newer-tritonserver"  # lists the flag in --help, as Triton > 2.51 may
+    newer.write_text(
+        '#!/bin/sh\n[ "$1" = --help ] && { echo "  --http-max-input-size <integer>"; exit 0; }\n'
+        'for a in "$@"; do echo "server $a"; done\n'
+    )
+    newer.chmod(0o755)
+    env = {**fakes, "OVTRITON_MODEL_REPOSITORY": str(tmp_path / "repo"), "TRITONSERVER": str(newer)}
+    lines = run(env).stdout.splitlines()
+    assert "server --http-max-input-size=1073741823" in lines
+    assert not any(
+        "max-input-size" in line
+        for line in run(
+            fakes | {"OVTRITON_MODEL_REPOSITORY": str(tmp_path / "repo")}
+        ).stdout.splitlines()
+    )
+    given = run(env, "--http-max-input-size=5").stdout.splitlines()
+    assert [line for line in given if "max-input-size" in line] == [
+        "server --http-max-input-size=5"
+    ]

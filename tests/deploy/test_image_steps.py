@@ -188,8 +188,11 @@ def started(
     extra: dict[str, str] = {
         "OVTRITON_CONVERTED_REPOSITORY": str(tmp_path / "converted" / "repository"),
     }
-    if mode == "triton-repository":
+    if mode in ("triton-repository", "guarded"):
         extra["OVTRITON_MODEL_REPOSITORY"] = str(triton_repository(tmp_path))
+    if mode == "guarded":  # the HTTP guard on the HTTP port, tritonserver's HTTP behind it
+        extra["OVTRITON_HTTP_GUARD"] = "on"
+        extra["OVTRITON_UPSTREAM_HTTP_PORT"] = str(Ports.free().http)
     elif mode == "mounted-ovms-folder":
         extra["OVTRITON_MODEL_REPOSITORY"] = str(ovms_folder(tmp_path))
     else:  # ovms-config-variable
@@ -231,7 +234,7 @@ def started(
             pass
 
 
-MODES = ["triton-repository", "mounted-ovms-folder", "ovms-config-variable"]
+MODES = ["triton-repository", "mounted-ovms-folder", "ovms-config-variable", "guarded"]
 
 
 @pytest.mark.parametrize("started", MODES, indirect=True)
@@ -284,3 +287,24 @@ def test_entrypoint_serves_infers_reports_health_and_stops_on_sigterm(
         text=True,
     )
     assert unhealthy.returncode != 0
+
+
+@pytest.mark.parametrize("started", ["guarded"], indirect=True)
+def test_entrypoint_guard_refuses_the_shape_bomb_and_deep_json(
+    started: tuple[subprocess.Popen, Ports],
+) -> None:
+    process, ports = started
+    bombs = {
+        b'{"inputs": [{"name": "x", "shape": [2, 1099511627776], "datatype": "FP32", '
+        b'"data": [1, 2, 3, 4]}]}': "declares 2199023255552 elements",
+        b"[" * 50_000 + b"]" * 50_000: "nests deeper than 64",
+    }
+    for body, message in bombs.items():
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{ports.http}/v2/models/plus_one/infer", data=body, method="POST"
+        )
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=60)
+        assert refused.value.code == 400 and message in refused.value.read().decode()
+    assert process.poll() is None
+    assert status(f"http://127.0.0.1:{ports.http}/v2/health/ready") == 200

@@ -22,10 +22,12 @@ from ovtriton.server.process import MALLOC_TUNING, Ports, TritonServer
 from tests.integration.clients import Client
 from tests.unit.converter.golden_cases import pipelines
 from tests.unit.converter.seed_models import run_seed_in_process, write_seed
+from tests.unit.converter.test_input_limit import dynamic_pipeline
 
 pytestmark = pytest.mark.integration
 
 AS_MODEL = {"diamond": "diamond_model", "chain": "chain_model"}
+DYNAMIC_LIMIT = 1 << 20
 SEED, SEED_MODEL = "image_classification_pipeline", "image_classification_pipeline_model"
 
 
@@ -60,10 +62,17 @@ def server(root: Path) -> Iterator[TritonServer]:
         root / "seed_repo",
         options=ConversionOptions(pipeline_models=frozenset({SEED_MODEL})),
     ).out_dir
+    # A pipeline model with dynamic inputs: MAX_INPUT_BYTES as every model (issue 19).
+    dynamic = dynamic_pipeline(root / "dynamic")
+    dynamic_repo = convert(
+        dynamic,
+        root / "dynamic_repo",
+        options=ConversionOptions(pipeline_models=frozenset({"p"}), max_input_bytes=DYNAMIC_LIMIT),
+    ).out_dir
     with TritonServer(
         repo,
         ports=Ports.free(),
-        extra_args=[f"--model-repository={seed_repo}"],
+        extra_args=[f"--model-repository={seed_repo}", f"--model-repository={dynamic_repo}"],
         log_path=root / "tritonserver.log",
     ) as running:
         yield running
@@ -210,3 +219,17 @@ def test_the_pipeline_models_log_their_measured_schedule(server: TritonServer, r
         found = re.search(rf"pipeline {name}: (measured|even \(.*\)) schedule, (.*)", log)
         assert found is not None, f"no schedule logged for {name}\n{server.log_tail()}"
         assert found.group(1) == "measured", found.group(0)
+
+
+def test_pipeline_model_refuses_a_request_over_its_max_input_bytes(server: TritonServer) -> None:
+    client = grpcclient.InferenceServerClient(server.grpc_url)
+
+    def infer(columns: int) -> np.ndarray:
+        x = np.ones((1, columns), np.float32)
+        tensor = grpcclient.InferInput("x", list(x.shape), "FP32")
+        tensor.set_data_from_numpy(x)
+        return client.infer("p", [tensor], client_timeout=60).as_numpy("y")
+
+    np.testing.assert_array_equal(infer(DYNAMIC_LIMIT // 8), np.full((1, DYNAMIC_LIMIT // 8), 2.0))
+    with pytest.raises(Exception, match=f"MAX_INPUT_BYTES={DYNAMIC_LIMIT}"):
+        infer(DYNAMIC_LIMIT // 4 + 1)  # one value more than the limit holds

@@ -152,3 +152,31 @@ def test_reload_of_a_triton_repository_is_501_with_the_reason(tmp_path: Path) ->
         process.wait(timeout=60)
     assert status == 501
     assert "Triton model repository" in body["error"] and "--config_path" in body["error"]
+
+
+def metric(rest: str, line_start: str) -> float:
+    with urllib.request.urlopen(f"http://{rest}/metrics", timeout=30) as answer:
+        rows = [r for r in answer.read().decode().splitlines() if r.startswith(line_start)]
+    assert len(rows) == 1, (line_start, rows)
+    return float(rows[0].split()[-1])
+
+
+def test_success_counts_survive_a_model_reload(serving: Serving) -> None:
+    serving.write("keep", "gone")
+    post(serving.rest, "/v1/config/reload")
+    client = ovmsclient.make_grpc_client(serving.grpc)
+    ones = np.ones((1, 3), np.float32)
+    for _ in range(3):
+        client.predict({"a": ones, "b": ones}, "gone")
+    labels = '{model="gone",version="1"}'
+    before = metric(serving.rest, f"nv_inference_request_success_across_reloads{labels}")
+    assert before >= 3
+    serving.write("keep")  # unloaded, then loaded again: Triton's own counter restarts at 0
+    assert post(serving.rest, "/v1/config/reload")[0] == 201
+    serving.write("keep", "gone")
+    assert post(serving.rest, "/v1/config/reload")[0] == 201
+    client.predict({"a": ones, "b": ones}, "gone")
+    assert metric(serving.rest, f"nv_inference_request_success{labels}") == 1
+    assert metric(serving.rest, f"nv_inference_request_success_across_reloads{labels}") == (
+        before + 1
+    )

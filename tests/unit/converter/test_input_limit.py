@@ -66,3 +66,54 @@ def test_convert_flag_writes_the_limit_and_refuses_a_negative_one(
     assert "MAX_INPUT_BYTES" not in (out / "fixed_batch" / "config.pbtxt").read_text()
     assert main(["convert", str(config), "-o", str(out), "--max-input-bytes", "-1"]) == 2
     assert "'-1' is not a byte count (0 or more)" in capsys.readouterr().err
+
+
+def dynamic_pipeline(folder: Path) -> Path:
+    """One model with dims [-1, -1] and a pipeline of it (its inputs dynamic too)."""
+    import json
+
+    from tests.models import save, scale_model
+
+    save(scale_model((-1, -1)), folder / "models" / "dyn" / "1")
+    node = {
+        "name": "n",
+        "model_name": "dyn",
+        "type": "DL model",
+        "inputs": [{"INPUT/x:0": {"node_name": "request", "data_item": "x"}}],
+        "outputs": [{"data_item": "out.y", "alias": "y"}],
+    }
+    pipeline = {
+        "name": "p",
+        "inputs": ["x"],
+        "nodes": [node],
+        "outputs": [{"y": {"node_name": "n", "data_item": "y"}}],
+    }
+    config = folder / "config.json"
+    config.write_text(
+        json.dumps(
+            {
+                "model_config_list": [{"config": {"name": "dyn", "base_path": "models/dyn"}}],
+                "pipeline_config_list": [pipeline],
+            }
+        )
+    )
+    return config
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"), [(None, DEFAULT_MAX_INPUT_BYTES), (1000, 1000), (0, None)]
+)
+def test_pipeline_models_with_dynamic_inputs_get_the_limit_too(
+    tmp_path: Path, override: Optional[int], expected: Optional[int]
+) -> None:
+    config = dynamic_pipeline(tmp_path)
+    written = {}
+    for model in plan(
+        config, options=ConversionOptions(max_input_bytes=override, pipeline_form="model")
+    ).models:
+        parameters = from_text(model.config_text).parameters
+        limit = (
+            parameters["MAX_INPUT_BYTES"].string_value if "MAX_INPUT_BYTES" in parameters else None
+        )
+        written[model.name] = int(limit) if limit is not None else None
+    assert written == {"dyn": expected, "p": expected}

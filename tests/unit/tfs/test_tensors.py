@@ -112,3 +112,39 @@ def test_messages_have_the_wire_format_of_ovmsclients_tfs_protos() -> None:
     assert [d.size for d in theirs.inputs["x"].tensor_shape.dim] == [1, 2]
     ours = protos.PredictRequest.FromString(theirs.SerializeToString())
     assert ours == request
+
+
+def _filled(dtype: str, field: str, value: object, shape: list[int]) -> object:
+    from ovtriton.tfs.tensors import DATA_TYPE
+
+    tensor = protos.TensorProto(dtype=DATA_TYPE.values_by_name[dtype].number)
+    tensor.tensor_shape.dim.extend(protos.TensorShapeProto.Dim(size=s) for s in shape)
+    getattr(tensor, field).append(value)
+    return tensor
+
+
+def test_fills_are_weighed_before_allocation() -> None:
+    from ovtriton.tfs.tensors import check_size, declared_bytes
+
+    floats = _filled("DT_FLOAT", "float_val", 1.0, [1, 1 << 26])
+    strings = _filled("DT_STRING", "string_val", b"ab", [16777216])
+    assert len(floats.SerializeToString()) < 40 and len(strings.SerializeToString()) < 40
+    assert declared_bytes("f", floats) == 4 << 26  # independent: 2^26 FP32 values
+    assert declared_bytes("s", strings) == 16777216 * (4 + 2)
+    for name, tensor in (("f", floats), ("s", strings)):
+        with pytest.raises(TfsError) as refused:
+            check_size({name: tensor}, 64 << 20)
+        assert refused.value.code == grpc.StatusCode.INVALID_ARGUMENT
+        assert "MAX_INPUT_BYTES=67108864" in refused.value.message
+    assert check_size({"f": _filled("DT_FLOAT", "float_val", 1.0, [2, 3])}, 24) == 24
+
+
+def test_negative_dimensions_are_invalid_argument() -> None:
+    tensor = from_numpy(np.zeros((2, 2), np.float32))
+    tensor.tensor_shape.dim[0].size = -1
+    tensor.tensor_shape.dim[1].size = -1
+    for call in (lambda: to_triton("x", tensor), lambda: to_numpy(tensor, "x")):
+        with pytest.raises(TfsError) as refused:
+            call()
+        assert refused.value.code == grpc.StatusCode.INVALID_ARGUMENT
+        assert "negative dimension" in refused.value.message
