@@ -10,6 +10,10 @@ Demultiplexing (OVMS's ``demultiply_count``) splits a node's outputs into sub-re
 (*branches*, see ``demultiplex.py``): the nodes after it run once per branch, all branches in
 flight together; a ``gather_from_node`` node starts once every branch of its demultiplexer has
 reached it, and the response gathers the demultiplexers still open.
+
+With ``one_at_a_time`` (a schedule that gives every node all the cores, ``schedule.py``) the
+nodes of one request run one after another instead: a ready node waits until the request's
+node in flight has finished. Requests of one ``execute`` still overlap.
 """
 
 from __future__ import annotations
@@ -48,6 +52,8 @@ class _Job:
     waiting: dict[tuple[str, Branch], int] = field(default_factory=dict)  # (node, branch)
     shards: dict[tuple[str, Branch], int] = field(default_factory=dict)  # demultiplexer counts
     calls: list[Call] = field(default_factory=list)
+    pending: list[tuple[str, Branch]] = field(default_factory=list)  # one_at_a_time: to start
+    running: int = 0  # calls started asynchronously and not finished yet
     error: Optional[BackendError] = None
 
 
@@ -61,8 +67,10 @@ class PipelineRunner:
         limits: RequestLimits = RequestLimits(),
         on_timing: Optional[Timing] = None,
         executor: Optional[CustomNodeExecutor] = None,
+        one_at_a_time: bool = False,
     ) -> None:
         self.spec = spec
+        self.one_at_a_time = one_at_a_time
         self.executor = executor  # the custom nodes' worker threads, stopped by close()
         self.nodes = nodes
         self.limits = limits
@@ -111,8 +119,7 @@ class PipelineRunner:
             except queue.Empty:
                 call = None
             if call is not None and id(call) in owner:  # else already handled as stuck
-                self._in_flight -= 1
-                self._finish(*owner.pop(id(call)), call, owner)
+                self._ended(call, owner)
             now = time.perf_counter()
             if call is not None and now - checked < _POLL_SECONDS:
                 continue
@@ -125,8 +132,7 @@ class PipelineRunner:
                 if id(c) in owner and (c.finished_without_notice() or _overdue(c, now))
             ]
             for call in stuck:
-                self._in_flight -= 1
-                self._finish(*owner.pop(id(call)), call, owner)
+                self._ended(call, owner)
         for index, job in jobs.items():
             requested = wanted[index] if index < len(wanted) else None
             results[index] = job.error or self._response(job, requested)
@@ -138,6 +144,13 @@ class PipelineRunner:
     def hung(self) -> list[str]:
         """Custom nodes whose execution outlived its deadline (its worker is still stuck)."""
         return [name for name, node in self.nodes.items() if getattr(node, "hung", False)]
+
+    def _ended(self, call: Call, owner: dict[int, tuple[_Job, Branch]]) -> None:
+        """An asynchronous call has finished: hand its outputs on."""
+        job, branch = owner.pop(id(call))
+        self._in_flight -= 1
+        job.running -= 1
+        self._finish(job, branch, call, owner)
 
     def close(self) -> None:
         """Deinitialize the nodes that hold a library (custom nodes)."""
@@ -171,6 +184,11 @@ class PipelineRunner:
     def _start_ready(
         self, job: _Job, ready: list[tuple[str, Branch]], owner: dict[int, tuple[_Job, Branch]]
     ) -> None:
+        if self.one_at_a_time:
+            job.pending.extend(ready)
+            if job.running or not job.pending:
+                return  # the node in flight starts the next one when it ends
+            ready = [job.pending.pop(0)]
         # One node to run and nothing in flight: run it in this thread, so a chain (or a
         # one-model pipeline) pays no hand-off to OpenVINO's threads and back.
         alone = len(ready) == 1 and self._in_flight == 0
@@ -192,6 +210,7 @@ class PipelineRunner:
             else:
                 owner[id(call)] = (job, branch)
                 self._in_flight += 1
+                job.running += 1
 
     def _inputs(self, job: _Job, spec: NodeSpec, branch: Branch) -> Tensors:
         if spec.gather is None:

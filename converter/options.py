@@ -16,6 +16,12 @@ ENSEMBLE = "ensemble"  # each pipeline a Triton ensemble of its models
 PIPELINE_MODEL = "model"  # each pipeline one openvino_py pipeline model running the whole DAG
 PIPELINE_FORMS = (ENSEMBLE, PIPELINE_MODEL)
 DEPRECATED_FORMS = {"fused": PIPELINE_MODEL}  # the old spelling of "model", still accepted
+# How the cores are shared by a pipeline's nodes (thread_budgets.py, backend/schedule.py):
+# auto = pipeline models measure their nodes when they load, ensembles get the even split (the
+# written repository is the same on every run); measured = ensembles' models are also timed at
+# conversion (the budgets written then depend on the converting machine's timings); even = the
+# even split everywhere (pipeline models too: parameter SCHEDULE even).
+SCHEDULES = ("auto", "measured", "even")
 
 LOGGER = logging.getLogger(__name__)
 
@@ -40,6 +46,7 @@ class ConversionOptions:
     max_input_bytes: Optional[int] = None  # MAX_INPUT_BYTES for dynamic dims; None: derived
     follow_symlinks: bool = False  # read files that symlinks lead to outside a base path
     copy: bool = False  # copy model files into the repository (default: hardlink, else symlink)
+    schedule: str = SCHEDULES[0]  # see SCHEDULES
 
     def __post_init__(self) -> None:
         if self.pipeline_form in DEPRECATED_FORMS:
@@ -50,6 +57,8 @@ class ConversionOptions:
             object.__setattr__(self, "pipeline_form", new)
         if self.pipeline_form not in PIPELINE_FORMS:
             raise ValueError(f"pipeline_form {self.pipeline_form!r}: one of {PIPELINE_FORMS}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule {self.schedule!r}: one of {SCHEDULES}")
         if self.cores is not None and self.cores < 0:
             raise ValueError(f"cores {self.cores}: 0 or more, or None for this machine's")
         if self.max_input_bytes is not None and self.max_input_bytes < 0:

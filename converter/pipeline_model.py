@@ -24,6 +24,8 @@ from tritonclient.grpc import model_config_pb2
 
 from ovtriton.backend import BACKEND_NAME
 from ovtriton.backend.pipeline_load import PIPELINE_PARAMETER
+from ovtriton.backend.pipeline_schedule import SCHEDULE_PARAMETER
+from ovtriton.backend.schedule import EVEN, MEASURED
 from ovtriton.backend.pipeline_spec import FORMAT
 from ovtriton.backend.tensors import TensorSpec
 
@@ -38,24 +40,35 @@ LIBRARY_DIR = "custom_nodes"
 KIND = "pipeline"
 
 
-def pipeline_model(checked: CheckedPipeline, digests: Mapping[str, str]) -> PlannedModel:
+def pipeline_model(
+    checked: CheckedPipeline, digests: Mapping[str, str], schedule: str = MEASURED
+) -> PlannedModel:
     """The pipeline model of ``checked``; ``digests`` (model name -> digest) make it reload
-    whenever one of its node models changes."""
+    whenever one of its node models changes. ``schedule`` ``even`` is written as its parameter
+    SCHEDULE (``measured``, the backend's default, is not written)."""
     files: dict[str, PlannedFile] = {}
     document = describe(checked, digests, files)
     data = json.dumps(document, indent=1, sort_keys=True).encode()
     planned = (PlannedFile(PurePosixPath("1", PIPELINE_FILE), data=data), *files.values())
-    config = pipeline_config(checked.pipeline.name, checked.inputs, checked.outputs)
+    config = pipeline_config(checked.pipeline.name, checked.inputs, checked.outputs, schedule)
     return PlannedModel(checked.pipeline.name, KIND, config, (1,), planned)
 
 
-def pipeline_config(name: str, inputs: Iterable[TensorSpec], outputs: Iterable[TensorSpec]) -> str:
-    """A pipeline model's config.pbtxt: one CPU instance of the backend, parameter PIPELINE."""
+def pipeline_config(
+    name: str,
+    inputs: Iterable[TensorSpec],
+    outputs: Iterable[TensorSpec],
+    schedule: str = MEASURED,
+) -> str:
+    """A pipeline model's config.pbtxt: one CPU instance of the backend, parameter PIPELINE
+    (and SCHEDULE unless measured)."""
     config = model_config_pb2.ModelConfig(name=name, backend=BACKEND_NAME, max_batch_size=0)
     for specs, target in ((inputs, config.input), (outputs, config.output)):
         pbtxt.add_tensors(target, specs, batched=False)
     config.instance_group.add(kind=model_config_pb2.ModelInstanceGroup.KIND_CPU, count=1)
     config.parameters[PIPELINE_PARAMETER].string_value = PIPELINE_FILE
+    if schedule == EVEN:  # else measured when it loads
+        config.parameters[SCHEDULE_PARAMETER].string_value = schedule
     return pbtxt.to_text(config)
 
 

@@ -106,7 +106,7 @@ def plan(
     ``options`` (``options.py``): symlinks out of a base path, MAX_INPUT_BYTES, which
     pipelines become ensembles and which pipeline models (``pipeline_model.py``; pipelines with
     custom nodes or demultiplexing always do), the cores the thread budgets of ensembles' models
-    are computed for (``thread_budgets.py``).
+    are computed for and how (``schedule``: auto, measured or even; ``thread_budgets.py``).
     ``data``: the config's bytes as already read (the file is then not read again).
     """
     config_path = Path(config_path)
@@ -139,7 +139,7 @@ def plan(
     ensembles = [p for p in config.pipelines if not options.as_pipeline_model(p.name)]
     cores = options.thread_cores()
     if cores > 0:
-        apply_thread_budgets(converted, ensembles, cores)
+        apply_thread_budgets(converted, ensembles, cores, options.schedule)
     planned = [
         PlannedModel(name, "model", pbtxt.to_text(m.config), m.versions, m.files)
         for name, m in converted.items()
@@ -155,7 +155,9 @@ def plan(
             if checked.needs_pipeline_model or options.as_pipeline_model(pipeline.name):
                 digests = {m.name: m.digest for m in planned}
                 planned.append(
-                    input_limit.limit_pipeline(pipeline_model(checked, digests), max_input_bytes)
+                    input_limit.limit_pipeline(
+                        pipeline_model(checked, digests, options.schedule), max_input_bytes
+                    )
                 )
                 continue
             ensemble, copies = ensemble_config(checked)

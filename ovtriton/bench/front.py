@@ -5,15 +5,18 @@ closed-loop worker pool and its statistics; three modes interleaved, their order
 round: TFS ``Predict`` on the front's gRPC port (``tfs_grpc``), KServe through the front's gRPC
 port (``kserve_front``) and KServe on Triton's own gRPC port (``triton_grpc``). The issue's
 goals: TFS p50 at concurrency 1 ≤ 1.15 × Triton's, TFS throughput at concurrency 8 ≥ 0.90 ×.
-The front runs in a process of its own, as in ``serve`` (the clients never share its GIL).
-CPU per inference counts tritonserver with its stubs, the front's process and this one (the
-clients).
+A fourth mode, ``tfs_shm_grpc``, is TFS ``Predict`` on a second front that passes tensors to
+Triton through system shared memory (``FrontConfig.shared_memory``) instead of a second gRPC
+copy. Each front runs in a process of its own, as in ``serve`` (the clients never share its
+GIL). CPU per inference counts tritonserver with its stubs, the mode's front process and this
+one (the clients), split by stage (``cpu_split.py``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import signal
 import tempfile
 import threading
 import time
@@ -23,7 +26,6 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 import numpy as np
-import psutil
 
 from ovtriton.converter.options import ConversionOptions
 from ovtriton.errors import UserError
@@ -34,13 +36,15 @@ from ovtriton.server.process import Ports, TritonServer
 from ovtriton.tfs.client import TfsClient
 from ovtriton.tfs.front import FrontConfig, TfsFront
 
+from . import cpu_split
 from .load import CpuMeter, WorkerPool
 from .remote import Ensemble
 from .stats import CellStats, Sample, summarize
 from .workload import prepare
 
 TFS, KSERVE_FRONT, TRITON = "tfs_grpc", "kserve_front", "triton_grpc"
-MODES = (TFS, KSERVE_FRONT, TRITON)
+TFS_SHM = "tfs_shm_grpc"
+MODES = (TFS, TFS_SHM, KSERVE_FRONT, TRITON)
 LATENCY_GOAL, THROUGHPUT_GOAL = 1.15, 0.90
 
 
@@ -68,12 +72,13 @@ class FrontBench:
     def lines(self) -> list[str]:
         rows = [
             f"{'mode':<14}{'conc':>5}{'requests':>9}{'p50 ms':>9}{'p90 ms':>9}"
-            f"{'req/s':>9}{'CPU ms/req':>12}"
+            f"{'req/s':>9}{'CPU ms/req':>12}  CPU ms/req by stage"
         ]
         for c in sorted(self.cells, key=lambda c: (c.concurrency, MODES.index(c.mode))):
             rows.append(
                 f"{c.mode:<14}{c.concurrency:>5}{c.requests:>9}{c.p50_ms:>9.2f}{c.p90_ms:>9.2f}"
-                f"{c.throughput:>9.1f}{c.cpu_ms_per_inference:>12.2f}"
+                f"{c.throughput:>9.1f}{c.cpu_ms_per_inference:>12.2f}  "
+                f"{cpu_split.describe(c.cpu_ms_by_stage)}"
             )
         for what, (conc, ratio), goal, sign in (
             ("p50", self.latency, LATENCY_GOAL, "<="),
@@ -85,6 +90,10 @@ class FrontBench:
                 f"TFS/Triton {what} at concurrency {conc}: {shown} x (goal {sign} {goal:.2f}: "
                 f"{'held' if held else 'NOT held'})"
             )
+            field = "p50_ms" if what == "p50" else "throughput"
+            shm = _ratio(self.cells, conc, field, TFS_SHM)
+            if shm is not None:
+                rows.append(f"  the same with shared memory (tfs_shm_grpc): {shm:.2f} x")
         return rows
 
 
@@ -126,23 +135,28 @@ def _measure(
     outputs = [t.name for t in dag.outputs]
     server = TritonServer(workload.repository, ports=Ports.free(), workdir=folder / "server")
     samples: list[Sample] = []
-    with server, front_process(server) as (front, front_pid):
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(server)
+        front, front_pid = stack.enter_context(front_process(server))
+        shm_front, shm_front_pid = stack.enter_context(front_process(server, shared_memory=True))
         broken = [f"{m.name}: {m.reason}" for m in server.models() if m.state != "READY"]
         if broken:
             raise UserError("models did not load: " + "; ".join(broken))
         say(f"Triton gRPC {server.grpc_url}, TFS front gRPC {front.grpc_url}")
         factories: dict[str, Callable[[], Any]] = {
             TFS: lambda: TfsPredict(front.grpc_url, dag.name, outputs),
+            TFS_SHM: lambda: TfsPredict(shm_front.grpc_url, dag.name, outputs),
             KSERVE_FRONT: lambda: Ensemble(front.grpc_url, "grpc", dag),
             TRITON: lambda: Ensemble(server.grpc_url, "grpc", dag),
         }
-        meter = PlusProcess(server.pid, front_pid)
+        meter = CpuMeter(server.pid, front_pid)
+        meters = {mode: meter for mode in MODES} | {TFS_SHM: CpuMeter(server.pid, shm_front_pid)}
         pool = WorkerPool(max(concurrencies))
         try:
             for round_ in range(rounds):
                 for concurrency in concurrencies:
                     shift = round_ + concurrency
-                    order = MODES[shift % 3 :] + MODES[: shift % 3]
+                    order = MODES[shift % len(MODES) :] + MODES[: shift % len(MODES)]
                     for mode in order:
                         samples.append(
                             pool.run(
@@ -153,13 +167,14 @@ def _measure(
                                 1,
                                 concurrency,
                                 duration_s,
-                                meter,
+                                meters[mode],
                             )  # fmt: skip
                         )
                     say(
                         f"round {round_ + 1}/{rounds} concurrency {concurrency}: "
                         + ", ".join(
-                            f"{s.mode} {np.median(s.latencies_ms):.2f} ms" for s in samples[-3:]
+                            f"{s.mode} {np.median(s.latencies_ms):.2f} ms"
+                            for s in samples[-len(MODES) :]
                         )
                     )
         finally:
@@ -167,26 +182,16 @@ def _measure(
     return samples
 
 
-class PlusProcess(CpuMeter):
-    """The bench's CPU meter plus one more process (the front's)."""
-
-    def __init__(self, server_pgid: int, pid: int) -> None:
-        super().__init__(server_pgid)
-        self.process = psutil.Process(pid)
-
-    def read(self) -> float:
-        times = self.process.cpu_times()
-        return super().read() + times.user + times.system
-
-
 @contextlib.contextmanager
-def front_process(server: TritonServer) -> Iterator[tuple[OvmsPorts, int]]:
+def front_process(
+    server: TritonServer, shared_memory: bool = False
+) -> Iterator[tuple[OvmsPorts, int]]:
     """The front in a child process on free ports, verified to reach ``server``."""
     spare = Ports.free()
     ports = OvmsPorts(server.host, spare.http, spare.grpc)
     config = FrontConfig(
         server.host, ports.grpc, ports.rest, server.grpc_url, server.http_url,
-        server.metrics_url, tuple(server.admin_headers.items()),
+        server.metrics_url, tuple(server.admin_headers.items()), shared_memory=shared_memory,
     )  # fmt: skip
     child = multiprocessing.get_context("spawn").Process(
         target=_serve_front, args=(config,), name="tfs-front", daemon=True
@@ -211,12 +216,18 @@ def front_process(server: TritonServer) -> Iterator[tuple[OvmsPorts, int]]:
 
 def _serve_front(config: FrontConfig) -> None:
     guard.die_with_parent()
-    TfsFront(config).start()
-    threading.Event().wait()  # until terminated
+    front = TfsFront(config)
+    front.start()
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    stopping.wait()  # until terminated; then release the front's shared-memory regions
+    front.stop()
 
 
-def _ratio(cells: list[CellStats], concurrency: int, field: str) -> Optional[float]:
+def _ratio(
+    cells: list[CellStats], concurrency: int, field: str, mode: str = TFS
+) -> Optional[float]:
     found = {c.mode: getattr(c, field) for c in cells if c.concurrency == concurrency}
-    if TFS not in found or not found.get(TRITON):
+    if mode not in found or not found.get(TRITON):
         return None
-    return float(found[TFS] / found[TRITON])
+    return float(found[mode] / found[TRITON])

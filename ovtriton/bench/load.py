@@ -1,13 +1,13 @@
 """Closed-loop load: N client threads, each sending its next request when the last one returns.
 
 CPU use is the process CPU time (user + system, read with psutil) of tritonserver and its Python
-stubs (its process group) plus this process (client threads and, in-process, OpenVINO).
+stubs (its process group), this process (client threads and, in-process, OpenVINO) and the TFS
+front's process if one runs, split by stage (``cpu_split.py``).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import queue
 import threading
 import time
@@ -16,8 +16,7 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from ovtriton.reliability.process_group import group_cpu_s
-
+from . import cpu_split
 from .stats import Sample
 
 LOGGER = logging.getLogger(__name__)
@@ -26,14 +25,14 @@ Call = Callable[[Mapping[str, np.ndarray]], object]
 
 
 class CpuMeter:
-    """CPU seconds of this process plus, if given, a server's process group."""
+    """CPU seconds of this process plus, if given, a server's process group and a front."""
 
-    def __init__(self, server_pgid: Optional[int] = None) -> None:
+    def __init__(self, server_pgid: Optional[int] = None, front_pid: Optional[int] = None) -> None:
         self.server_pgid = server_pgid
+        self.front_pid = front_pid
 
-    def read(self) -> float:
-        own = sum(os.times()[:2])
-        return own + (group_cpu_s(self.server_pgid) if self.server_pgid else 0.0)
+    def read(self) -> cpu_split.Reading:
+        return cpu_split.read_cpu(self.server_pgid, self.front_pid)
 
 
 class WorkerPool:
@@ -131,12 +130,13 @@ class WorkerPool:
                 barrier.abort()
             raise
         wall = time.perf_counter() - t0
-        cpu = meter.read() - cpu0
+        cpu = cpu_split.split(cpu0, meter.read())
         if errors:
             raise RuntimeError(
                 f"{mode} (batch {batch}, concurrency {concurrency}) failed: {errors[0]}"
             )
-        return Sample(mode, batch, concurrency, [v for lat in latencies for v in lat], wall, cpu)
+        flat = [v for lat in latencies for v in lat]
+        return Sample(mode, batch, concurrency, flat, wall, sum(cpu.values()), cpu)
 
     def close(self) -> None:
         for jobs in self._queues:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Optional
 
+from .cpu_split import STAGES
 from .stats import MODES, CellStats, Ratios
 from .targets import Target
 
@@ -38,6 +39,7 @@ def cell_table(cells: Sequence[CellStats]) -> str:
         "inf/s",
         "CPU cores",
         "CPU ms/inf",
+        "client/triton/stubs/front",
         "n",
     )
     rows = [head] + [
@@ -52,11 +54,17 @@ def cell_table(cells: Sequence[CellStats]) -> str:
             _num(c.throughput, 1),
             _num(c.cpu_cores),
             _num(c.cpu_ms_per_inference, 1),
+            stage_cells(c.cpu_ms_by_stage),
             str(c.requests),
         )
         for c in cells
     ]
     return _align(rows)
+
+
+def stage_cells(ms: Mapping[str, float]) -> str:
+    """CPU ms per inference by stage as ``1.2/3.4/0.5/-`` (``-``: the stage took no part)."""
+    return "/".join(_num(ms.get(stage), 1) for stage in STAGES)
 
 
 def ratio_table(items: Sequence[Ratios]) -> str:

@@ -35,7 +35,7 @@ def _argmax() -> ov.Model:
     return ov.Model([best], [a, b])
 
 
-def _node(name: str, model: str, inputs: dict[str, tuple[str, str]], output: str) -> dict:
+def pipeline_node(name: str, model: str, inputs: dict[str, tuple[str, str]], output: str) -> dict:
     sources = [{key: {"node_name": n, "data_item": d}} for key, (n, d) in inputs.items()]
     return {
         "name": name,
@@ -57,9 +57,9 @@ def write_small_workload(root: Path) -> Path:
         "name": PIPELINE,
         "inputs": ["image"],
         "nodes": [
-            _node("a", "conv_a", {"image": ("request", "image")}, "logits"),
-            _node("b", "conv_b", {"image": ("request", "image")}, "logits"),
-            _node("join", "argmax", {"a": ("a", "logits"), "b": ("b", "logits")}, "best"),
+            pipeline_node("a", "conv_a", {"image": ("request", "image")}, "logits"),
+            pipeline_node("b", "conv_b", {"image": ("request", "image")}, "logits"),
+            pipeline_node("join", "argmax", {"a": ("a", "logits"), "b": ("b", "logits")}, "best"),
         ],
         "outputs": [{"best": {"node_name": "join", "data_item": "best"}}],
     }

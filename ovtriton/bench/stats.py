@@ -7,10 +7,12 @@ batch size and concurrency; its rounds (interleaved with the other modes') are p
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Optional
 
 import numpy as np
+
+from .cpu_split import per_inference_ms
 
 INPROCESS = "inprocess"  # the converted configs (thread budgets), in this process
 # The in-process configurations searched for "the limit" (the best of them, cell by cell).
@@ -33,6 +35,7 @@ class Sample:
     latencies_ms: list[float]
     wall_s: float
     cpu_s: float
+    cpu_split: dict[str, float] = field(default_factory=dict)  # stage -> seconds (cpu_split.py)
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,8 @@ class CellStats:
     cpu_ms_per_inference: float
     p50_round_min_ms: float = float("nan")  # the spread of the rounds' own p50s
     p50_round_max_ms: float = float("nan")
+    # CPU ms per inference by stage: client, triton, stubs, front (cpu_split.py)
+    cpu_ms_by_stage: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -85,7 +90,17 @@ def cell_stats(samples: Sequence[Sample]) -> CellStats:
         1000.0 * cpu / inferences if inferences else float("nan"),
         min(rounds),
         max(rounds),
+        per_inference_ms(stage_seconds(samples), inferences),
     )
+
+
+def stage_seconds(samples: Sequence[Sample]) -> dict[str, float]:
+    """CPU seconds per stage over the rounds of a cell."""
+    total: dict[str, float] = {}
+    for sample in samples:
+        for stage, seconds in sample.cpu_split.items():
+            total[stage] = total.get(stage, 0.0) + seconds
+    return total
 
 
 def summarize(samples: Iterable[Sample]) -> list[CellStats]:

@@ -1,5 +1,5 @@
 """``ovtriton bench``: a pipeline in process, as a Triton ensemble, as a pipeline model, against
-Triton's floor, and chained by the client; on the seed and on a small generated workload."""
+Triton's floor, and chained by the client; on the seed and on small and heavy generated workloads."""
 
 from __future__ import annotations
 
@@ -24,12 +24,26 @@ def _ints(text: str) -> tuple[int, ...]:
     return values
 
 
+WORKLOADS = ("seed", "small", "heavy")
+
+
 def _workloads(text: str) -> tuple[str, ...]:
     values = tuple(dict.fromkeys(v.strip() for v in text.split(",")))
-    unknown = [v for v in values if v not in ("seed", "small")]
+    unknown = [v for v in values if v not in WORKLOADS]
     if unknown or not values:
-        raise argparse.ArgumentTypeError(f"{text!r}: workloads are seed and small")
+        raise argparse.ArgumentTypeError(f"{text!r}: workloads are {', '.join(WORKLOADS)}")
     return values
+
+
+def _generated(name: str, work: Path) -> tuple[Path, str]:
+    """A generated workload's OVMS config (written under ``work``) and its pipeline."""
+    if name == "small":
+        from ovtriton.bench import small
+
+        return small.write_small_workload(work / "small" / "ovms"), small.PIPELINE
+    from ovtriton.bench import heavy
+
+    return heavy.write_heavy_workload(work / "heavy" / "ovms"), heavy.PIPELINE
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -58,10 +72,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--workload",
         type=_workloads,
-        default=("seed", "small"),
+        default=None,
         metavar="W,W",
-        help="without --config: seed (EfficientNet-Lite0/1 + argmax) and/or small (two small "
-        "conv classifiers + argmax, generated), one after the other (default seed,small)",
+        help="without --config: seed (EfficientNet-Lite0/1 + argmax), small (two small conv "
+        "classifiers + argmax, generated) and/or heavy (a ResNet-50-shaped classifier, 4.1 G "
+        "multiply-adds, + argmax, generated), one after the other (default seed,small,heavy; "
+        "with --tfs: one of them, default seed)",
     )
     parser.add_argument(
         "--concurrency",
@@ -159,7 +175,6 @@ def _run_workloads(
 ) -> int:
     from ovtriton.bench import report
     from ovtriton.bench.run import BenchOptions, run_bench
-    from ovtriton.bench.small import PIPELINE, write_small_workload
 
     work = Path(scratch.name) if scratch else args.workdir.resolve()
     workloads: list[tuple[str, Path | None, str]]
@@ -167,10 +182,8 @@ def _run_workloads(
         workloads = [(str(config), config, args.pipeline)]
     else:
         workloads = [
-            (name, None, args.pipeline)
-            if name == "seed"
-            else (name, write_small_workload(work / "small" / "ovms"), PIPELINE)
-            for name in args.workload
+            (name, None, args.pipeline) if name == "seed" else (name, *_generated(name, work))
+            for name in args.workload or WORKLOADS
         ]
     results = []
     for index, (label, path, pipeline) in enumerate(workloads):
@@ -204,15 +217,24 @@ def _tfs(args: argparse.Namespace, config: Path | None, rounds: int, duration: f
     from ovtriton.bench.front import run_front_bench
 
     work = args.workdir.resolve() if args.workdir else None
-    result = run_front_bench(
-        config,
-        args.pipeline,
-        rounds,
-        duration,
-        work=work,
-        say=print,
-        options=conversion_options(args),
-    )
+    chosen = args.workload or ("seed",)
+    if config is not None and args.workload:
+        raise UserError("--tfs: give --config or --workload, not both")
+    if len(chosen) != 1:
+        raise UserError(f"--tfs runs one workload at a time, not {','.join(chosen)}")
+    pipeline = args.pipeline
+    with tempfile.TemporaryDirectory(prefix="ovtriton-bench-tfs-") as tmp:
+        if config is None and chosen[0] != "seed":
+            config, pipeline = _generated(chosen[0], work or Path(tmp))
+        result = run_front_bench(
+            config,
+            pipeline,
+            rounds,
+            duration,
+            work=work,
+            say=print,
+            options=conversion_options(args),
+        )
     print("\n".join(result.lines()))
     if args.json:
         cells = [c.to_dict() for c in result.cells]

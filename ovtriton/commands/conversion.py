@@ -13,6 +13,7 @@ if TYPE_CHECKING:  # the converter package loads OpenVINO: only when converting
     from ovtriton.converter.options import ConversionOptions
 
 PIPELINE_FORMS = ("ensemble", "model")  # converter/options.py checks the same
+SCHEDULES = ("auto", "measured", "even")  # converter/options.py checks the same
 DEPRECATED_FORMS = ("fused",)  # the old spelling of "model", still accepted with a warning
 
 LOGGER = logging.getLogger(__name__)
@@ -101,6 +102,17 @@ def add_conversion_options(
         "them; auto = this machine's (default), 0 = leave OpenVINO's default",
     )
     group.add_argument(
+        "--schedule",
+        choices=SCHEDULES,
+        default=SCHEDULES[0],
+        help=f"{when}how the cores are shared by the nodes of a pipeline: auto (default) = "
+        "pipeline models time their nodes when they load and give a slow branch more threads "
+        "(or run the nodes one after another), ensembles get N // (branches that run side by "
+        "side) each, so the repository is the same on every run; measured = ensembles' models "
+        "are timed at conversion too (the budgets then depend on the converting machine's "
+        "timings); even = the even split everywhere",
+    )
+    group.add_argument(
         "--max-input-bytes",
         type=_size,
         metavar="N",
@@ -120,6 +132,7 @@ def conversion_options(args: argparse.Namespace) -> ConversionOptions:
         max_input_bytes=args.max_input_bytes,
         follow_symlinks=args.follow_symlinks,
         copy=args.copy,
+        schedule=args.schedule,
     )
 
 
@@ -132,5 +145,6 @@ def conversion_flags_given(args: argparse.Namespace) -> list[str]:
         "--pipeline-model": bool(getattr(args, "pipeline_models", ())),
         "--cores": args.cores is not None,
         "--max-input-bytes": args.max_input_bytes is not None,
+        "--schedule": args.schedule != SCHEDULES[0],
     }
     return [flag for flag, set_ in given.items() if set_]

@@ -79,6 +79,11 @@ def add_ovms_arguments(parser: argparse.ArgumentParser, source: Any) -> None:
         "KServe answer on --port (gRPC) and --rest_port (REST); Triton keeps its own ports. "
         "Each flag is mapped, accepted with a warning or refused (docs/migration.md)",
     )  # fmt: skip
+    ovms.add_argument(
+        "--front-shared-memory", action="store_true", help="ovtriton's own: the front passes "
+        "tensors to Triton through system shared memory instead of a second gRPC copy "
+        "(ovtriton/tfs/shm_pool.py; regions released when serve stops)",
+    )  # fmt: skip
     for flag in FLAGS:
         if flag.name in _SOURCES or flag.name == "help":
             continue
@@ -213,7 +218,10 @@ def start_front(
     from ovtriton.server.tfs_front import start_front_for
 
     try:
-        front = start_front_for(server, args.host, args.port, args.rest_port, reload)
+        front = start_front_for(
+            server, args.host, args.port, args.rest_port, reload,
+            getattr(args, "front_shared_memory", False),
+        )  # fmt: skip
     except OSError as error:
         raise UserError(f"cannot start the TFS front on OVMS's ports: {error}") from None
     LOGGER.info(

@@ -35,13 +35,18 @@ def group_rss(pgid: int) -> tuple[int, int]:
     return total, len(processes)
 
 
-def group_cpu_s(pgid: int) -> float:
-    """User + system CPU seconds of every live process of the group (all its threads)."""
-    total = 0.0
+def cpu_by_process(pgid: int) -> dict[int, float]:
+    """pid -> user + system CPU seconds (all its threads) of every live process of the group."""
+    found = {}
     for process in members(pgid):
         try:
             times = process.cpu_times()
         except psutil.Error:
             continue
-        total += times.user + times.system
-    return total
+        found[process.pid] = times.user + times.system
+    return found
+
+
+def group_cpu_s(pgid: int) -> float:
+    """User + system CPU seconds of every live process of the group (all its threads)."""
+    return sum(cpu_by_process(pgid).values())

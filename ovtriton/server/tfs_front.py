@@ -18,6 +18,7 @@ def start_front_for(
     grpc_port: Optional[int],
     rest_port: Optional[int],
     reload: Optional[ConfigReload] = None,
+    shared_memory: bool = False,
 ) -> TfsFront:
     """Start the front for a running ``server`` on OVMS's ports; a port in use is an ``OSError``.
 
@@ -34,6 +35,7 @@ def start_front_for(
             triton_headers=tuple(server.admin_headers.items()),
             reload=reload,
             admission=server.http_entrance.admission,
+            shared_memory=shared_memory,
         )
     )
     guard_refusals = server.http_entrance.refusals

@@ -38,6 +38,10 @@ class FrontConfig:
     # ``serve --config``'s reload (POST /v1/config/reload, END for removed models); None when
     # a Triton repository is served.
     reload: Optional[Reloader] = None
+    # Tensors to and from Triton through system shared memory (shm_pool.py) instead of a
+    # second gRPC copy; needs triton_headers to carry the admin key if registration is
+    # restricted.
+    shared_memory: bool = False
     # What one request may declare and carry (REST /v2 and TFS), and the bytes in flight
     # both ports may hold together (beyond it requests wait, then get 429/RESOURCE_EXHAUSTED).
     limits: GuardLimits = GuardLimits()
@@ -85,7 +89,7 @@ class TfsFront:
         config = self.config
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        triton = TritonLink(config.triton_grpc, config.triton_headers)
+        triton = TritonLink(config.triton_grpc, config.triton_headers, config.shared_memory)
         await triton.open()
         budget = config.admission.budget()
         service = TfsService(

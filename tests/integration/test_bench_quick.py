@@ -126,7 +126,7 @@ def test_bench_quick_writes_every_mode_batch_and_concurrency(tmp_path: Path) -> 
     one = doc["one_thread"]
     assert set(one["branch_p50_ms"]) == {"left__1t", "right__1t"} and one["ratio"] > 0
     assert doc["mismatches"] == []
-    assert len(doc["targets"]) == 11 and doc["converter"] is None
+    assert len(doc["targets"]) == 13 and doc["converter"] is None  # 2 throughput per batch
     assert doc["targets"][-1]["holds"] is True  # every mode returned the same outputs
     assert all(r["limit_mode"].startswith("inprocess") for r in doc["ratios"])
     assert all(r["pipeline_vs_inprocess_p50"] > 0 for r in doc["ratios"])

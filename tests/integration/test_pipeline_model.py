@@ -212,6 +212,15 @@ def test_tritonserver_runs_with_the_malloc_tuning(server: TritonServer) -> None:
         assert f"{key}={os.environ.get(key, value)}".encode() in environ
 
 
+def test_the_pipeline_models_log_their_measured_schedule(server: TritonServer, root: Path) -> None:
+    """SCHEDULE is not set: every pipeline model measured its nodes when it loaded."""
+    log = (root / "tritonserver.log").read_text(errors="replace")
+    for name in (SEED_MODEL, *AS_MODEL.values()):
+        found = re.search(rf"pipeline {name}: (measured|even \(.*\)) schedule, (.*)", log)
+        assert found is not None, f"no schedule logged for {name}\n{server.log_tail()}"
+        assert found.group(1) == "measured", found.group(0)
+
+
 def test_pipeline_model_refuses_a_request_over_its_max_input_bytes(server: TritonServer) -> None:
     client = grpcclient.InferenceServerClient(server.grpc_url)
 

@@ -17,7 +17,7 @@ from tests.integration.test_serve_cli import processes_using, read_until
 from tests.unit.converter.golden_cases import pipelines
 from tests.unit.server.test_serve_equals_convert import tree
 
-FLAGS = ("--cores", "4", "--fuse", "chain")
+FLAGS = ("--cores", "4", "--schedule", "even", "--fuse", "chain")  # even: reproducible
 
 
 def test_serve_config_serves_what_convert_writes_with_the_same_flags(tmp_path: Path) -> None:

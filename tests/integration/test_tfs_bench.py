@@ -30,6 +30,9 @@ def test_bench_tfs_measures_the_three_paths_and_the_two_ratios(
     for cell in found.values():
         assert cell["requests"] > 0 and 0 < cell["p50_ms"] <= cell["p90_ms"]
         assert cell["throughput"] > 0 and cell["cpu_ms_per_inference"] > 0
+        # CPU split by stage: every process took part, and the stages add up to the total
+        assert list(cell["cpu_ms_by_stage"]) == ["client", "triton", "stubs", "front"]
+        assert sum(cell["cpu_ms_by_stage"].values()) == pytest.approx(cell["cpu_ms_per_inference"])
     tfs, triton = found[("tfs_grpc", 1)], found[("triton_grpc", 1)]
     assert doc["ratios"]["p50_c1"] == pytest.approx(tfs["p50_ms"] / triton["p50_ms"])
     tfs, triton = found[("tfs_grpc", 8)], found[("triton_grpc", 8)]
@@ -37,3 +40,4 @@ def test_bench_tfs_measures_the_three_paths_and_the_two_ratios(
     printed = capsys.readouterr().out
     assert "TFS/Triton p50 at concurrency 1:" in printed
     assert "TFS/Triton throughput at concurrency 8:" in printed
+    assert "client " in printed and " / front " in printed  # the split in the table

@@ -29,9 +29,12 @@ def test_models_get_cores_divided_by_the_branches_running_side_by_side(tmp_path:
     config = pipelines(tmp_path)  # diamond (2 branches) and chain (1), both use "add"
     assert threads(config, cores=0) == {"add": None, "sum": None}  # 0: no budget
     # the library's default is the command line's: this machine's cores
-    assert threads(config) == threads(config, cores=machine_cores())
-    assert threads(config, cores=4) == {"add": "2", "sum": "2"}  # the tightest pipeline wins
-    assert threads(config, cores=1) == {"add": "1", "sum": "1"}
+    assert threads(config, schedule="even") == threads(
+        config, cores=machine_cores(), schedule="even"
+    )
+    even = {"schedule": "even"}
+    assert threads(config, cores=4, **even) == {"add": "2", "sum": "2"}  # the tightest wins
+    assert threads(config, cores=1, **even) == {"add": "1", "sum": "1"}
     # a pipeline model splits its budget itself when it loads: only chain's models here
     assert threads(config, cores=4, pipeline_models=frozenset({"diamond"})) == {
         "add": "4",
@@ -52,7 +55,8 @@ def test_plugin_config_and_other_devices_keep_their_own_setting(tmp_path: Path) 
 
 def test_convert_cli_sets_budgets_for_the_given_cores(tmp_path: Path) -> None:
     config = pipelines(tmp_path / "ovms")
-    assert main(["convert", str(config), "-o", str(tmp_path / "repo"), "--cores", "2"]) == 0
+    argv = ["convert", str(config), "-o", str(tmp_path / "repo"), "--cores", "2"]
+    assert main([*argv, "--schedule", "even"]) == 0
     text = (tmp_path / "repo" / "add" / "config.pbtxt").read_text()
     assert 'key: "INFERENCE_NUM_THREADS"' in text and 'string_value: "1"' in text
     out = tmp_path / "none"

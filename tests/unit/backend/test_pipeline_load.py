@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 from google.protobuf import json_format, text_format
 from tritonclient.grpc import model_config_pb2
 
-from ovtriton.backend import pipeline_load
+from ovtriton.backend import pipeline_load, pipeline_schedule
 from ovtriton.backend.errors import ModelLoadError
 from ovtriton.backend.pipeline_run import PipelineRunner
 from ovtriton.converter import ConversionOptions, convert, plan
@@ -35,8 +36,10 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ).out_dir
 
 
-def load(repo: Path, name: str) -> PipelineRunner:
-    return pipeline_load.load_pipeline(repo / name, "1", triton_config(repo / name))
+def load(repo: Path, name: str, schedule: str = "even") -> PipelineRunner:
+    config = triton_config(repo / name)
+    config["parameters"]["SCHEDULE"] = {"string_value": schedule}
+    return pipeline_load.load_pipeline(repo / name, "1", config)
 
 
 def test_model_conversion_writes_pipeline_models_and_keeps_the_models(repo: Path) -> None:
@@ -117,6 +120,99 @@ def test_fuse_names_one_pipeline_and_refuses_unknown_names(tmp_path: Path) -> No
     assert kinds == {"add": "model", "sum": "model", "diamond": "ensemble", "chain": "pipeline"}
     with pytest.raises(ConfigError, match="--pipeline-model ghost: no pipeline has that name"):
         plan(config, options=ConversionOptions(pipeline_models=frozenset({"ghost"})))
+
+
+MS = 1e-3
+
+
+def fake_costs(
+    monkeypatch: pytest.MonkeyPatch, table: dict[str, dict[int, float]]
+) -> list[list[int]]:
+    """Node models cost what ``table`` says (by label); returns the thread counts asked for."""
+    asked: list[list[int]] = []
+
+    def measure(core: Any, model: Any, counts: list[int]) -> dict[int, tuple[float, Any]]:
+        asked.append(list(counts))
+        return {t: (table[model.label][t], model.compile(core, t)) for t in counts}
+
+    monkeypatch.setattr(pipeline_schedule, "measure_model", measure)
+    monkeypatch.setattr(pipeline_load, "available_cores", lambda: 2)
+    return asked
+
+
+UNBALANCED = {  # left (add v1) slow with one thread: the nodes run one after another
+    "'add' version 1": {1: 12.1 * MS, 2: 6.5 * MS},
+    "'add' version 2": {1: 1.5 * MS, 2: 0.9 * MS},
+    "'sum' version 1": {1: 0.12 * MS, 2: 0.1 * MS},
+}
+
+
+def test_the_measured_schedule_is_applied_logged_and_answers_exactly(
+    repo: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    asked = fake_costs(monkeypatch, UNBALANCED)
+    with caplog.at_level(logging.INFO, logger="ovtriton.backend.pipeline_load"):
+        runner = load(repo, "diamond", "measured")
+    assert asked == [[1, 2]] * 3  # every node model, with every thread count that fits
+    assert threads(runner) == {"left": 2, "right": 2, "join": 2}
+    assert runner.one_at_a_time
+    assert (
+        "pipeline diamond: measured schedule, nodes one after another, threads join=2, left=2, "
+        "right=2 (estimated 7.50 ms, 15.00 ms CPU)" in caplog.messages
+    )
+    x = np.array([[0.5, -3, 7, 1e6]], dtype=np.float32)
+    [result] = runner.run([{"in": x}])
+    assert not isinstance(result, Exception), result
+    np.testing.assert_array_equal(result["left"], x + 1)
+    np.testing.assert_array_equal(result["sum"], (x + 1) + (x + 2))
+    spans = sorted((start, end) for _, _, start, end in runner.timings)
+    assert len(spans) == 3
+    assert all(end <= later for (_, end), (later, _) in zip(spans, spans[1:]))  # no overlap
+
+
+def test_balanced_branches_run_side_by_side_and_a_reload_measures_again(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    balanced = {
+        "'add' version 1": {1: 10 * MS, 2: 5.6 * MS},
+        "'add' version 2": {1: 10 * MS, 2: 5.6 * MS},
+        "'sum' version 1": {1: 1 * MS, 2: 0.6 * MS},
+    }
+    asked = fake_costs(monkeypatch, balanced)
+    runner = load(repo, "diamond", "measured")
+    assert threads(runner) == {"left": 1, "right": 1, "join": 2}
+    assert not runner.one_at_a_time
+    fake_costs(monkeypatch, UNBALANCED)  # the same pipeline loaded again: costs changed
+    assert load(repo, "diamond", "measured").one_at_a_time
+    assert len(asked) == 3
+
+
+def test_overrides_win_over_the_measurement(
+    repo: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    asked = fake_costs(monkeypatch, UNBALANCED)
+    even = load(repo, "diamond", "even")
+    assert threads(even) == {"left": 1, "right": 1, "join": 1} and not even.one_at_a_time
+    config = triton_config(repo / "diamond")  # SCHEDULE not set: measured
+    config["parameters"]["INFERENCE_NUM_THREADS"] = {"string_value": "1"}
+    with caplog.at_level(logging.INFO, logger="ovtriton.backend.pipeline_load"):
+        fixed = pipeline_load.load_pipeline(repo / "diamond", "1", config)
+    assert threads(fixed) == {"left": 1, "right": 1, "join": 1} and not fixed.one_at_a_time
+    assert asked == []  # neither measured anything
+    assert any("INFERENCE_NUM_THREADS schedule" in m for m in caplog.messages)
+    config = triton_config(repo / "diamond")
+    config["parameters"]["SCHEDULE"] = {"string_value": "fastest"}
+    with pytest.raises(ModelLoadError, match="parameter SCHEDULE: 'fastest' is not one of even"):
+        pipeline_load.load_pipeline(repo / "diamond", "1", config)
+
+
+def test_a_real_measurement_loads_and_answers_exactly(repo: Path) -> None:
+    runner = load(repo, "diamond", "measured")  # the real timer, whatever it chooses
+    assert set(threads(runner).values()) <= set(range(1, pipeline_load.available_cores() + 1))
+    x = np.linspace(-1, 1, 4, dtype=np.float32).reshape(1, 4)
+    [result] = runner.run([{"in": x}])
+    assert not isinstance(result, Exception), result
+    np.testing.assert_array_equal(result["sum"], (x + 1) + (x + 2))
 
 
 def test_a_pipeline_models_nodes_fill_and_then_use_their_compiled_model_cache(

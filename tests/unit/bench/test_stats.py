@@ -160,9 +160,11 @@ def test_pipeline_targets_use_the_floor_of_the_same_transport_and_cpu_at_c4_c8()
             _sample("pipeline_http", 1, 1, 4.8),  # 4.8 / (3 + 1) = 1.20
             _sample("ensemble_grpc", 1, 1, 6.6),  # 6.6 / 4.8 = 1.375
             _sample("inprocess", 1, 4, 1.0, cpu=1.0),
-            _sample("pipeline_grpc", 1, 4, 1.0, cpu=1.1),
+            _sample("floor_grpc", 1, 4, 1.0, cpu=0.5),
+            _sample("pipeline_grpc", 1, 4, 1.0, cpu=1.1),  # 1.1 / (1.0 + 0.5)
             _sample("inprocess", 1, 8, 1.0, cpu=1.0),
-            _sample("pipeline_grpc", 1, 8, 1.0, cpu=1.3),
+            _sample("floor_grpc", 1, 8, 1.0, cpu=0.5),
+            _sample("pipeline_grpc", 1, 8, 1.0, cpu=1.95),  # 1.95 / (1.0 + 0.5) = 1.3
         ]
     )
     found = {t.name.split(" ")[0] + t.name.split(" ")[2]: t for t in targets(cells, None, None, [])}
@@ -184,4 +186,20 @@ def test_an_output_mismatch_fails_its_target() -> None:
 
 def test_targets_are_not_measured_without_the_extra_checks() -> None:
     found = targets(summarize([_sample("inprocess", 1, 1, 10.0)]), None, None)
-    assert [t.holds for t in found] == [None] * 9
+    assert [t.holds for t in found] == [None] * 10
+
+
+def test_served_throughput_is_held_to_in_process_for_ensemble_and_pipeline_model() -> None:
+    cells = summarize(
+        [
+            _sample("inprocess", 1, 4, 1.0, wall=1.0, count=100),  # 100/s
+            _sample("ensemble_grpc", 1, 4, 1.0, wall=1.0, count=80),  # 0.80
+            _sample("pipeline_grpc", 1, 4, 1.0, wall=1.0, count=95),  # 0.95
+        ]
+    )
+    found = {t.name: t for t in targets(cells, None, None, [])}
+    ensemble = found["ensemble throughput at saturation / in-process (batch 1)"]
+    pipeline = found["pipeline model throughput at saturation / in-process (batch 1)"]
+    assert ensemble.value == pytest.approx(0.80) and ensemble.holds is False
+    assert pipeline.value == pytest.approx(0.95) and pipeline.holds is True
+    assert pipeline.detail == "pipeline_grpc c=4 95.0/s vs inprocess c=4 100.0/s"

@@ -141,7 +141,8 @@ def test_serve_config_gives_the_issues_workload_its_thread_budgets(
 ) -> None:
     """The measured case: two parallel small models. Served without budgets each took every
     core (193 vs 227 req/s at concurrency 4); now serve's repository has them, as convert's."""
-    args = serve_args("--config_path", configs["bench_small"], ["--cores", "4"], tmp_path)
+    extra = ["--cores", "4", "--schedule", "even"]  # the even split: 2 threads each
+    args = serve_args("--config_path", configs["bench_small"], extra, tmp_path)
     served = managed_repository(args, tmp_path).repository
     for model in ("conv_a", "conv_b"):
         text = (served / model / "config.pbtxt").read_text()
