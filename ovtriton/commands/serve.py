@@ -11,11 +11,8 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Optional, Union
 
-from ovtriton.commands.conversion import (
-    add_conversion_options,
-    conversion_flags_given,
-    conversion_options,
-)
+from ovtriton.commands.conversion import add_conversion_options, conversion_flags_given
+from ovtriton.commands.conversion import conversion_options
 from ovtriton.errors import UserError
 from ovtriton.server import guard
 from ovtriton.server.admin import ENV_VAR, HEADER, AdminAccess
@@ -149,6 +146,7 @@ def server_from_args(args: argparse.Namespace, repository: Union[Path, str]) -> 
 
 
 def run(args: argparse.Namespace) -> int:
+    guard.become_subreaper()  # orphaned stubs of a crashed tritonserver are ours to reap
     apply_ovms_arguments(args)
     given = conversion_flags_given(args)
     if args.config is None and given:

@@ -11,8 +11,11 @@
   reaps (a container whose pid 1 does not reap), and stayed alive for minutes.
 - tritonserver runs with SIGCHLD ignored, so the kernel reaps its stubs when they die (Triton
   2.51 leaves a crashed stub a zombie).
-- This process is a child subreaper (``PR_SET_CHILD_SUBREAPER``): stubs orphaned by a crashed
-  tritonserver become its children and ``reap_orphans`` collects them.
+- ``serve`` makes itself a child subreaper (``PR_SET_CHILD_SUBREAPER``, ``become_subreaper``):
+  stubs orphaned by a crashed tritonserver become its children and ``reap_orphans`` collects
+  them. A process that merely uses ``TritonServer`` (a test, a library user) is left as it is:
+  being a subreaper makes a process the parent of every orphaned descendant, which it would
+  have to reap.
 - Files a killed ``serve`` could not remove carry its pid (``/dev/shm/ovtriton<pid>_*``,
   ``$TMPDIR/ovtriton-<pid>-*``); the next start removes those of pids that no longer exist.
 """
@@ -154,7 +157,6 @@ class Sentinel:
 
     @classmethod
     def start(cls) -> "Sentinel":
-        become_subreaper()
         process = subprocess.Popen(
             ["sh", "-c", cls._SCRIPT],
             stdin=subprocess.PIPE,

@@ -12,6 +12,8 @@ without a lock or per-thread clients that would outlive their threads.
 
 from __future__ import annotations
 
+import http.client
+
 import logging
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -25,9 +27,11 @@ from ovtriton.errors import UserError
 LOGGER = logging.getLogger(__name__)
 
 T = TypeVar("T")
-# What a call that did not get an answer raises: nothing listens, the connection dropped,
-# a timeout, or an HTTP error status (InferenceServerException).
-CallFailed = (OSError, InferenceServerException)
+# What a call that did not get an answer raises: nothing listens, the connection dropped
+# (OSError, or geventhttpclient's HTTPConnectionClosed, an http.client.HTTPException, when it
+# drops mid-answer: a server starting or dying), a timeout, or an HTTP error status
+# (InferenceServerException).
+CallFailed = (OSError, http.client.HTTPException, InferenceServerException)
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,12 @@ def fakes(tmp_path: Path) -> dict[str, str]:
     server.write_text('#!/bin/sh\nfor a in "$@"; do echo "server $a"; done\n')
     converter = tmp_path / "ovtriton"
     converter.write_text('#!/bin/sh\necho "ovtriton $*"\nmkdir -p "$4"\n')
-    python = tmp_path / "python3"  # runs the HTTP guard: records its arguments
-    python.write_text(f'#!/bin/sh\necho "$*" > {tmp_path / "guard.args"}\n')
+    # Runs the HTTP guard (records its arguments) and the admin key's hider (ignored here).
+    python = tmp_path / "python3"
+    python.write_text(
+        "#!/bin/sh\n"
+        f'case "$2" in ovtriton.server.http_guard) echo "$*" > {tmp_path / "guard.args"} ;; esac\n'
+    )
     for f in (server, converter, python):
         f.chmod(0o755)
     return {
