@@ -20,7 +20,8 @@ import numpy as np
 from ovtriton.cluster.balancer import Balancer
 from ovtriton.cluster.load import INPUT, MODEL, OUTPUT
 from ovtriton.cluster.replicas import Replica
-from ovtriton.cluster.s3_server import S3Server, upload_tree
+from ovtriton.storage.emulators import MotoS3
+from ovtriton.cluster.bucket import upload_tree
 
 LOGGER = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ def converted_repository(workdir: Path, versions: int) -> Path:
 class Cluster:
     workdir: Path
     size: int = 3
-    s3: S3Server = field(default_factory=S3Server)
+    s3: MotoS3 = field(default_factory=MotoS3)
     replicas: list[Replica] = field(default_factory=list)
     balancer: Optional[Balancer] = None
     version: int = 1  # newest version uploaded
@@ -84,13 +85,12 @@ class Cluster:
     def start(self) -> "Cluster":
         try:
             self.workdir.mkdir(parents=True, exist_ok=True)
-            self.s3.log_path = self.workdir / "s3.log"
             self.s3.start()
             self.upload(1)
             key_file = self.workdir / "admin-key"
             key_file.write_text(secrets.token_hex(16), encoding="utf-8")
             key_file.chmod(0o600)
-            env = {k: v for k, v in self.s3.environment().items() if k != "AWS_DEFAULT_REGION"}
+            env = self.s3.env()  # OVMS's variables
             self.replicas = [
                 Replica(i, self.url, self.workdir / f"replica-{i}", key_file, env)
                 for i in range(self.size)

@@ -15,9 +15,10 @@ import time
 from pathlib import Path
 from typing import Any, Union
 
-from ovtriton.cluster.s3_server import S3Server, upload_tree
+from ovtriton.cluster.bucket import upload_tree
 from ovtriton.errors import UserError
 from ovtriton.server.remote import RemoteRepository, resolve
+from ovtriton.storage.emulators import MotoS3
 
 LOGGER = logging.getLogger(__name__)
 
@@ -50,10 +51,10 @@ def cold_start(repository: Path, runs: int = 5) -> dict:
         raise UserError(f"--cold-start {repository}: not a folder (a Triton model repository)")
     local: list[float] = []
     remote: list[float] = []
-    with S3Server() as s3:
+    with MotoS3() as s3:
         upload_tree(s3.client(), repository, "coldstart", "repository")
-        saved = {k: os.environ.get(k) for k in s3.environment()}
-        os.environ.update(s3.environment())
+        saved = {k: os.environ.get(k) for k in s3.env()}
+        os.environ.update(s3.env())
         try:
             url = resolve("s3://coldstart/repository")
             for run in range(runs):

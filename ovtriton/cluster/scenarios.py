@@ -15,7 +15,7 @@ from typing import Callable
 from ovtriton.cluster.balancer import FAIL_TIMEOUT
 from ovtriton.cluster.cluster import BUCKET, PREFIX, Cluster, factor_of, write_model
 from ovtriton.cluster.load import MODEL, Load
-from ovtriton.cluster.s3_server import delete_prefix
+from ovtriton.cluster.bucket import delete_prefix
 
 LOGGER = logging.getLogger(__name__)
 Report = dict

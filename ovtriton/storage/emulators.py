@@ -67,7 +67,20 @@ class Emulator:
     def endpoint(self) -> str:
         return f"http://{HOST}:{self.port}"
 
+    @property
+    def pid(self) -> int:
+        if self.process is None:
+            raise RuntimeError(f"{type(self).__name__} is not started")
+        return self.process.pid
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
     def start(self) -> "Emulator":
+        """Start (or start again, on the same port) and wait until it is ours and answers."""
+        if self.running:
+            return self
         self.workdir = Path(tempfile.mkdtemp(prefix="ovtriton-storage-"))
         log = (self.workdir / "server.log").open("wb")
         self.process = subprocess.Popen(
@@ -136,10 +149,12 @@ class Emulator:
 
 class MotoS3(Emulator):
     """moto's server mode: an S3 API that accepts any credentials, unless ``check_keys``: then
-    it refuses keys it does not know (moto's INITIAL_NO_AUTH_ACTION_COUNT=0)."""
+    it refuses keys it does not know (moto's INITIAL_NO_AUTH_ACTION_COUNT=0). Its objects live
+    in memory: a restart starts with no buckets."""
 
-    def __init__(self, check_keys: bool = False) -> None:
+    def __init__(self, check_keys: bool = False, port: int = 0) -> None:
         super().__init__(extra_env={"INITIAL_NO_AUTH_ACTION_COUNT": "0"} if check_keys else {})
+        self.port = port or self.port
 
     def command(self) -> list[str]:
         return [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(self.port)]
@@ -154,6 +169,24 @@ class MotoS3(Emulator):
             "AWS_REGION": "eu-west-1",
             "S3_ENDPOINT": self.endpoint,
         }
+
+    def url(self, bucket: str, prefix: str = "") -> str:
+        """Triton's spelling of a place in this server: ``s3://host:port/bucket/prefix``."""
+        tail = f"/{prefix.strip('/')}" if prefix.strip("/") else ""
+        return f"s3://{HOST}:{self.port}/{bucket}{tail}"
+
+    def client(self):  # -> botocore S3 client
+        """A boto3 client of this server, after checking the process on the port is ours."""
+        import boto3
+
+        if not self.owns_port():
+            raise RuntimeError(f"the S3 server on {self.endpoint} is not the one ovtriton started")
+        env = self.env()
+        return boto3.client(
+            "s3", endpoint_url=self.endpoint, region_name=env["AWS_REGION"],
+            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        )  # fmt: skip
 
 
 class FakeGcs(Emulator):
