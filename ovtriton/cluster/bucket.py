@@ -28,6 +28,17 @@ def split_url(url: str) -> tuple[str, str]:
     return parsed.netloc, "/".join(parts)
 
 
+def ensure_bucket(client, bucket: str) -> None:
+    """Create ``bucket`` in the client's region unless it exists."""
+    existing = {b["Name"] for b in client.list_buckets().get("Buckets", [])}
+    if bucket not in existing:
+        region = client.meta.region_name
+        where = {} if region == "us-east-1" else {
+            "CreateBucketConfiguration": {"LocationConstraint": region}
+        }  # fmt: skip
+        client.create_bucket(Bucket=bucket, **where)
+
+
 def upload_tree(
     client, local: Path, bucket: str, prefix: str = "", create_bucket: bool = True
 ) -> list[str]:
@@ -37,13 +48,7 @@ def upload_tree(
     config.pbtxt is written after everything it refers to).
     """
     if create_bucket:
-        existing = {b["Name"] for b in client.list_buckets().get("Buckets", [])}
-        if bucket not in existing:
-            region = client.meta.region_name
-            where = {} if region == "us-east-1" else {
-                "CreateBucketConfiguration": {"LocationConstraint": region}
-            }  # fmt: skip
-            client.create_bucket(Bucket=bucket, **where)
+        ensure_bucket(client, bucket)
     base = prefix.strip("/")
     keys: list[str] = []
     paths = sorted(local.rglob("*"), key=lambda p: (-len(p.parts), p.name == "config.pbtxt", p))
