@@ -203,18 +203,23 @@ def _served_by(cluster: Cluster, ports, since: float, timeout: float) -> float |
     return None
 
 
+def check_names(mode: str, names: list[str] | None) -> list[str]:
+    """The scenarios to run on the ``mode`` route, in order; UserError for another route's."""
+    known = MODE_SCENARIOS[mode]
+    wrong = [n for n in names or [] if n not in known]
+    if wrong:
+        raise UserError(
+            f"scenario {', '.join(wrong)}: not one of the {mode} route's "
+            f"({', '.join(known)}); choose --mode to match"
+        )
+    return [n for n in known if names is None or n in names]
+
+
 def run_scenarios(
     cluster: Cluster, names: list[str] | None, clients: int = 2, outage_seconds: float = 10.0
 ) -> dict:
     """Run the named scenarios (all when None) in order, each in its own load window."""
-    known = MODE_SCENARIOS[cluster.mode]
-    wrong = [n for n in names or [] if n not in known]
-    if wrong:
-        raise UserError(
-            f"scenario {', '.join(wrong)}: not one of the {cluster.mode} route's "
-            f"({', '.join(known)}); choose --mode to match"
-        )
-    chosen = [n for n in known if names is None or n in names]
+    chosen = check_names(cluster.mode, names)
     assert cluster.balancer is not None
     load = Load(
         cluster.balancer.http_url,

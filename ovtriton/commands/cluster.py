@@ -63,7 +63,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         type=Path,
         metavar="REPOSITORY",
         help="instead: time tritonserver's start on this Triton repository from the folder and "
-        "from the S3 server, alternating (--runs each); report medians and spread",
+        "from the S3 server (tritonserver reading it, and ovtriton's local copy), alternating "
+        "(--runs each); report medians and spread",
     )
     parser.add_argument("--runs", type=int, default=5, help="with --cold-start (default 5)")
     parser.add_argument(
@@ -79,6 +80,10 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--poll-seconds {args.poll_seconds}: give a positive number")
     if args.clients < 1:
         raise UserError("--clients must be 1 or more")
+    if args.scenario and "all" not in args.scenario:
+        from ovtriton.cluster.scenarios import check_names
+
+        check_names(args.mode, args.scenario)  # before anything starts
     if args.cold_start is not None:
         from ovtriton.cluster.coldstart import cold_start
 
