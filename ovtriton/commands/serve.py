@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # imported when serving: a busy port is reported before OpenV
     from ovtriton.server.process import ModelState, TritonServer
     from ovtriton.server.watch import ConfigWatcher
 from ovtriton.commands.ovms_flags import add_ovms_arguments, apply_ovms_arguments
+from ovtriton.commands.serve_cache import add_cache_option, cache_wanted, serve_cached
 
 LOGGER = logging.getLogger(__name__)
 
@@ -102,14 +103,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="OVMS config.json (or YAML) to convert and serve: a path, or s3://, gs://, az:// "
         "(its models may be in object storage too; see README, object storage)",
     )
-    parser.add_argument(
-        "--repository-cache",
-        choices=("auto", "triton", "local"),
-        default="auto",
-        help="with --model-repository URL: 'triton' reads the URL itself; 'local' serves a "
-        "local copy kept in step by ovtriton (with --watch: changed models reloaded whole); "
-        "'auto' (default): local only where tritonserver cannot read it (Azure custom endpoint)",
-    )
+    add_cache_option(parser)
     parser.add_argument(
         "--watch",
         action="store_true",
@@ -162,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
             "--config_path (a Triton repository given with --model-repository is served as "
             "it is)"
         )
-    cached = args.config is None and _cache_wanted(args)
+    cached = args.config is None and cache_wanted(args)
     if args.watch and args.config is None and not cached:
         raise UserError(
             "--watch needs --config (a Triton repository is not converted, so "
@@ -184,7 +178,7 @@ def run(args: argparse.Namespace) -> int:
     from ovtriton.server.process import EXPLICIT_MODE_ARGS
 
     if cached:
-        return _serve_cached(args)
+        return serve_cached(args)
     if args.config is None:
         return _serve(
             server_from_args(args, args.model_repository), watcher=None, poll=0, args=args
@@ -197,30 +191,6 @@ def run(args: argparse.Namespace) -> int:
         if args.watch:
             server.extra_args = (*EXPLICIT_MODE_ARGS, *server.extra_args)
         return _serve(server, watcher, args.poll_seconds if args.watch else 0, args)
-
-
-def _cache_wanted(args: argparse.Namespace) -> bool:
-    import os
-
-    from ovtriton.storage.repository_cache import use_local_cache
-
-    url = args.model_repository
-    return isinstance(url, str) and use_local_cache(args.repository_cache, url, os.environ)
-
-
-def _serve_cached(args: argparse.Namespace) -> int:
-    """Serve a local copy of the remote repository (storage/repository_cache.py)."""
-    from ovtriton.server.process import EXPLICIT_MODE_ARGS
-    from ovtriton.storage.repository_cache import RepositoryCache
-
-    with tempfile.TemporaryDirectory(prefix=guard.temp_prefix("serve-")) as scratch:
-        args.workdir = args.workdir.resolve() if args.workdir else Path(scratch)
-        cache = RepositoryCache(args.model_repository, args.workdir / "repository-cache")
-        cache.sync()
-        server = server_from_args(args, cache.repository)
-        if args.watch:
-            server.extra_args = (*EXPLICIT_MODE_ARGS, *server.extra_args)
-        return _serve(server, cache, args.poll_seconds if args.watch else 0, args)  # type: ignore[arg-type]
 
 
 def managed_repository(args: argparse.Namespace, workdir: Path) -> ConfigWatcher:

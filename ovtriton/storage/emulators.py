@@ -20,7 +20,7 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Optional, TypeVar
 
 import psutil
 
@@ -33,6 +33,7 @@ AZURITE_KEY = (
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 )
 ROOT = Path(__file__).resolve().parents[2]
+E = TypeVar("E", bound="Emulator")
 
 
 def free_port() -> int:
@@ -77,7 +78,7 @@ class Emulator:
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
-    def start(self) -> "Emulator":
+    def start(self: E) -> E:
         """Start (or start again, on the same port) and wait until it is ours and answers."""
         if self.running:
             return self
@@ -140,7 +141,7 @@ class Emulator:
         except OSError:
             return ""
 
-    def __enter__(self) -> "Emulator":
+    def __enter__(self: E) -> E:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -269,9 +269,7 @@ def _served(policy: Any, available: list[str]) -> list[str]:
 def _check_complete(
     url: RemoteUrl, version: str, names: list[str], listing: dict[str, dict[str, Any]]
 ) -> None:
-    """StorageError when a served version holds a model file without its companion (an IR
-    ``model.xml`` without ``model.bin``): an upload still in progress is never mirrored; the
-    watcher keeps the old repository and tries again at its next poll."""
+    """StorageError for a served ``model.xml`` without ``model.bin``: an upload in progress."""
     for rel in names:
         other = companion(Path(rel))
         if other is not None and other.as_posix() not in listing:
