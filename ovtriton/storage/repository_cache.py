@@ -63,6 +63,8 @@ class RepositoryCache:
     url: str
     repository: Path
     last_error: str = field(default="", init=False)
+    # Called with a model's name before its folder leaves the repository (as ConfigWatcher).
+    on_retire: Optional[Callable[[str], None]] = field(default=None, init=False)
     _tags: dict[str, str] = field(default_factory=dict, init=False)  # model -> objects' digest
 
     @property
@@ -94,6 +96,8 @@ class RepositoryCache:
             switched.add(name)
         removed = {n for n in self._tags if n not in models}
         for name in removed:
+            if self.on_retire is not None:
+                self.on_retire(name)
             shutil.rmtree(self.repository / name, ignore_errors=True)
             del self._tags[name]
         return switched, removed

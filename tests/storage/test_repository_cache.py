@@ -100,3 +100,35 @@ def test_auto_picks_the_local_copy_only_where_tritonserver_cannot_read() -> None
     assert use_local_cache("local", "s3://b/p", {})
     with pytest.raises(Exception, match="use --repository-cache local"):
         use_local_cache("triton", "az://c/p", azurite)
+
+
+def test_the_cache_switches_whole_models_and_retires_removed_ones(
+    storage_env: dict[str, str], tmp_path: Path
+) -> None:
+    from ovtriton.storage.filesystem import open_filesystem
+    from ovtriton.storage.repository_cache import RepositoryCache
+
+    url = f"s3://{new_bucket('s3')}/repo"
+    repository(repository(tmp_path / "up", 2.0, name="a"), 3.0, name="b")
+    upload(tmp_path / "up", url)
+    cache = RepositoryCache(url, tmp_path / "cache" / "repository")
+    retired: list[str] = []
+    cache.on_retire = retired.append
+    assert cache.sync() == ({"a", "b"}, set())
+    local_a = (cache.repository / "a" / "1" / "model.bin").read_bytes()
+    assert local_a == (tmp_path / "up" / "a" / "1" / "model.bin").read_bytes()
+    assert cache.sync() == (set(), set())  # nothing changed: nothing copied
+
+    fs = open_filesystem(parse_url(url))
+    fs.rm(f"{parse_url(url).path}/a/config.pbtxt")  # a publish of `a` has begun
+    fs.rm(f"{parse_url(url).path}/b", recursive=True)  # `b` is gone
+    assert cache.sync() == (set(), {"b"})
+    assert retired == ["b"] and not (cache.repository / "b").exists()
+    assert (cache.repository / "a" / "1" / "model.bin").read_bytes() == local_a  # kept whole
+    assert (cache.repository / "a" / "config.pbtxt").is_file()
+
+    repository(tmp_path / "up2", 7.0, name="a")
+    upload(tmp_path / "up2", url)  # the publish completes
+    assert cache.sync() == ({"a"}, set())
+    new_a = (cache.repository / "a" / "1" / "model.bin").read_bytes()
+    assert new_a == (tmp_path / "up2" / "a" / "1" / "model.bin").read_bytes() != local_a
