@@ -201,6 +201,8 @@ class FakeGcs(Emulator):
         return [
             str(binary), "-scheme", "http", "-host", HOST, "-port", str(self.port),
             "-backend", "memory", "-external-url", self.endpoint, "-log-level", "error",
+            # Media links (what tritonserver's GCS client downloads) point here too.
+            "-public-host", f"{HOST}:{self.port}",
         ]  # fmt: skip
 
     def ready_url(self) -> str:
