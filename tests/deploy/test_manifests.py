@@ -274,4 +274,5 @@ def test_the_ovms_config_route_runs_serve_with_ovms_flags_and_the_secret() -> No
     assert parsed.max_input_bytes == int(env["OVTRITON_MAX_INPUT_BYTES"])
     assert container["envFrom"] == [{"secretRef": {"name": "ovtriton-s3"}}]
     pre_stop = int(container["lifecycle"]["preStop"]["exec"]["command"][1])
-    assert pod["terminationGracePeriodSeconds"] >= pre_stop + 15 + 3  # + drain measured: 3 s
+    # + the drain measured on this route (docs/cluster.md: 5.8-6.5 s)
+    assert pod["terminationGracePeriodSeconds"] >= pre_stop + 15 + 7
