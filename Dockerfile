@@ -21,6 +21,7 @@ ARG NUMPY_REQUIREMENT="numpy<2"
 COPY . /tmp/ovtriton-src
 RUN /tmp/ovtriton-src/docker/install.sh /tmp/ovtriton-src \
         "openvino==${OPENVINO_VERSION}" "${NUMPY_REQUIREMENT}" \
+        "s3fs>=2024.2" "gcsfs>=2024.2" "adlfs>=2024.2" \
     && install -m 0755 /tmp/ovtriton-src/docker/entrypoint.sh /usr/local/bin/ovtriton-entrypoint \
     && rm -rf /tmp/ovtriton-src \
     && groupadd --gid 10001 ovtriton \

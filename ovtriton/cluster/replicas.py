@@ -33,12 +33,15 @@ LOGGER = logging.getLogger(__name__)
 @dataclass
 class Replica:
     index: int
-    repository: str  # the bucket URL every replica reads
+    repository: str  # the bucket URL every replica reads (a repository, or a config.json)
     workdir: Path
     admin_key_file: Path
     env: Mapping[str, str] = field(default_factory=dict, repr=False)  # storage credentials
     ports: Ports = field(default_factory=Ports.free)
     server_id: str = ""
+    # The OVMS route: ``repository`` is an OVMS config.json read with --config_path and
+    # polled every this many seconds (--file_system_poll_wait_seconds); None: a repository.
+    poll_seconds: Optional[float] = None
     _process: Optional[subprocess.Popen] = field(default=None, init=False, repr=False)
 
     @property
@@ -60,9 +63,13 @@ class Replica:
         return self._process is not None and self._process.poll() is None
 
     def command(self) -> list[str]:
+        source = ["--model-repository", self.repository]
+        if self.poll_seconds is not None:
+            source = ["--config_path", self.repository,
+                      "--file_system_poll_wait_seconds", f"{self.poll_seconds:g}"]  # fmt: skip
         return [
             sys.executable, "-m", "ovtriton", "serve",
-            "--model-repository", self.repository,
+            *source,
             "--host", "127.0.0.1",
             *self.ports.flags(),
             "--admin-key-file", str(self.admin_key_file),

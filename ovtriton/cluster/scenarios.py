@@ -14,8 +14,10 @@ from typing import Callable
 
 from ovtriton.cluster.balancer import FAIL_TIMEOUT
 from ovtriton.cluster.cluster import BUCKET, PREFIX, Cluster, factor_of, write_model
+from ovtriton.cluster.config_scenarios import config_change, config_half_upload
 from ovtriton.cluster.load import MODEL, Load
-from ovtriton.cluster.s3_server import delete_prefix
+from ovtriton.errors import UserError
+from ovtriton.cluster.bucket import delete_prefix
 
 LOGGER = logging.getLogger(__name__)
 Report = dict
@@ -147,7 +149,20 @@ SCENARIOS: dict[str, Callable[[Cluster, Load], Report]] = {
     "kill-replica": kill_replica,
     "storage-outage": storage_outage,
     "half-upload": half_upload,
+    "config-change": config_change,
+    "config-half-upload": config_half_upload,
 }
+# The scenarios of each route (Cluster.mode), in the order ``all`` runs them.
+MODE_SCENARIOS = {
+    "repository": [
+        "rolling-restart", "rolling-config-change", "kill-replica", "storage-outage",
+        "half-upload",
+    ],
+    "config": [
+        "config-change", "config-half-upload", "rolling-restart", "kill-replica",
+        "storage-outage",
+    ],
+}  # fmt: skip
 
 
 def _log(cluster: Cluster) -> list[tuple[float, set[int]]]:
@@ -188,19 +203,36 @@ def _served_by(cluster: Cluster, ports, since: float, timeout: float) -> float |
     return None
 
 
+def check_names(mode: str, names: list[str] | None) -> list[str]:
+    """The scenarios to run on the ``mode`` route, in order; UserError for another route's."""
+    known = MODE_SCENARIOS[mode]
+    wrong = [n for n in names or [] if n not in known]
+    if wrong:
+        raise UserError(
+            f"scenario {', '.join(wrong)}: not one of the {mode} route's "
+            f"({', '.join(known)}); choose --mode to match"
+        )
+    return [n for n in known if names is None or n in names]
+
+
 def run_scenarios(
     cluster: Cluster, names: list[str] | None, clients: int = 2, outage_seconds: float = 10.0
 ) -> dict:
     """Run the named scenarios (all when None) in order, each in its own load window."""
+    chosen = check_names(cluster.mode, names)
     assert cluster.balancer is not None
-    chosen = [n for n in SCENARIOS if names is None or n in names]
     load = Load(
         cluster.balancer.http_url,
         cluster.balancer.grpc_url,
         {factor_of(cluster.version)},
         clients_per_protocol=clients,
     )
-    report: dict = {"replicas": len(cluster.replicas), "clients": 2 * clients, "scenarios": {}}
+    report: dict = {
+        "mode": cluster.mode,
+        "replicas": len(cluster.replicas),
+        "clients": 2 * clients,
+        "scenarios": {},
+    }
     load.start()
     try:
         _settle(load)

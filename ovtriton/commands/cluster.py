@@ -26,10 +26,25 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "client load through nginx and report failed requests, drain and recovery times; "
         "without, keep the cluster up until Ctrl-C.",
         epilog="examples:\n  ovtriton cluster\n"
-        "  ovtriton cluster --scenario all --json cluster.json",
+        "  ovtriton cluster --scenario all --json cluster.json\n"
+        "  ovtriton cluster --mode config --scenario all --json cluster-config.json",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--replicas", type=int, default=3, help="serve replicas (default 3)")
+    parser.add_argument(
+        "--mode",
+        choices=("repository", "config"),
+        default="repository",
+        help="what the replicas read: 'repository' (default): serve --model-repository "
+        "s3://… (a converted repository, explicit reloads); 'config': OVMS's route, serve "
+        "--config_path s3://…/config.json --file_system_poll_wait_seconds POLL",
+    )
+    parser.add_argument(
+        "--poll-seconds",
+        type=float,
+        default=1.0,
+        help="with --mode config: each replica's --file_system_poll_wait_seconds (default 1)",
+    )
     parser.add_argument(
         "--scenario",
         action="append",
@@ -48,7 +63,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         type=Path,
         metavar="REPOSITORY",
         help="instead: time tritonserver's start on this Triton repository from the folder and "
-        "from the S3 server, alternating (--runs each); report medians and spread",
+        "from the S3 server (tritonserver reading it, and ovtriton's local copy), alternating "
+        "(--runs each); report medians and spread",
     )
     parser.add_argument("--runs", type=int, default=5, help="with --cold-start (default 5)")
     parser.add_argument(
@@ -60,8 +76,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if not 1 <= args.replicas <= 8:
         raise UserError(f"--replicas {args.replicas}: choose 1 to 8 (one machine)")
+    if args.poll_seconds <= 0:
+        raise UserError(f"--poll-seconds {args.poll_seconds}: give a positive number")
     if args.clients < 1:
         raise UserError("--clients must be 1 or more")
+    if args.scenario and "all" not in args.scenario:
+        from ovtriton.cluster.scenarios import check_names
+
+        check_names(args.mode, args.scenario)  # before anything starts
     if args.cold_start is not None:
         from ovtriton.cluster.coldstart import cold_start
 
@@ -79,7 +101,8 @@ def _run(args: argparse.Namespace, workdir: Path) -> int:
     from ovtriton.cluster.scenarios import run_scenarios
 
     started = time.monotonic()
-    with Cluster(workdir, size=args.replicas) as cluster:
+    cluster = Cluster(workdir, size=args.replicas, mode=args.mode, poll_seconds=args.poll_seconds)
+    with cluster:
         assert cluster.balancer is not None
         LOGGER.info(
             "cluster up in %.1f s: %d replicas of %s (S3 %s); nginx HTTP %s gRPC %s",

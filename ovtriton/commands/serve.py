@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # imported when serving: a busy port is reported before OpenV
     from ovtriton.server.reload import ConfigReload
     from ovtriton.server.watch import ConfigWatcher
 from ovtriton.commands.ovms_flags import add_ovms_arguments, apply_ovms_arguments
+from ovtriton.commands.serve_cache import add_cache_option, cache_wanted, serve_cached
 
 LOGGER = logging.getLogger(__name__)
 
@@ -101,11 +102,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="OVMS config.json (or YAML) to convert and serve: a path, or s3://, gs://, az:// "
         "(its models may be in object storage too; see README, object storage)",
     )
+    add_cache_option(parser)
     parser.add_argument(
         "--watch",
         action="store_true",
         help="with --config: re-convert when CONFIG changes and reload only what "
-        "changed; an invalid new config is reported and the old one keeps serving",
+        "changed; an invalid new config is reported and the old one keeps serving "
+        "(with a local repository cache: copy and reload changed models)",
     )
     parser.add_argument(
         "--poll-seconds",
@@ -155,10 +158,12 @@ def run(args: argparse.Namespace) -> int:
             "--config_path (a Triton repository given with --model-repository is served as "
             "it is)"
         )
-    if args.watch and args.config is None:
+    cached = args.config is None and cache_wanted(args)
+    if args.watch and args.config is None and not cached:
         raise UserError(
             "--watch needs --config (a Triton repository is not converted, so "
-            "there is nothing to watch; tritonserver's --model-control-mode=poll does that)"
+            "there is nothing to watch; tritonserver's --model-control-mode=poll does that), "
+            "or a remote --model-repository with --repository-cache local"
         )
     # Before converting (which can take minutes): serve never shares a port with anyone.
     ovms_ports = [
@@ -174,6 +179,8 @@ def run(args: argparse.Namespace) -> int:
     )
     from ovtriton.server.process import EXPLICIT_MODE_ARGS
 
+    if cached:
+        return serve_cached(args)
     if args.config is None:
         return _serve(
             server_from_args(args, args.model_repository), watcher=None, poll=0, args=args

@@ -20,7 +20,7 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Optional, TypeVar
 
 import psutil
 
@@ -33,6 +33,7 @@ AZURITE_KEY = (
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 )
 ROOT = Path(__file__).resolve().parents[2]
+E = TypeVar("E", bound="Emulator")
 
 
 def free_port() -> int:
@@ -67,7 +68,20 @@ class Emulator:
     def endpoint(self) -> str:
         return f"http://{HOST}:{self.port}"
 
-    def start(self) -> "Emulator":
+    @property
+    def pid(self) -> int:
+        if self.process is None:
+            raise RuntimeError(f"{type(self).__name__} is not started")
+        return self.process.pid
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def start(self: E) -> E:
+        """Start (or start again, on the same port) and wait until it is ours and answers."""
+        if self.running:
+            return self
         self.workdir = Path(tempfile.mkdtemp(prefix="ovtriton-storage-"))
         log = (self.workdir / "server.log").open("wb")
         self.process = subprocess.Popen(
@@ -127,7 +141,7 @@ class Emulator:
         except OSError:
             return ""
 
-    def __enter__(self) -> "Emulator":
+    def __enter__(self: E) -> E:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -136,10 +150,12 @@ class Emulator:
 
 class MotoS3(Emulator):
     """moto's server mode: an S3 API that accepts any credentials, unless ``check_keys``: then
-    it refuses keys it does not know (moto's INITIAL_NO_AUTH_ACTION_COUNT=0)."""
+    it refuses keys it does not know (moto's INITIAL_NO_AUTH_ACTION_COUNT=0). Its objects live
+    in memory: a restart starts with no buckets."""
 
-    def __init__(self, check_keys: bool = False) -> None:
+    def __init__(self, check_keys: bool = False, port: int = 0) -> None:
         super().__init__(extra_env={"INITIAL_NO_AUTH_ACTION_COUNT": "0"} if check_keys else {})
+        self.port = port or self.port
 
     def command(self) -> list[str]:
         return [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(self.port)]
@@ -155,6 +171,24 @@ class MotoS3(Emulator):
             "S3_ENDPOINT": self.endpoint,
         }
 
+    def url(self, bucket: str, prefix: str = "") -> str:
+        """Triton's spelling of a place in this server: ``s3://host:port/bucket/prefix``."""
+        tail = f"/{prefix.strip('/')}" if prefix.strip("/") else ""
+        return f"s3://{HOST}:{self.port}/{bucket}{tail}"
+
+    def client(self):  # -> botocore S3 client
+        """A boto3 client of this server, after checking the process on the port is ours."""
+        import boto3
+
+        if not self.owns_port():
+            raise RuntimeError(f"the S3 server on {self.endpoint} is not the one ovtriton started")
+        env = self.env()
+        return boto3.client(
+            "s3", endpoint_url=self.endpoint, region_name=env["AWS_REGION"],
+            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        )  # fmt: skip
+
 
 class FakeGcs(Emulator):
     """fake-gcs-server over HTTP, in memory; clients find it through STORAGE_EMULATOR_HOST."""
@@ -167,6 +201,8 @@ class FakeGcs(Emulator):
         return [
             str(binary), "-scheme", "http", "-host", HOST, "-port", str(self.port),
             "-backend", "memory", "-external-url", self.endpoint, "-log-level", "error",
+            # Media links (what tritonserver's GCS client downloads) point here too.
+            "-public-host", f"{HOST}:{self.port}",
         ]  # fmt: skip
 
     def ready_url(self) -> str:

@@ -180,6 +180,8 @@ class Mirror:
             elif len(parts) > 1 and parts[0].isascii() and parts[0].isdigit() and int(parts[0]) > 0:
                 versions.setdefault(parts[0], []).append(rel)
         served = set(_served(policy, [v for v in versions if v]))
+        for version in sorted(served):
+            _check_complete(url, version, versions[version], listing)
         wanted = {}
         for version, names in versions.items():
             (target / version).mkdir(parents=True, exist_ok=True)
@@ -262,6 +264,22 @@ def _served(policy: Any, available: list[str]) -> list[str]:
         wanted = {v for v in body["versions"] if isinstance(v, int)}
         return [v for v in ordered if int(v) in wanted]
     return ordered
+
+
+def _check_complete(
+    url: RemoteUrl, version: str, names: list[str], listing: dict[str, dict[str, Any]]
+) -> None:
+    """StorageError for a served ``model.xml`` without ``model.bin``: an upload in progress."""
+    for rel in names:
+        other = companion(Path(rel))
+        if other is not None and other.as_posix() not in listing:
+            raise StorageError(
+                url.child(version),
+                f"version {version} is incomplete: {PurePosixPath(rel).name} without "
+                f"{other.name} (an upload in progress?)",
+                "upload a model's files before the config that names it; serve --watch retries "
+                "at its next poll",
+            )
 
 
 def _link(source: Path, target: Path) -> None:

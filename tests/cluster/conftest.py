@@ -7,7 +7,8 @@ from typing import Iterator
 
 import pytest
 
-from ovtriton.cluster.s3_server import S3Server, upload_tree
+from ovtriton.cluster.bucket import upload_tree
+from ovtriton.storage.emulators import MotoS3
 from tests.models import scale_model
 from tests.repository import add_model
 
@@ -27,8 +28,8 @@ def small_repository(repo: Path, factor: float = 2.0) -> Path:
 
 
 @pytest.fixture(scope="module")
-def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoS3]:
     folder = tmp_path_factory.mktemp("s3")
-    with S3Server(log_path=folder / "moto.log") as server:
+    with MotoS3() as server:
         upload_tree(server.client(), small_repository(folder / "repo"), BUCKET, "v1")
         yield server

@@ -12,7 +12,7 @@ import psutil
 import pytest
 
 from ovtriton.cluster.cluster import Cluster, factor_of
-from ovtriton.cluster.scenarios import SCENARIOS, run_scenarios
+from ovtriton.cluster.scenarios import run_scenarios
 
 CLIENTS = 1  # per protocol: 2 requests at most in flight
 
@@ -36,7 +36,7 @@ def _alive(pid: int) -> bool:
 @pytest.fixture(scope="module")
 def report(cluster: Cluster) -> dict:
     pids = [r.pid for r in cluster.replicas]
-    result = run_scenarios(cluster, list(SCENARIOS), clients=CLIENTS, outage_seconds=3)
+    result = run_scenarios(cluster, None, clients=CLIENTS, outage_seconds=3)  # the route's five
     return {
         **result["scenarios"],
         "pids_before": pids,

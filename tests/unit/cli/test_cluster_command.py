@@ -15,6 +15,15 @@ from ovtriton.server.ports import Ports
     [
         (["cluster", "--replicas", "0"], "--replicas 0: choose 1 to 8"),
         (["cluster", "--clients", "0"], "--clients must be 1 or more"),
+        (["cluster", "--mode", "config", "--poll-seconds", "0"], "--poll-seconds 0.0: give a"),
+        (
+            ["cluster", "--mode", "config", "--scenario", "half-upload"],
+            "scenario half-upload: not one of the config route's (config-change, ",
+        ),
+        (
+            ["cluster", "--scenario", "config-change"],
+            "scenario config-change: not one of the repository route's",
+        ),
     ],
 )
 def test_bad_numbers_are_user_errors(

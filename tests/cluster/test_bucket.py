@@ -1,4 +1,5 @@
-"""The local S3 API server of the cluster: started on a free loopback port, ours, stopped by pid."""
+"""The cluster's bucket on the one S3 launcher (MotoS3): started on a free loopback port, ours,
+stopped by pid; uploads mark empty folders and write configs last."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from ovtriton.cluster.s3_server import FOLDER_MARK, S3Server, split_url, upload_tree
+from ovtriton.cluster.bucket import FOLDER_MARK, split_url, upload_tree
+from ovtriton.storage.emulators import MotoS3
 from ovtriton.errors import UserError
 
 
@@ -16,7 +18,7 @@ def test_upload_marks_empty_folders_and_stop_ends_the_process(tmp_path: Path) ->
     (tmp_path / "model" / "1" / "model.xml").write_bytes(b"<net/>")
     (tmp_path / "model" / "config.pbtxt").write_text('name: "model"')
     (tmp_path / "ensemble" / "1").mkdir(parents=True)
-    server = S3Server()
+    server = MotoS3()
     with server:
         pid = server.pid
         assert server.owns_port()
