@@ -18,7 +18,6 @@ from ovtriton.cluster.cluster import Cluster, factor_of
 from ovtriton.cluster.load import INPUT, MODEL, OUTPUT, Load
 from ovtriton.cluster.replicas import Replica
 from ovtriton.errors import UserError
-from ovtriton.server import guard
 
 LOGGER = logging.getLogger(__name__)
 REFUSED = "is incomplete"  # what the mirror says about a half-uploaded version (serve's log)
@@ -29,7 +28,7 @@ def answer_factor(replica: Replica) -> float | None:
     """The factor this replica's ``scale`` answers with now (None: no answer)."""
     import tritonclient.http as httpclient
 
-    if guard.server_name(replica.http_url, timeout=2) != replica.server_id:
+    if not replica.is_ours():
         raise UserError(f"{replica.name}: another server answers on {replica.http_url}")
     x = np.array([[1.0, 2.0, -3.0, 0.5]], np.float32)
     try:

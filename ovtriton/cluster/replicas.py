@@ -117,13 +117,17 @@ class Replica:
         while time.monotonic() - started < timeout:
             if not self.running:
                 raise UserError(f"{self.name} exited during start-up; see {self.workdir}/serve.log")
-            if self._admin().server_name(timeout=1) == self.server_id and self.ready():
+            if self.is_ours(timeout=1) and self.ready():
                 return time.monotonic() - started
             time.sleep(0.1)
         raise UserError(f"{self.name} was not ready within {timeout:.0f} s")
 
     def ready(self) -> bool:
         return self._admin().ready()
+
+    def is_ours(self, timeout: float = 2.0) -> bool:
+        """Whether this replica's own server answers on its HTTP port (``GET /v2``'s name)."""
+        return self._admin().server_name(timeout) == self.server_id
 
     def _admin(self, timeout: float = 120.0) -> TritonAdmin:
         """Triton's HTTP API of this replica (the admin key read from its file when set)."""
@@ -160,7 +164,7 @@ class Replica:
     def load(self, model: str, timeout: float = 120.0) -> tuple[int, str]:
         """Ask this replica to (re)load ``model`` from the bucket: (HTTP status, message)."""
         admin = self._admin(timeout)
-        if admin.server_name() != self.server_id:
+        if not self.is_ours():
             raise UserError(f"{self.name}: another server answers on {self.http_url}")
         try:
             admin.load(model)

@@ -55,3 +55,30 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
 
 def url_of(args: argparse.Namespace) -> str:
     return str(args.url) if args.url else DEFAULT_URLS[args.protocol]
+
+
+def port(text: str) -> int:
+    """argparse type: a TCP port number (1-65535)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a port number (1-65535)")
+    return value
+
+
+def add_server_options(parser: argparse.ArgumentParser) -> None:
+    """The network options shared by every command that starts a server."""
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to bind (default 127.0.0.1; 0.0.0.0 exposes the server)",
+    )
+    parser.add_argument(
+        "--http-port", type=port, default=8000, help="HTTP/REST port (default 8000)"
+    )
+    parser.add_argument("--grpc-port", type=port, default=8001, help="gRPC port (default 8001)")
+    parser.add_argument(
+        "--metrics-port", type=port, default=8002, help="Prometheus metrics port (default 8002)"
+    )

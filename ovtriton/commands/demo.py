@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ovtriton.commands import add_resize_option, add_seed_options
 from ovtriton.commands.conversion import add_conversion_options, conversion_options
-from ovtriton.commands.serve import add_server_options, port
+from ovtriton.commands import add_server_options, port
 from ovtriton.errors import UserError
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Optional, Union
 
+from ovtriton.commands import add_server_options
 from ovtriton.commands.conversion import add_conversion_options, conversion_flags_given
 from ovtriton.commands.conversion import conversion_options
 from ovtriton.errors import UserError
@@ -28,33 +29,6 @@ from ovtriton.commands.ovms_flags import add_ovms_arguments, apply_ovms_argument
 from ovtriton.commands.serve_cache import add_cache_option, cache_wanted, serve_cached
 
 LOGGER = logging.getLogger(__name__)
-
-
-def port(text: str) -> int:
-    """argparse type: a TCP port number (1-65535)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
-    if not 1 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"{value} is not a port number (1-65535)")
-    return value
-
-
-def add_server_options(parser: argparse.ArgumentParser) -> None:
-    """The network options shared by every command that starts a server."""
-    parser.add_argument(
-        "--host",
-        default="127.0.0.1",
-        help="address to bind (default 127.0.0.1; 0.0.0.0 exposes the server)",
-    )
-    parser.add_argument(
-        "--http-port", type=port, default=8000, help="HTTP/REST port (default 8000)"
-    )
-    parser.add_argument("--grpc-port", type=port, default=8001, help="gRPC port (default 8001)")
-    parser.add_argument(
-        "--metrics-port", type=port, default=8002, help="Prometheus metrics port (default 8002)"
-    )
 
 
 def add_admin_options(parser: argparse.ArgumentParser) -> None:
