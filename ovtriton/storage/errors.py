@@ -72,8 +72,16 @@ def cause_of(exc: BaseException, scheme: str = "") -> tuple[str, str]:
     low = f"{name} {code} {text}".lower()
 
     def has(words: tuple[str, ...]) -> bool:
-        return any(word in low for word in words)
+        # A status number counts only as the error's code: the message may hold a URL whose
+        # port or name contains "403" or "500" (a refused connection to 127.0.0.1:40319).
+        return any(word == code if word.isdigit() else word in low for word in words)
 
+    if has(UNREACHABLE) and _connection_type(name):  # judged by its type before its words
+        return (
+            f"storage endpoint unreachable ({name})",
+            "check the endpoint (S3_ENDPOINT, STORAGE_EMULATOR_HOST, the connection string's "
+            "BlobEndpoint) and the network",
+        )
     if has(DENIED):
         return (
             f"access denied ({code or name})",
@@ -92,6 +100,13 @@ def cause_of(exc: BaseException, scheme: str = "") -> tuple[str, str]:
             "BlobEndpoint) and the network",
         )
     return (f"{name}: {text}" if text else name, "")
+
+
+def _connection_type(name: str) -> bool:
+    """Whether an exception's type says the connection failed (botocore's
+    EndpointConnectionError, aiohttp's ClientConnectorError, ConnectionRefusedError, …)."""
+    low = name.lower()
+    return "connect" in low or "timeout" in low or "unreachable" in low
 
 
 def _code(exc: BaseException) -> str:

@@ -151,3 +151,19 @@ def test_watch_logs_a_storage_failure_once_and_again_after_a_recovery(
     failures = [r for r in caplog.records if "keeps serving, retrying" in r.getMessage()]
     assert len(failures) == 2  # polls 1-3: once; after the recovery at poll 4: again
     assert any("answers again" in r.getMessage() for r in caplog.records)
+
+
+def test_a_refused_connection_is_unreachable_whatever_digits_its_url_holds() -> None:
+    """A status number counts only as the error's code: a refused connection to a port such as
+    40319 once read as "access denied" (the message holds the URL, and "403" matched)."""
+    from botocore.exceptions import ClientError, EndpointConnectionError
+
+    for port in (40319, 50012, 40422, 8000):
+        refused = EndpointConnectionError(endpoint_url=f"http://127.0.0.1:{port}/b?list-type=2")
+        assert (
+            cause_of(refused, "s3")[0] == "storage endpoint unreachable (EndpointConnectionError)"
+        )
+    denied = ClientError({"Error": {"Code": "403", "Message": "Forbidden"}}, "ListObjectsV2")
+    assert cause_of(denied, "s3")[0] == "access denied (403)"
+    failing = ClientError({"Error": {"Code": "503", "Message": "Slow"}}, "ListObjectsV2")
+    assert cause_of(failing, "s3")[0].startswith("the storage server failed (503)")
