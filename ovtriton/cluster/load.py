@@ -41,6 +41,7 @@ class Load:
     interval: float = 0.02
     max_seconds: float = 600.0
     outcomes: list[Outcome] = field(default_factory=list)
+    resent: int = 0  # HTTP requests sent again after a closed idle keep-alive connection
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -77,7 +78,17 @@ class Load:
             tensor = module.InferInput(INPUT, list(x.shape), "FP32")
             tensor.set_data_from_numpy(x)
             kwargs = {"client_timeout": 30} if protocol == "grpc" else {}
-            return client.infer(MODEL, [tensor], **kwargs).as_numpy(OUTPUT)
+            try:
+                return client.infer(MODEL, [tensor], **kwargs).as_numpy(OUTPUT)
+            except Exception as exc:
+                if protocol != "http" or "connection closed" not in str(exc):
+                    raise
+                # An idle keep-alive connection the balancer closed as the request went out
+                # (nginx's reload retires its old workers): sent again once, as urllib3 does
+                # with a stale pooled connection; counted in the report.
+                with self._lock:
+                    self.resent += 1
+                return client.infer(MODEL, [tensor], **kwargs).as_numpy(OUTPUT)
 
         return infer
 
@@ -116,6 +127,7 @@ class Load:
             "requests": len(outcomes),
             "failed": len(failed),
             "failed_by_protocol": dict(Counter(o.protocol for o in failed)),
+            "resent_after_closed_connection": self.resent,
             "answers_by_factor": {
                 str(k): v for k, v in Counter(o.factor for o in outcomes if o.ok).items()
             },

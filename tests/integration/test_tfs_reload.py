@@ -7,6 +7,8 @@ are on by default and reach the REST port's /metrics."""
 
 from __future__ import annotations
 
+import time
+
 import json
 import re
 import subprocess
@@ -173,6 +175,11 @@ def test_success_counts_survive_a_model_reload(serving: Serving) -> None:
     assert before >= 3
     serving.write("keep")  # unloaded, then loaded again: Triton's own counter restarts at 0
     assert post(serving.rest, "/v1/config/reload")[0] == 201
+    # Triton finishes an unload after answering it: load again only once "gone" is gone.
+    deadline = time.monotonic() + 60
+    while triton_ready(serving.rest, "gone"):
+        assert time.monotonic() < deadline, "Triton kept the unloaded model ready"
+        time.sleep(0.1)  # a pause between polls
     serving.write("keep", "gone")
     assert post(serving.rest, "/v1/config/reload")[0] == 201
     client.predict({"a": ones, "b": ones}, "gone")
@@ -180,3 +187,12 @@ def test_success_counts_survive_a_model_reload(serving: Serving) -> None:
     assert metric(serving.rest, f"nv_inference_request_success_across_reloads{labels}") == (
         before + 1
     )
+
+
+def triton_ready(rest: str, model: str) -> bool:
+    """Whether Triton (through the front's /v2) says ``model`` is ready."""
+    try:
+        with urllib.request.urlopen(f"http://{rest}/v2/models/{model}/ready", timeout=10) as r:
+            return r.status == 200
+    except urllib.error.HTTPError:
+        return False
