@@ -30,14 +30,21 @@ _NOT_IN_OVMS = "is not implemented: OVMS serves only Predict, GetModelMetadata a
 
 def _unary(
     method: str,
-    handler: Callable[[Any], Awaitable[Any]],
+    handler: Callable[..., Awaitable[Any]],
     request_type: Any,
     metrics: FrontMetrics,
+    sized: bool = False,
 ) -> grpc.RpcMethodHandler:
-    async def call(request: Any, context: grpc.aio.ServicerContext) -> Any:
+    """``sized``: the handler also takes the request's size as received (``wire_bytes``)."""
+
+    def parse(data: bytes) -> tuple[Any, int]:
+        return request_type.FromString(data), len(data)
+
+    async def call(received: tuple[Any, int], context: grpc.aio.ServicerContext) -> Any:
+        request, size = received
         with metrics.measure("gRPC", method, request.model_spec.name) as outcome:
             try:
-                return await handler(request)
+                return await (handler(request, size) if sized else handler(request))
             except TfsError as error:
                 outcome.failed()
                 metrics.refused("gRPC", error.code.name.lower())
@@ -45,7 +52,7 @@ def _unary(
 
     return grpc.unary_unary_rpc_method_handler(
         call,
-        request_deserializer=request_type.FromString,
+        request_deserializer=parse,
         response_serializer=lambda message: message.SerializeToString(),
     )
 
@@ -60,7 +67,7 @@ def _unimplemented(service: str, method: str) -> grpc.RpcMethodHandler:
 
 def tfs_handlers(service: TfsService, metrics: FrontMetrics) -> list[grpc.GenericRpcHandler]:
     prediction = {
-        "Predict": _unary("Predict", service.predict, protos.PredictRequest, metrics),
+        "Predict": _unary("Predict", service.predict, protos.PredictRequest, metrics, sized=True),
         "GetModelMetadata": _unary(
             "GetModelMetadata", service.metadata, protos.GetModelMetadataRequest, metrics
         ),

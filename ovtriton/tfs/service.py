@@ -68,7 +68,9 @@ class TfsService:
         if reload is not None:
             reload.on_change(self.models.drop)
 
-    async def predict(self, request: Any) -> Any:
+    async def predict(self, request: Any, wire_bytes: Optional[int] = None) -> Any:
+        """Answer one PredictRequest; ``wire_bytes`` is its size as received (else it is
+        computed, which serialises the whole message again)."""
         model = _model_name(request.model_spec)
         version = optional_version(request.model_spec)
         if not request.inputs:
@@ -76,7 +78,8 @@ class TfsService:
         info = await self.models.get(model, version)
         declared = check_size(dict(request.inputs), info.limit)
         try:
-            async with self.budget.hold(max(declared, request.ByteSize())):
+            received = request.ByteSize() if wire_bytes is None else wire_bytes
+            async with self.budget.hold(max(declared, received)):
                 return await self._predict(info, model, version, request)
         except Busy as error:
             raise TfsError(grpc.StatusCode.RESOURCE_EXHAUSTED, str(error), 429) from None

@@ -117,8 +117,9 @@ def to_triton(name: str, tensor: Any) -> tuple[str, list[int], bytes]:
     """The KServe datatype, shape and Triton raw content of one request TensorProto."""
     dtype = _dtype_of(name, tensor)
     shape = shape_of(tensor, name)
-    if tensor.tensor_content and dtype.kserve != "BYTES":
-        return dtype.kserve, shape, tensor.tensor_content
+    content = tensor.tensor_content  # a copy each time it is read: read it once
+    if content and dtype.kserve != "BYTES":
+        return dtype.kserve, shape, content
     array = to_numpy(tensor, name)
     if dtype.kserve == "BYTES":
         return dtype.kserve, shape, serialize_bytes(array.ravel())
@@ -132,8 +133,8 @@ def to_numpy(tensor: Any, name: str = "") -> np.ndarray:
     count = math.prod(shape)
     if dtype.kserve == "BYTES":
         values = np.array(list(tensor.string_val), dtype=np.object_)
-    elif tensor.tensor_content:
-        values = np.frombuffer(tensor.tensor_content, dtype=np.dtype(dtype.numpy).newbyteorder("<"))
+    elif content := tensor.tensor_content:  # a copy each time it is read: read it once
+        values = np.frombuffer(content, dtype=np.dtype(dtype.numpy).newbyteorder("<"))
     elif dtype.kserve == "FP16":
         values = np.array(tensor.half_val, dtype=np.uint16).view(np.float16)
     else:
