@@ -10,6 +10,7 @@ from typing import Optional
 
 from aiohttp import web
 
+from ovtriton.tfs import heap
 from ovtriton.tfs.admission import Admission
 from ovtriton.tfs.grpc_front import start_grpc
 from ovtriton.tfs.images import ImageDecoder
@@ -62,6 +63,7 @@ class TfsFront:
 
     def start(self, timeout: float = 30.0) -> None:
         """Start both servers; raises if a port cannot be bound."""
+        heap.keep_freed_buffers()  # each request's tensor buffers are reused, not faulted in
         self._thread = threading.Thread(target=self._run, name="tfs-front", daemon=True)
         self._thread.start()
         if not self._started.wait(timeout):
