@@ -129,7 +129,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="instead: the TFS front (OVMS's --port) against Triton's own gRPC, interleaved: "
         "TFS Predict, KServe through the front and KServe on Triton's port, p50 at "
-        "concurrency 1 and throughput at concurrency 8, with the goals (<= 1.15 x, >= 0.90 x)",
+        "concurrency 1 and throughput at concurrency 8, with the goals (<= 1.10 x, >= 0.90 x)",
     )
     add_conversion_options(parser, pipeline_form=False)
     parser.add_argument("--json", type=Path, metavar="PATH", help="write the results as JSON")

@@ -80,9 +80,11 @@ def add_ovms_arguments(parser: argparse.ArgumentParser, source: Any) -> None:
         "Each flag is mapped, accepted with a warning or refused (docs/migration.md)",
     )  # fmt: skip
     ovms.add_argument(
-        "--front-shared-memory", action="store_true", help="ovtriton's own: the front passes "
-        "tensors to Triton through system shared memory instead of a second gRPC copy "
-        "(ovtriton/tfs/shm_pool.py; regions released when serve stops)",
+        "--front-shared-memory", nargs="?", const="on", default="on", choices=("on", "off"),
+        help="ovtriton's own: on (default) = the front passes tensors to Triton through system "
+        "shared memory instead of a second gRPC copy, falling back to gRPC while /dev/shm has "
+        "no room (ovtriton/tfs/shm_pool.py; regions released when serve stops); off = always "
+        "the second gRPC copy",
     )  # fmt: skip
     for flag in FLAGS:
         if flag.name in _SOURCES or flag.name == "help":
@@ -220,7 +222,7 @@ def start_front(
     try:
         front = start_front_for(
             server, args.host, args.port, args.rest_port, reload,
-            getattr(args, "front_shared_memory", False),
+            getattr(args, "front_shared_memory", "on") == "on",
         )  # fmt: skip
     except OSError as error:
         raise UserError(f"cannot start the TFS front on OVMS's ports: {error}") from None

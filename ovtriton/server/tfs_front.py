@@ -18,7 +18,7 @@ def start_front_for(
     grpc_port: Optional[int],
     rest_port: Optional[int],
     reload: Optional[ConfigReload] = None,
-    shared_memory: bool = False,
+    shared_memory: bool = True,
 ) -> TfsFront:
     """Start the front for a running ``server`` on OVMS's ports; a port in use is an ``OSError``.
 

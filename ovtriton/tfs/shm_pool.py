@@ -16,6 +16,12 @@ region in a small ``ModelInfer``, and reads the outputs from another region.
   there): it is unregistered and unlinked instead.
 - ``close()`` unregisters every region and unlinks its segment (the front calls it when it
   stops); a region's name holds the front's pid, so regions of different fronts never clash.
+  Segments left by a front whose process is gone (killed with -9) are unlinked when the next
+  pool starts (``remove_stale_segments``).
+- *Never a failed request for want of shared memory*: when a region cannot be made or
+  registered (``/dev/shm`` full, as with Docker's 64 MB default, or a Triton that refuses),
+  the pool says so once in the log and hands out no set for ``RETRY_AFTER_S``; the requests
+  go plain meanwhile.
 """
 
 from __future__ import annotations
@@ -24,10 +30,15 @@ import asyncio
 import itertools
 import logging
 import os
+import re
+import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Optional, Sequence
 
+import grpc
 import numpy as np
+import psutil
 import tritonclient.utils.shared_memory as shm
 from tritonclient.grpc import service_pb2
 
@@ -36,6 +47,9 @@ LOGGER = logging.getLogger(__name__)
 MAX_SETS = 16
 MIN_BYTES = 1 << 16
 PREFIX = "ovtriton_front"
+SEGMENTS = Path("/dev/shm")
+RETRY_AFTER_S = 60.0
+_SEGMENT = re.compile(rf"{PREFIX}_(\d+)_\d+")
 
 
 @dataclass
@@ -64,21 +78,36 @@ class ShmPool:
     regions: list[Region] = field(default_factory=list)
     _names: Any = field(default_factory=itertools.count)
     _dropping: set[Any] = field(default_factory=set)  # discard()'s tasks, kept referenced
+    unavailable_until: float = 0.0  # monotonic time; no new region before it
 
     async def acquire(self, input_bytes: int, output_bytes: int) -> Optional[RegionSet]:
-        """A free set big enough (grown or made and registered if needed); None at the limit."""
+        """A free set big enough (grown or made and registered if needed); None at the limit
+        or while regions cannot be made."""
         for index, candidate in enumerate(self.free):
             if candidate.inputs.size >= input_bytes and candidate.outputs.size >= output_bytes:
                 return self.free.pop(index)
+        if time.monotonic() < self.unavailable_until:
+            return None
         if self.free:  # too small: replace it by a bigger one
             await self._drop(self.free.pop())
         elif self.sets >= MAX_SETS:
             return None
-        made = RegionSet(
-            await self._region(_capacity(input_bytes)), await self._region(_capacity(output_bytes))
-        )
+        made: list[Region] = []
+        try:
+            for size in (input_bytes, output_bytes):
+                made.append(await self._region(_capacity(size)))
+        except (OSError, shm.SharedMemoryException, grpc.RpcError) as error:
+            for region in made:
+                await self._unregister(region)
+            self.unavailable_until = time.monotonic() + RETRY_AFTER_S
+            LOGGER.warning(
+                "the front cannot make a shared-memory region (%s); requests pass their "
+                "tensors over gRPC for the next %.0f s",
+                _cause(error), RETRY_AFTER_S,
+            )  # fmt: skip
+            return None
         self.sets += 1
-        return made
+        return RegionSet(*made)
 
     def release(self, regions: RegionSet) -> None:
         self.free.append(regions)
@@ -131,6 +160,34 @@ class ShmPool:
             LOGGER.debug("unregistering %s: %s", region.name, exc)
         shm.destroy_shared_memory_region(region.handle)
         self.regions.remove(region)
+
+
+def remove_stale_segments(folder: Path = SEGMENTS) -> list[str]:
+    """Unlink the segments of fronts whose process is gone; the names removed."""
+    removed: list[str] = []
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _SEGMENT.fullmatch(entry.name)
+        if match is None or psutil.pid_exists(int(match.group(1))):
+            continue
+        try:
+            entry.unlink()
+        except OSError as error:
+            LOGGER.debug("cannot remove the stale segment %s: %s", entry, error)
+            continue
+        removed.append(entry.name)
+    if removed:
+        LOGGER.info("removed %d shared-memory segments left by a stopped front", len(removed))
+    return removed
+
+
+def _cause(error: BaseException) -> str:
+    if isinstance(error, grpc.RpcError):
+        return f"Triton answered {error.code().name}: {error.details()}"  # type: ignore[attr-defined]
+    return str(error) or type(error).__name__
 
 
 def _capacity(size: int) -> int:

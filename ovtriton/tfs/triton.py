@@ -67,6 +67,7 @@ class TritonLink:
         self._channel = grpc.aio.insecure_channel(self.url, options=CHANNEL_OPTIONS)
         self._stub = service_pb2_grpc.GRPCInferenceServiceStub(self._channel)
         if self.shared_memory:
+            shm_pool.remove_stale_segments()
             self.pool = shm_pool.ShmPool(self._stub, self.headers)
 
     async def close(self) -> None:
@@ -96,7 +97,8 @@ class TritonLink:
                 answered = await self._infer_shared(model, version, inputs, sizes)
                 if answered is not None:
                     return answered
-                del self.pool.sizes[key]  # refused (an output grew): learn the sizes again
+                # refused (an output grew) or no region free: plain, and learn the sizes again
+                del self.pool.sizes[key]
             version_answered, tensors = await self._infer_plain(model, version, inputs, outputs)
             fixed = all(t.datatype != "BYTES" for t in [*inputs, *tensors])
             # strings (variable size) always go plain: an empty list says so

@@ -128,14 +128,16 @@ def test_regions_are_released_when_triton_stopped_first(server: TritonServer) ->
     assert segments() == []
 
 
+@pytest.mark.parametrize("flags", [[], ["--front-shared-memory", "off"]], ids=["default", "off"])
 def test_serve_front_shared_memory_answers_and_releases_its_regions_at_stop(
-    tmp_path: Path,
+    tmp_path: Path, flags: list[str]
 ) -> None:
+    """By default serve's front passes tensors through shared memory; ``off`` never does."""
     config = write_ovms_config(tmp_path / "ovms")
     triton, ovms = Ports.free(), Ports.free()
     command = [
         sys.executable, "-m", "ovtriton", "serve", "--config_path", str(config),
-        "--port", str(ovms.grpc), "--front-shared-memory", *triton.flags(),
+        "--port", str(ovms.grpc), *flags, *triton.flags(),
         "--workdir", str(tmp_path / "work"),
     ]  # fmt: skip
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -148,7 +150,8 @@ def test_serve_front_shared_memory_answers_and_releases_its_regions_at_stop(
         want = kserve_label(f"127.0.0.1:{triton.grpc}", image)
         for got in answers:  # plain first, then through shared memory
             np.testing.assert_array_equal(got, want)
-        assert any(p.name.startswith(prefix) for p in Path("/dev/shm").iterdir())
+        used = any(p.name.startswith(prefix) for p in Path("/dev/shm").iterdir())
+        assert used == (flags == [])
     finally:
         process.terminate()
         process.wait(timeout=60)

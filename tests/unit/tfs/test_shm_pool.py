@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pytest
 
 from ovtriton.tfs import shm_pool
@@ -98,3 +103,77 @@ def test_a_discarded_set_is_never_reused_and_is_released() -> None:
         assert not Path("/dev/shm", left.inputs.name).exists()
 
     asyncio.run(scenario())
+
+
+def _refusal() -> grpc.aio.AioRpcError:
+    return grpc.aio.AioRpcError(
+        grpc.StatusCode.INVALID_ARGUMENT, grpc.aio.Metadata(), grpc.aio.Metadata(), "no room"
+    )
+
+
+def test_regions_that_cannot_be_made_send_requests_plain_for_a_while(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    class OutputRefused(Stub):
+        """Registers the input region, refuses the output region."""
+
+        calls = 0
+
+        async def SystemSharedMemoryRegister(self, request: Any, metadata: Any = None) -> None:  # noqa: N802
+            self.calls += 1
+            if self.calls % 2 == 0:
+                raise _refusal()
+            await super().SystemSharedMemoryRegister(request, metadata)
+
+    stub = OutputRefused()
+    pool = shm_pool.ShmPool(stub)
+
+    async def scenario() -> None:
+        with caplog.at_level(logging.WARNING, logger=shm_pool.__name__):
+            assert await pool.acquire(10, 10) is None
+        assert "INVALID_ARGUMENT: no room" in caplog.text and "over gRPC" in caplog.text
+        # the input region made before the refusal is gone: unregistered and unlinked
+        assert stub.registered == {} and pool.regions == [] and pool.sets == 0
+        assert not [p for p in Path("/dev/shm").iterdir() if p.name.startswith(_mine())]
+        calls = stub.calls
+        assert await pool.acquire(10, 10) is None and stub.calls == calls  # not tried again
+        pool.unavailable_until = 0.0  # the pause is over
+        assert await pool.acquire(10, 10) is None and stub.calls == calls + 2  # tried again
+
+    asyncio.run(scenario())
+
+
+def test_a_segment_that_cannot_be_created_sends_requests_plain(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def full(*_: Any) -> None:
+        raise shm_pool.shm.SharedMemoryException("unable to initialize the size")
+
+    monkeypatch.setattr(shm_pool.shm, "create_shared_memory_region", full)
+    stub = Stub()
+    pool = shm_pool.ShmPool(stub)
+    with caplog.at_level(logging.WARNING, logger=shm_pool.__name__):
+        assert asyncio.run(pool.acquire(10, 10)) is None
+    assert "unable to initialize the size" in caplog.text and stub.registered == {}
+
+
+def _mine() -> str:
+    return f"{shm_pool.PREFIX}_{os.getpid()}_"
+
+
+def test_segments_of_fronts_that_are_gone_are_removed(tmp_path: Path) -> None:
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # reaped: its pid names no process
+    names = [
+        f"{shm_pool.PREFIX}_{gone.pid}_0",  # a killed front's: removed
+        f"{shm_pool.PREFIX}_{gone.pid}_7",
+        f"{shm_pool.PREFIX}_{os.getpid()}_0",  # a live front's: kept
+        f"other_{gone.pid}_0",  # not a front's: kept
+        f"{shm_pool.PREFIX}_{gone.pid}_0.bak",
+    ]
+    for name in names:
+        (tmp_path / name).write_bytes(b"x")
+    removed = shm_pool.remove_stale_segments(tmp_path)
+    assert sorted(removed) == sorted(names[:2])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names[2:])
+    assert shm_pool.remove_stale_segments(tmp_path / "missing") == []
