@@ -6,7 +6,6 @@ import argparse
 import logging
 import signal
 import tempfile
-import time
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Optional, Union
@@ -209,6 +208,7 @@ def _serve(
 def _supervise(server: TritonServer, reload: Optional[ConfigReload], poll: float) -> None:
     """Until stopped: restart tritonserver whenever it dies and, with ``--watch``, apply config
     changes; neither ever ends serve, except a tritonserver that keeps dying (exit 1)."""
+    from ovtriton.server.poll_clock import PollClock
     from ovtriton.server.supervise import Supervisor
     from ovtriton.server.triton_admin import CallFailed, message
 
@@ -216,8 +216,9 @@ def _supervise(server: TritonServer, reload: Optional[ConfigReload], poll: float
     watching = reload if poll > 0 else None
     if watching is not None:
         LOGGER.info("watching %s for changes", watching.watcher.config_path)
+    clock = PollClock(poll if watching is not None else 0.5)
     while True:
-        time.sleep(poll if watching is not None else 0.5)
+        clock.wait()
         if not supervisor.check():
             raise UserError("tritonserver keeps dying; see the log lines above")
         if watching is not None and server.running and watching.poll():
