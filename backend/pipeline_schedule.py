@@ -4,8 +4,9 @@ Parameter ``SCHEDULE`` of the pipeline model chooses how (``schedule.py`` has th
 
 - ``measured`` (default): every node model is timed on zero input with the thread counts that
   fit the cores (``node_cost.py``, a few inferences each), and the plan with the lowest
-  estimated latency that keeps throughput wins; it may run the nodes of a request one after
-  another, each with every core, instead of side by side. Every load (so every reload)
+  estimated latency wins (the model runs one request at a time, so its throughput is
+  1 / latency); it may run the nodes of a request one after another, each with every core,
+  instead of side by side. Every load (so every reload)
   measures again. A pipeline that demultiplexes, or a node that cannot be measured (dynamic or
   string inputs), keeps the even split; the log says why.
 - ``even``: every node ``cores // width`` threads, branches side by side.
@@ -131,7 +132,8 @@ def choose_schedule(
         if node.kind == "model" and (node.model, node.version) in timed:
             table = timed[(node.model, node.version)]
             costs[node.name] = {t: seconds for t, (seconds, _) in table.items()}
-    schedule = _own(plan_schedule(sources, costs, cores), spec, models)
+    # One instance whose execute Triton serialises: requests never overlap, latency is all.
+    schedule = _own(plan_schedule(sources, costs, cores, serial=True), spec, models)
     used: Measured = {}
     for node in spec.nodes:
         table = timed.get((node.model, node.version), {})

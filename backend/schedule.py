@@ -13,6 +13,9 @@ the median latency of one inference of the node alone with ``t`` threads. The co
   cheapest plan's CPU (throughput kept within that much).
 
 Among the plans that keep throughput, the one with the lowest latency wins (then the lower CPU).
+A DAG whose requests run one at a time (``serial``: a pipeline model, one backend instance whose
+``execute`` Triton serialises) has a throughput of 1 / latency, so there the CPU rule does not
+apply and the lowest latency wins outright.
 The side-by-side plan is grown greedily from one thread per node (the move that shortens the
 critical path most, while every antichain fits the cores), and the even split (``cores //
 width``, the schedule without measurements) is always a candidate, so a measured schedule is
@@ -63,8 +66,10 @@ def plan_schedule(
     costs: Costs,
     cores: int,
     one_after_another: bool = True,
+    serial: bool = False,
 ) -> Schedule:
-    """The measured schedule; ``one_after_another``: whether that plan can be run at all."""
+    """The measured schedule; ``one_after_another``: whether that plan can be run at all;
+    ``serial``: requests never overlap (throughput is 1 / latency, CPU is no constraint)."""
     even = even_schedule(sources, cores)
     if len(sources) > _MAX_ANTICHAIN_NODES:
         return even
@@ -80,7 +85,9 @@ def plan_schedule(
         }
         plans.append(_rated(sources, costs, fastest, False))
     cheapest = min(plan.cpu for plan in plans)
-    kept = [plan for plan in plans if plan.cpu <= cheapest * (1 + CPU_TOLERANCE) + 1e-12]
+    kept = [
+        plan for plan in plans if serial or plan.cpu <= cheapest * (1 + CPU_TOLERANCE) + 1e-12
+    ]
     return min(kept, key=lambda plan: (plan.latency, plan.cpu, not plan.side_by_side))
 
 

@@ -87,6 +87,20 @@ def test_a_plan_that_costs_too_much_cpu_is_refused() -> None:
     assert schedule.side_by_side
 
 
+def test_requests_that_never_overlap_take_the_lowest_latency_whatever_its_cpu() -> None:
+    costs = {  # the case above, for a pipeline model: one request at a time
+        "left": {1: 12.1 * MS, 2: 8.0 * MS},
+        "right": {1: 1.5 * MS, 2: 0.9 * MS},
+        "join": {1: 0.1 * MS, 2: 0.1 * MS},
+    }
+    schedule = plan_schedule(DIAMOND, costs, 2, serial=True)
+    # side by side at best 12.1 + 0.1 ms (left cannot get 2 threads beside right); one after
+    # another 8.0 + 0.9 + 0.1 ms: its extra CPU costs no throughput when requests never overlap
+    assert not schedule.side_by_side
+    assert schedule.latency == pytest.approx(9.0 * MS)
+    assert schedule.threads["left"] == 2 and schedule.threads["right"] == 2
+
+
 def test_a_chain_gives_every_node_its_fastest_thread_count() -> None:
     chain = {"a": set(), "b": {"a"}}
     costs = {"a": {1: 4 * MS, 2: 2.1 * MS}, "b": {1: 1 * MS, 2: 1.2 * MS}}
