@@ -130,6 +130,9 @@ def storage_errors(url: object, action: str = "") -> Iterator[None]:
     except (KeyboardInterrupt, SystemExit):
         raise
     except Exception as exc:  # client libraries raise many unrelated types
+        from .filesystem import forget_clients  # here: filesystem imports this module
+
+        forget_clients()  # the next call makes its client afresh (rotated keys, a restart)
         cause, hint = cause_of(_root(exc), str(url).partition("://")[0])
         raise StorageError(url, f"{action + ': ' if action else ''}{cause}", hint) from None
 
