@@ -85,9 +85,7 @@ def plan_schedule(
         }
         plans.append(_rated(sources, costs, fastest, False))
     cheapest = min(plan.cpu for plan in plans)
-    kept = [
-        plan for plan in plans if serial or plan.cpu <= cheapest * (1 + CPU_TOLERANCE) + 1e-12
-    ]
+    kept = [plan for plan in plans if serial or plan.cpu <= cheapest * (1 + CPU_TOLERANCE) + 1e-12]
     return min(kept, key=lambda plan: (plan.latency, plan.cpu, not plan.side_by_side))
 
 

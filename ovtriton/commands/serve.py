@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import tempfile
 from pathlib import Path
-from types import FrameType
-from typing import TYPE_CHECKING, Optional, Union
+from typing import TYPE_CHECKING, Callable, Optional, Union
 
 from ovtriton.commands import add_server_options
 from ovtriton.commands.conversion import add_conversion_options, conversion_flags_given
@@ -184,8 +182,9 @@ def _serve(
 ) -> int:
     from ovtriton.commands.ovms_flags import start_front
     from ovtriton.server.reload import config_reload
+    from ovtriton.server.stop_signals import StopSignals
 
-    with _stop_on_sigterm():
+    with StopSignals() as signals:
         server.start()
         front = None
         try:
@@ -194,10 +193,13 @@ def _serve(
             reload = config_reload(watcher, server.admin_client, server.verify)
             front = start_front(args, server, reload)
             report_started(server)
-            _supervise(server, reload, poll)
+            signals.deferred = True  # from here a signal only asks the loop to end
+            _supervise(server, reload, poll, signals.requested)
+            LOGGER.info("stopping tritonserver ...")
         except KeyboardInterrupt:
             LOGGER.info("stopping tritonserver ...")
         finally:
+            signals.deferred = True  # a second signal does not cut the stop short
             if front is not None:
                 front.stop()
             server.stop()
@@ -205,9 +207,14 @@ def _serve(
     return 0
 
 
-def _supervise(server: TritonServer, reload: Optional[ConfigReload], poll: float) -> None:
-    """Until stopped: restart tritonserver whenever it dies and, with ``--watch``, apply config
-    changes; neither ever ends serve, except a tritonserver that keeps dying (exit 1)."""
+def _supervise(
+    server: TritonServer,
+    reload: Optional[ConfigReload],
+    poll: float,
+    stopped: Callable[[], bool] = lambda: False,
+) -> None:
+    """Until ``stopped()``: restart tritonserver whenever it dies and, with ``--watch``, apply
+    config changes; neither ever ends serve, except a tritonserver that keeps dying (exit 1)."""
     from ovtriton.server.poll_clock import PollClock
     from ovtriton.server.supervise import Supervisor
     from ovtriton.server.triton_admin import CallFailed, message
@@ -217,8 +224,7 @@ def _supervise(server: TritonServer, reload: Optional[ConfigReload], poll: float
     if watching is not None:
         LOGGER.info("watching %s for changes", watching.watcher.config_path)
     clock = PollClock(poll if watching is not None else 0.5)
-    while True:
-        clock.wait()
+    while not clock.wait(stopped):
         if not supervisor.check():
             raise UserError("tritonserver keeps dying; see the log lines above")
         if watching is not None and server.running and watching.poll():
@@ -264,17 +270,3 @@ def report_started(server: TritonServer) -> None:
         len(models) - len(failed),
         f", {len(failed)} failed (see above)" if failed else "",
     )
-
-
-class _stop_on_sigterm:
-    """Turn SIGTERM into KeyboardInterrupt so both stop the server the same clean way."""
-
-    def __enter__(self) -> None:
-        self._previous = signal.signal(signal.SIGTERM, self._handler)
-
-    def __exit__(self, *exc: object) -> None:
-        signal.signal(signal.SIGTERM, self._previous)
-
-    @staticmethod
-    def _handler(signum: int, frame: Optional[FrameType]) -> None:
-        raise KeyboardInterrupt

@@ -43,3 +43,18 @@ def test_an_overrunning_poll_is_followed_at_once_without_a_burst_after_it() -> N
 def test_the_period_must_be_positive() -> None:
     with pytest.raises(ValueError, match="positive"):
         PollClock(0)
+
+
+def test_a_stop_ends_the_wait_within_a_slice() -> None:
+    time = FakeTime()
+    clock = PollClock(10.0, time.clock, time.sleep)
+    asked = [False]
+
+    def stopped() -> bool:
+        if time.now - 100.0 >= 0.25:  # the stop signal came 0.25 s into the wait
+            asked[0] = True
+        return asked[0]
+
+    assert clock.wait(stopped) is True
+    assert time.now - 100.0 == pytest.approx(0.3)  # noticed at the next 0.1 s slice
+    assert clock.wait(lambda: False) is False and time.now - 100.0 == pytest.approx(10.0)
