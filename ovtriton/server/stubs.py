@@ -127,11 +127,7 @@ class StubWatchdog:
         """Reload every READY model missing a stub; returns their names."""
         self._verify()
         self.track()
-        ready = [
-            (m["name"], m.get("version", ""))
-            for m in self._admin.index()
-            if m.get("state") == "READY"
-        ]
+        ready = self._admin.loaded()  # never the repository index: see TritonAdmin.loaded
         stubs = live_stubs(self.server_pid)
         broken = sorted(
             {

@@ -94,6 +94,14 @@ class TritonAdmin:
                 "another process took the port"
             )
 
+    def loaded(self) -> list[tuple[str, str]]:
+        """(name, version) of every model version Triton has loaded and ready, read from its
+        statistics. Unlike the repository index this never lists the repository: on object
+        storage that listing hangs while the storage is unreachable, and holds one of Triton's
+        HTTP threads meanwhile, with every request queued on that thread's connections."""
+        stats = self._call(lambda c: c.get_inference_statistics(), 30.0)
+        return [(str(m["name"]), str(m.get("version", ""))) for m in stats.get("model_stats", ())]
+
     # -- repository (restricted: sends the admin key) -------------------------------------
     def index(self) -> list[dict[str, Any]]:
         """Every model of the repository: name, version, state, reason."""

@@ -16,6 +16,9 @@ from ovtriton.server.ports import Ports
 from ovtriton.server.triton_admin import TritonAdmin
 
 
+POSTED: list[str] = []  # the paths POSTed to the fake, in order
+
+
 class FakeTriton(BaseHTTPRequestHandler):
     """GET /v2 names the server; GET /v2/health/live answers 200; the index needs a key."""
 
@@ -24,10 +27,14 @@ class FakeTriton(BaseHTTPRequestHandler):
             self._answer(200, {"name": "ovtriton-1-a", "version": "2.51.0"})
         elif self.path == "/v2/health/live":
             self._answer(200, None)
+        elif self.path == "/v2/models/stats":  # what Triton has loaded: one model, two versions
+            stats = [{"name": "m", "version": v, "inference_count": 0} for v in ("1", "2")]
+            self._answer(200, {"model_stats": stats})
         else:
             self._answer(404, {"error": "not found"})
 
     def do_POST(self) -> None:
+        POSTED.append(self.path)
         length = int(self.headers.get("Content-Length", 0))
         self.rfile.read(length)
         if self.path == "/v2/repository/index" and self.headers.get("k") == "v":
@@ -93,3 +100,9 @@ def test_health_of_nothing_is_false_not_an_exception() -> None:
     assert nothing.server_name() is None
     with pytest.raises(ConnectionError, match="no server answers"):
         nothing.verify("x")
+
+
+def test_loaded_models_come_from_the_statistics_never_the_repository_index(url: str) -> None:
+    POSTED.clear()
+    assert TritonAdmin(url, {"k": "v"}).loaded() == [("m", "1"), ("m", "2")]
+    assert POSTED == []  # the index (a POST that lists the repository) was not asked
